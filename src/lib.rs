@@ -1,0 +1,6 @@
+//! hebb: a compiler and simulator for spiking neural networks with plastic
+//! synapses and homeostasis. See ARCHITECTURE.md for the map.
+
+pub mod diag;
+pub mod source;
+pub mod syntax;
