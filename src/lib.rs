@@ -4,3 +4,7 @@
 pub mod diag;
 pub mod source;
 pub mod syntax;
+pub mod hir;
+pub mod sema;
+pub mod units;
+pub mod driver;

@@ -1,0 +1,451 @@
+//! Population response vectors per stimulus presentation, and a cross-validated nearest-class-mean
+//! decoder of pattern identity.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AnalysisError, Result, check_finite};
+use crate::rng::SplitMix64;
+use crate::spikes::{Presentation, SpikeTrains};
+
+/// Default number of cross-validation folds.
+pub const DEFAULT_FOLDS: usize = 5;
+
+/// Stream id for the fold assignment (see [`SplitMix64::for_purpose`]).
+const FOLD_STREAM: u64 = 2;
+
+/// One response vector per trial: `values[t · n_features + i]` is feature i (normally the spike
+/// count of neuron i) on trial t, whose stimulus was `patterns[t]`. Trials are in chronological
+/// order (which [`crate::drift`] relies on).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Responses {
+    n_features: usize,
+    values: Vec<f64>,
+    patterns: Vec<usize>,
+}
+
+impl Responses {
+    /// Validates and builds from a row-major trial × feature matrix. Values must be finite; they
+    /// need not be counts (rates or any other features work with every analysis here).
+    pub fn new(n_features: usize, values: Vec<f64>, patterns: Vec<usize>) -> Result<Self> {
+        let expected = patterns.len().checked_mul(n_features).ok_or_else(|| {
+            AnalysisError::Invalid(format!("{} trials × {n_features} features overflows", patterns.len()))
+        })?;
+        if values.len() != expected {
+            return Err(AnalysisError::LengthMismatch {
+                what: format!("response matrix ({} trials × {n_features} features)", patterns.len()),
+                expected,
+                found: values.len(),
+            });
+        }
+        for (k, &v) in values.iter().enumerate() {
+            check_finite(|| format!("response value #{k}"), v)?;
+        }
+        Ok(Self {
+            n_features,
+            values,
+            patterns,
+        })
+    }
+
+    pub fn n_trials(&self) -> usize {
+        self.patterns.len()
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    pub fn patterns(&self) -> &[usize] {
+        &self.patterns
+    }
+
+    /// Response vector of trial `t`. Panics if `t >= n_trials()` (a programming error, not input).
+    pub fn trial(&self, t: usize) -> &[f64] {
+        &self.values[t * self.n_features..(t + 1) * self.n_features]
+    }
+
+    /// The same responses with different trial labels (used for the shuffled-label control).
+    pub(crate) fn with_patterns(&self, patterns: Vec<usize>) -> Self {
+        debug_assert_eq!(patterns.len(), self.patterns.len());
+        Self {
+            n_features: self.n_features,
+            values: self.values.clone(),
+            patterns,
+        }
+    }
+}
+
+/// Spike-count response vectors: for each presentation, the number of spikes of every neuron in
+/// its window `[t0, t1)`.
+///
+/// Presentations are sorted by onset `t0` (stably) so trial order is chronological. Raw counts
+/// are used, not rates: with presentations of unequal length the count also encodes duration,
+/// so give all presentations of an experiment the same length.
+///
+/// Errors if there are no presentations, if a presentation window is invalid, or if the
+/// population has no neurons.
+pub fn response_counts(spikes: &SpikeTrains, presentations: &[Presentation]) -> Result<Responses> {
+    if presentations.is_empty() {
+        return Err(AnalysisError::Invalid("no presentations".into()));
+    }
+    if spikes.n_neurons() == 0 {
+        return Err(AnalysisError::Invalid("population has no neurons".into()));
+    }
+    let mut order: Vec<&Presentation> = presentations.iter().collect();
+    for p in &order {
+        p.window()?;
+    }
+    order.sort_by(|a, b| a.t0.total_cmp(&b.t0));
+    let mut values = Vec::with_capacity(order.len() * spikes.n_neurons());
+    for p in &order {
+        values.extend(spikes.counts_in(p.t0, p.t1).into_iter().map(|c| c as f64));
+    }
+    Responses::new(spikes.n_neurons(), values, order.iter().map(|p| p.pattern).collect())
+}
+
+/// Parameters shared by [`decode`] and [`crate::mutual_information`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecoderConfig {
+    /// Number of cross-validation folds k (≥ 2).
+    pub n_folds: usize,
+    /// Seed of the stratified fold assignment (and, for information, of the label shuffle).
+    pub seed: u64,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        Self {
+            n_folds: DEFAULT_FOLDS,
+            seed: 0,
+        }
+    }
+}
+
+/// Result of [`decode`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecodingResult {
+    /// Fraction of trials whose held-out prediction equals the true pattern.
+    pub accuracy: f64,
+    /// Fraction of the most frequent pattern — the accuracy of always guessing it. Equals 1/K
+    /// for balanced designs.
+    pub chance_level: f64,
+    pub n_trials: usize,
+    pub n_patterns: usize,
+    pub n_folds: usize,
+    /// Pattern id of each class index, ascending.
+    pub patterns: Vec<usize>,
+    /// `confusion[s][p]` = number of trials of class s predicted as class p.
+    pub confusion: Vec<Vec<u64>>,
+}
+
+/// k-fold cross-validated nearest-class-mean decoder of pattern identity.
+///
+/// **Classifier.** For each fold, features are z-scored with the mean μ_i and (population) sd σ_i
+/// of the *training* trials only, features with σ_i = 0 in training are dropped, the class means
+/// m_c of the z-scored training vectors are formed, and each held-out trial z is assigned to
+/// argmin_c ‖z − m_c‖² (ties go to the lower class index). This is a linear classifier — the
+/// boundary between two classes is the hyperplane bisecting their means — equivalent to LDA with
+/// a diagonal, pooled-total covariance. It needs no regularisation parameter and stays well
+/// posed when neurons far outnumber trials, which full LDA does not.
+///
+/// **Folds.** Stratified and deterministic: within each class (in class order) the trials are
+/// shuffled with a generator seeded from `seed`, then dealt round-robin to folds, continuing the
+/// dealing position across classes so fold sizes differ by at most one.
+///
+/// **Chance.** Reported as the majority-class fraction (= 1/K when balanced). Note that held-out
+/// nearest-mean decoding is slightly pessimistic on uninformative data (the held-out trial never
+/// pulls its own class mean towards itself), so accuracy may fall a little below chance.
+///
+/// Errors with "need at least 2 patterns" for fewer than 2 distinct patterns, and if `n_folds < 2`
+/// or some pattern has fewer than 2 trials (it could then be absent from a training set).
+pub fn decode(responses: &Responses, config: &DecoderConfig) -> Result<DecodingResult> {
+    let classes = Classes::of(responses.patterns())?;
+    if config.n_folds < 2 {
+        return Err(AnalysisError::Invalid(format!(
+            "need at least 2 folds, got {}",
+            config.n_folds
+        )));
+    }
+    let folds = stratified_folds(&classes, config.n_folds, config.seed);
+    let k = classes.ids.len();
+    let mut confusion = vec![vec![0u64; k]; k];
+    for f in 0..config.n_folds {
+        let (train, test): (Vec<usize>, Vec<usize>) = (0..responses.n_trials()).partition(|&t| folds[t] != f);
+        if test.is_empty() {
+            continue;
+        }
+        let model = NearestMean::fit(responses, &classes.of_trial, k, &train);
+        for t in test {
+            confusion[classes.of_trial[t]][model.predict(responses.trial(t))] += 1;
+        }
+    }
+    let n = responses.n_trials();
+    let correct: u64 = (0..k).map(|c| confusion[c][c]).sum();
+    let largest = classes.sizes.iter().copied().max().unwrap_or(0);
+    Ok(DecodingResult {
+        accuracy: correct as f64 / n as f64,
+        chance_level: largest as f64 / n as f64,
+        n_trials: n,
+        n_patterns: k,
+        n_folds: config.n_folds,
+        patterns: classes.ids,
+        confusion,
+    })
+}
+
+/// Convenience: [`response_counts`] followed by [`decode`].
+pub fn decoding(
+    spikes: &SpikeTrains,
+    presentations: &[Presentation],
+    config: &DecoderConfig,
+) -> Result<DecodingResult> {
+    decode(&response_counts(spikes, presentations)?, config)
+}
+
+/// Pattern ids mapped to dense class indices.
+pub(crate) struct Classes {
+    /// Distinct pattern ids, ascending; class c has id `ids[c]`.
+    pub(crate) ids: Vec<usize>,
+    /// Class index of every trial.
+    pub(crate) of_trial: Vec<usize>,
+    /// Number of trials per class.
+    pub(crate) sizes: Vec<usize>,
+}
+
+impl Classes {
+    /// Validates the labels for decoding: ≥ 2 patterns, each with ≥ 2 trials.
+    pub(crate) fn of(patterns: &[usize]) -> Result<Self> {
+        let mut ids = patterns.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() < 2 {
+            return Err(AnalysisError::TooFewPatterns { found: ids.len() });
+        }
+        let of_trial: Vec<usize> = patterns.iter().map(|p| ids.partition_point(|id| id < p)).collect();
+        let mut sizes = vec![0usize; ids.len()];
+        for &c in &of_trial {
+            sizes[c] += 1;
+        }
+        if let Some(c) = sizes.iter().position(|&s| s < 2) {
+            return Err(AnalysisError::Invalid(format!(
+                "pattern {} has only {} presentation(s); need at least 2 per pattern for cross-validation",
+                ids[c], sizes[c]
+            )));
+        }
+        Ok(Self { ids, of_trial, sizes })
+    }
+}
+
+/// Fold index of every trial (see [`decode`] for the scheme).
+fn stratified_folds(classes: &Classes, n_folds: usize, seed: u64) -> Vec<usize> {
+    let mut g = SplitMix64::for_purpose(seed, FOLD_STREAM);
+    let mut folds = vec![0usize; classes.of_trial.len()];
+    let mut deal = 0usize;
+    for c in 0..classes.ids.len() {
+        let mut members: Vec<usize> = (0..classes.of_trial.len())
+            .filter(|&t| classes.of_trial[t] == c)
+            .collect();
+        g.shuffle(&mut members);
+        for t in members {
+            folds[t] = deal % n_folds;
+            deal += 1;
+        }
+    }
+    folds
+}
+
+/// A fitted nearest-class-mean model in z-scored feature space.
+struct NearestMean {
+    /// Kept features with their training mean and 1/sd.
+    features: Vec<(usize, f64, f64)>,
+    /// Class means over kept features (row per class); `None` if the class has no training trial.
+    means: Vec<Option<Vec<f64>>>,
+}
+
+impl NearestMean {
+    fn fit(r: &Responses, class_of: &[usize], k: usize, train: &[usize]) -> Self {
+        let nf = r.n_features();
+        let n = train.len() as f64;
+        // μ_i and σ_i² = (1/n) Σ (x_i − μ_i)² over training trials (two passes for stability).
+        let mut mu = vec![0.0; nf];
+        for &t in train {
+            for (m, &x) in mu.iter_mut().zip(r.trial(t)) {
+                *m += x;
+            }
+        }
+        mu.iter_mut().for_each(|m| *m /= n);
+        let mut var = vec![0.0; nf];
+        for &t in train {
+            for ((v, &x), &m) in var.iter_mut().zip(r.trial(t)).zip(&mu) {
+                *v += (x - m) * (x - m);
+            }
+        }
+        let features: Vec<(usize, f64, f64)> = (0..nf)
+            .filter_map(|i| {
+                let sd = (var[i] / n).sqrt();
+                // A feature constant over training trials carries no information and cannot be
+                // z-scored; the relative threshold guards against rounding residue.
+                (sd > 1e-12 * (mu[i].abs() + 1.0)).then(|| (i, mu[i], 1.0 / sd))
+            })
+            .collect();
+        let mut sums = vec![vec![0.0; features.len()]; k];
+        let mut counts = vec![0usize; k];
+        for &t in train {
+            let c = class_of[t];
+            counts[c] += 1;
+            let x = r.trial(t);
+            for (s, &(i, m, inv_sd)) in sums[c].iter_mut().zip(&features) {
+                *s += (x[i] - m) * inv_sd;
+            }
+        }
+        let means = sums
+            .into_iter()
+            .zip(counts)
+            .map(|(s, c)| (c > 0).then(|| s.into_iter().map(|v| v / c as f64).collect()))
+            .collect();
+        Self { features, means }
+    }
+
+    fn predict(&self, x: &[f64]) -> usize {
+        let z: Vec<f64> = self
+            .features
+            .iter()
+            .map(|&(i, m, inv_sd)| (x[i] - m) * inv_sd)
+            .collect();
+        let mut best = (0usize, f64::INFINITY);
+        for (c, mean) in self.means.iter().enumerate() {
+            let Some(mean) = mean else { continue };
+            let d: f64 = z.iter().zip(mean).map(|(a, b)| (a - b) * (a - b)).sum();
+            if d < best.1 {
+                best = (c, d);
+            }
+        }
+        best.0
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::test_support::{assert_close, poisson_population, presentations};
+
+    /// Spike trains in which neuron i fires exactly c(i, s) = 1 + 2·((i + s) mod K) evenly spaced
+    /// spikes in every presentation of pattern s: the response determines the pattern exactly.
+    pub(crate) fn deterministic_code(
+        n_neurons: usize,
+        n_patterns: usize,
+        per_pattern: usize,
+    ) -> (SpikeTrains, Vec<Presentation>) {
+        let pres = presentations(n_patterns, per_pattern, 0.1, 0.05, 17);
+        let mut trains = vec![Vec::new(); n_neurons];
+        for p in &pres {
+            for (i, train) in trains.iter_mut().enumerate() {
+                let c = 1 + 2 * ((i + p.pattern) % n_patterns);
+                train.extend((0..c).map(|j| p.t0 + (j as f64 + 0.5) * (p.t1 - p.t0) / c as f64));
+            }
+        }
+        (SpikeTrains::from_per_neuron(&trains).unwrap(), pres)
+    }
+
+    /// Homogeneous Poisson spikes (same rate whatever the pattern) under balanced presentations.
+    pub(crate) fn uninformative_code(
+        n_neurons: usize,
+        n_patterns: usize,
+        per_pattern: usize,
+    ) -> (SpikeTrains, Vec<Presentation>) {
+        let pres = presentations(n_patterns, per_pattern, 0.1, 0.0, 23);
+        let end = pres.iter().map(|p| p.t1).fold(0.0, f64::max);
+        (poisson_population(n_neurons, 20.0, end, 29), pres)
+    }
+
+    #[test]
+    fn deterministic_code_decodes_perfectly() {
+        let (s, pres) = deterministic_code(20, 4, 50);
+        let d = decoding(&s, &pres, &DecoderConfig::default()).unwrap();
+        assert_eq!(d.accuracy, 1.0);
+        assert_eq!(
+            (d.n_trials, d.n_patterns, d.patterns.clone()),
+            (200, 4, vec![0, 1, 2, 3])
+        );
+        assert_close(d.chance_level, 0.25, 1e-12);
+        assert_eq!(d.confusion[2], vec![0, 0, 50, 0]);
+    }
+
+    #[test]
+    fn uninformative_code_decodes_at_chance() {
+        // 4 balanced patterns, 800 trials: under the null the accuracy has sd √(¼·¾/800) ≈ 0.015,
+        // so chance ± 0.05 is > 3 sd (and the small negative held-out bias is ~1/160 per class).
+        let (s, pres) = uninformative_code(50, 4, 200);
+        let d = decoding(&s, &pres, &DecoderConfig::default()).unwrap();
+        assert_close(d.chance_level, 0.25, 1e-12);
+        assert_close(d.accuracy, d.chance_level, 0.05);
+    }
+
+    #[test]
+    fn folds_are_stratified_balanced_and_seeded() {
+        let labels: Vec<usize> = (0..23).map(|t| [3, 8, 8, 5][t % 4]).collect();
+        let classes = Classes::of(&labels).unwrap();
+        assert_eq!(classes.ids, vec![3, 5, 8]);
+        let folds = stratified_folds(&classes, 5, 1);
+        let mut sizes = [0usize; 5];
+        folds.iter().for_each(|&f| sizes[f] += 1);
+        assert!(
+            sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+            "{sizes:?}"
+        );
+        for c in 0..3 {
+            let mut per_fold = [0usize; 5];
+            (0..23)
+                .filter(|&t| classes.of_trial[t] == c)
+                .for_each(|t| per_fold[folds[t]] += 1);
+            assert!(per_fold.iter().max().unwrap() - per_fold.iter().min().unwrap() <= 1);
+        }
+        assert_eq!(folds, stratified_folds(&classes, 5, 1));
+        assert_ne!(folds, stratified_folds(&classes, 5, 2));
+    }
+
+    #[test]
+    fn label_errors() {
+        let r = Responses::new(1, vec![1.0, 2.0, 3.0], vec![0, 0, 0]).unwrap();
+        let e = decode(&r, &DecoderConfig::default()).unwrap_err();
+        assert_eq!(e.to_string(), "need at least 2 patterns, found 1");
+        let r = Responses::new(1, vec![1.0, 2.0, 3.0], vec![0, 0, 1]).unwrap();
+        assert!(
+            decode(&r, &DecoderConfig::default())
+                .unwrap_err()
+                .to_string()
+                .contains("pattern 1 has only 1")
+        );
+        let r = Responses::new(1, vec![1.0, 2.0, 3.0, 4.0], vec![0, 0, 1, 1]).unwrap();
+        assert!(decode(&r, &DecoderConfig { n_folds: 1, seed: 0 }).is_err());
+        assert!(Responses::new(2, vec![1.0, 2.0, 3.0], vec![0, 1]).is_err());
+        assert!(response_counts(&SpikeTrains::empty(3), &[]).is_err());
+        let bad = [Presentation {
+            pattern: 0,
+            t0: 1.0,
+            t1: 0.5,
+        }];
+        assert!(response_counts(&SpikeTrains::empty(3), &bad).is_err());
+    }
+
+    #[test]
+    fn response_counts_are_chronological() {
+        let s = SpikeTrains::from_per_neuron(&[vec![0.1, 1.1, 1.2], vec![1.5]]).unwrap();
+        let pres = [
+            Presentation {
+                pattern: 7,
+                t0: 1.0,
+                t1: 2.0,
+            },
+            Presentation {
+                pattern: 3,
+                t0: 0.0,
+                t1: 1.0,
+            },
+        ];
+        let r = response_counts(&s, &pres).unwrap();
+        assert_eq!(r.patterns(), &[3, 7]);
+        assert_eq!(r.trial(0), &[1.0, 0.0]);
+        assert_eq!(r.trial(1), &[2.0, 1.0]);
+    }
+}
