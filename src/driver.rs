@@ -203,3 +203,21 @@ fn load_file(
         }
     }
 }
+
+/// Parses a quantity in the language's syntax (`2 s`, `15 ms`, `0.5`) for
+/// command-line options.
+pub fn parse_quantity(text: &str) -> Result<(f64, crate::units::Dim), String> {
+    let mut sources = SourceMap::new();
+    let mut diags = Vec::new();
+    let setting = parse_setting(&format!("x={text}"), &mut sources, &mut diags).ok_or_else(|| format!("`{text}` is not a quantity"))?;
+    let scope = crate::sema::constant_scope();
+    let e = crate::sema::check_expr(&scope, &setting.value, &mut diags);
+    if diag::has_errors(&diags) {
+        return Err(diags.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "));
+    }
+    let v = sema::const_eval(&e, &[]).ok_or_else(|| format!("`{text}` is not a constant"))?;
+    match e.ty {
+        crate::hir::Ty::Num(d) => Ok((v, d)),
+        _ => Err(format!("`{text}` is not a number")),
+    }
+}

@@ -14,7 +14,8 @@ use crate::source::{SourceMap, Span};
 use crate::syntax::ast::{self, Item, ItemDef, ItemKind, Member};
 use crate::units::Dim;
 use dynamics::{Ctx, SideVars};
-use expr::{Scope, expect_dim};
+pub use expr::Scope;
+use expr::expect_dim;
 use names::{did_you_mean, suggest};
 
 pub use expr::const_eval;
@@ -393,4 +394,14 @@ fn apply_settings(model: &mut Model, settings: &[Setting], diags: &mut Vec<Diagn
         }
         dynamics.params[k].value = e;
     }
+}
+
+/// A scope with only constants and units, for command-line values.
+pub fn constant_scope() -> Scope<'static> {
+    Scope::constant("a command-line value", &[])
+}
+
+/// Checks one expression in a scope (for command-line values).
+pub fn check_expr(scope: &Scope<'_>, e: &ast::Expr, diags: &mut Vec<Diagnostic>) -> Expr {
+    expr::check(scope, e, diags)
 }

@@ -59,8 +59,13 @@ impl Responses {
         &self.patterns
     }
 
-    /// Response vector of trial `t`. Panics if `t >= n_trials()` (a programming error, not input).
-    pub fn trial(&self, t: usize) -> &[f64] {
+    /// Response vector of trial `t`, or `None` if `t >= n_trials()`.
+    pub fn trial(&self, t: usize) -> Option<&[f64]> {
+        (t < self.n_trials()).then(|| self.row(t))
+    }
+
+    /// Response vector of trial `t`; callers inside the crate only pass `t < n_trials()`.
+    pub(crate) fn row(&self, t: usize) -> &[f64] {
         &self.values[t * self.n_features..(t + 1) * self.n_features]
     }
 
@@ -176,7 +181,7 @@ pub fn decode(responses: &Responses, config: &DecoderConfig) -> Result<DecodingR
         }
         let model = NearestMean::fit(responses, &classes.of_trial, k, &train);
         for t in test {
-            confusion[classes.of_trial[t]][model.predict(responses.trial(t))] += 1;
+            confusion[classes.of_trial[t]][model.predict(responses.row(t))] += 1;
         }
     }
     let n = responses.n_trials();
@@ -269,14 +274,14 @@ impl NearestMean {
         // μ_i and σ_i² = (1/n) Σ (x_i − μ_i)² over training trials (two passes for stability).
         let mut mu = vec![0.0; nf];
         for &t in train {
-            for (m, &x) in mu.iter_mut().zip(r.trial(t)) {
+            for (m, &x) in mu.iter_mut().zip(r.row(t)) {
                 *m += x;
             }
         }
         mu.iter_mut().for_each(|m| *m /= n);
         let mut var = vec![0.0; nf];
         for &t in train {
-            for ((v, &x), &m) in var.iter_mut().zip(r.trial(t)).zip(&mu) {
+            for ((v, &x), &m) in var.iter_mut().zip(r.row(t)).zip(&mu) {
                 *v += (x - m) * (x - m);
             }
         }
@@ -293,7 +298,7 @@ impl NearestMean {
         for &t in train {
             let c = class_of[t];
             counts[c] += 1;
-            let x = r.trial(t);
+            let x = r.row(t);
             for (s, &(i, m, inv_sd)) in sums[c].iter_mut().zip(&features) {
                 *s += (x[i] - m) * inv_sd;
             }
@@ -445,7 +450,8 @@ pub(crate) mod tests {
         ];
         let r = response_counts(&s, &pres).unwrap();
         assert_eq!(r.patterns(), &[3, 7]);
-        assert_eq!(r.trial(0), &[1.0, 0.0]);
-        assert_eq!(r.trial(1), &[2.0, 1.0]);
+        assert_eq!(r.trial(0), Some(&[1.0, 0.0][..]));
+        assert_eq!(r.trial(1), Some(&[2.0, 1.0][..]));
+        assert_eq!(r.trial(2), None);
     }
 }

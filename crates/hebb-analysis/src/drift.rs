@@ -64,7 +64,7 @@ pub fn drift_responses(responses: &Responses, n_blocks: usize) -> Result<DriftRe
             for trial in lo..hi {
                 let s = ids.partition_point(|&id| id < responses.patterns()[trial]);
                 let (acc, n) = &mut sums[s];
-                acc.iter_mut().zip(responses.trial(trial)).for_each(|(a, &x)| *a += x);
+                acc.iter_mut().zip(responses.row(trial)).for_each(|(a, &x)| *a += x);
                 *n += 1;
             }
             sums.into_iter()
@@ -87,9 +87,9 @@ pub fn drift_responses(responses: &Responses, n_blocks: usize) -> Result<DriftRe
     // Adjacent: average of the per-(pattern, b) values, i.e. weight each block pair by how many
     // patterns defined it.
     let mut adj = (0.0, 0usize);
-    for b in 0..n_blocks - 1 {
-        for s in 0..ids.len() {
-            if let (Some(u), Some(v)) = (&means[b][s], &means[b + 1][s])
+    for pair in means.windows(2) {
+        for (u, v) in pair[0].iter().zip(&pair[1]) {
+            if let (Some(u), Some(v)) = (u, v)
                 && let Some(r) = pearson(u, v)
             {
                 adj = (adj.0 + r, adj.1 + 1);
@@ -149,6 +149,37 @@ mod tests {
         assert_close(d.adjacent.unwrap(), (1.0 + 1.0 - 1.0 + 1.0) / 4.0, 1e-12);
         assert_close(d.similarity[0][1].unwrap(), 1.0, 1e-12);
         assert_close(d.similarity[1][1].unwrap(), 1.0, 1e-12);
+    }
+
+    #[test]
+    fn stable_code_does_not_drift() {
+        // Noise-free deterministic code: every block's mean vector equals the pattern's template,
+        // so every defined ρ is exactly 1 (up to rounding).
+        let (s, pres) = crate::decoding::tests::deterministic_code(20, 4, 40);
+        let d = drift(&s, &pres, 4).unwrap();
+        assert_close(d.first_last.unwrap(), 1.0, 1e-12);
+        assert_close(d.adjacent.unwrap(), 1.0, 1e-12);
+    }
+
+    #[test]
+    fn drifting_code_decorrelates_with_distance() {
+        // Pattern s's response morphs linearly over the experiment from template a_s to an
+        // unrelated template b_s: v(t) = (1 − α) a_s + α b_s, α = t/(T − 1). Distant blocks must be
+        // less similar than adjacent ones, and similarity must fall monotonically with distance.
+        let (nf, n_trials) = (30usize, 120usize);
+        let a = |s: usize, i: usize| ((i * 7 + s * 3) % 11) as f64;
+        let b = |s: usize, i: usize| ((i * i + 5 * s) % 13) as f64;
+        let mut values = Vec::new();
+        let patterns: Vec<usize> = (0..n_trials).map(|t| t % 3).collect();
+        for (t, &s) in patterns.iter().enumerate() {
+            let alpha = t as f64 / (n_trials - 1) as f64;
+            values.extend((0..nf).map(|i| (1.0 - alpha) * a(s, i) + alpha * b(s, i)));
+        }
+        let d = drift_responses(&Responses::new(nf, values, patterns).unwrap(), 4).unwrap();
+        let (fl, adj) = (d.first_last.unwrap(), d.adjacent.unwrap());
+        assert!(fl < adj - 0.2, "first-last {fl} vs adjacent {adj}");
+        let row0: Vec<f64> = d.similarity[0].iter().map(|x| x.unwrap()).collect();
+        assert!(row0.windows(2).all(|w| w[1] < w[0]), "{row0:?}");
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub struct Spectrum {
 /// With sampling rate f_s = 1/Δ, segment length L and hop L/2 (integer division), the
 /// M = 1 + ⌊(len − L)/(L/2)⌋ segments x_m (samples past the last full segment are dropped) are
 /// each mean-subtracted ("constant" detrend, as in SciPy's default), multiplied by the periodic
-/// Hann window w[n] = ½(1 − cos(2πn/L)), and transformed, X_m[k] = Σ_n w[n] x_m[n] e^{−2πikn/L}.
+/// Hann window `w[n] = ½(1 − cos(2πn/L))`, and transformed, `X_m[k] = Σ_n w[n] x_m[n] e^{−2πikn/L}`.
 /// The one-sided density is
 ///
 /// ```text
@@ -107,7 +107,11 @@ pub fn spectrum(series: RateSeries<'_>, segment_len: usize, bands: &[(f64, f64)]
         .iter()
         .enumerate()
         .map(|(k, &a)| {
-            let one_sided = if k == 0 || (l % 2 == 0 && k == l / 2) { 1.0 } else { 2.0 };
+            let one_sided = if k == 0 || (l.is_multiple_of(2) && k == l / 2) {
+                1.0
+            } else {
+                2.0
+            };
             one_sided * a * scale
         })
         .collect();

@@ -89,7 +89,7 @@ pub struct FanoStats {
 /// mᵢ = (1/n) Σ x_t,   sᵢ² = (1/(n−1)) Σ (x_t − mᵢ)² = (n Σx² − (Σx)²) / (n (n−1)),   Fᵢ = sᵢ² / mᵢ
 /// ```
 ///
-/// using the unbiased (n−1) variance so that a Poisson process gives E[sᵢ²] = mᵢ exactly and
+/// using the unbiased (n−1) variance so that a Poisson process gives `E[sᵢ²] = mᵢ` exactly and
 /// F ≈ 1 without a small-sample downward bias. The result is the unweighted mean over neurons
 /// with mᵢ > 0. Note that this is a time-binned Fano factor of ongoing activity, not the
 /// across-trial Fano factor of stimulus-locked responses.

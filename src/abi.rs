@@ -1,0 +1,95 @@
+//! The calling convention shared by the interpreter and JIT-compiled
+//! kernels: one `#[repr(C)]` argument block per call. Both backends run the
+//! same loop over the same arguments, so they can be swapped and compared.
+
+/// Arguments of one kernel call. Which fields matter depends on the kernel
+/// kind (see `ir::KernelKind`):
+///
+/// * Step: elements `start..end`; writes the spiking ones to `spikes_out`
+///   and their count to `n_spikes`.
+/// * Reset: the `list_len` neurons in `list`.
+/// * OnPre: the `list_len` segments in `list`; segment `s` is synapses
+///   `seg_start[s]..seg_start[s+1]` of presynaptic neuron `seg_pre[s]` (or
+///   `s` itself when `seg_pre` is null), with targets `targets[syn]`.
+/// * OnPost: the `list_len` postsynaptic neurons in `list`; neuron `j` has
+///   synapses `post_syn[post_start[j]..post_start[j+1]]`, with presynaptic
+///   neurons `syn_pre[syn]`.
+/// * Every: elements `start..end`.
+///
+/// Kernels return the sum of `x - x` over every value they store, which is
+/// NaN exactly when one of them is not finite.
+#[repr(C)]
+#[derive(Debug)]
+pub struct KernelArgs {
+    pub own: *const *mut f64,
+    pub pre: *const *mut f64,
+    pub post: *const *mut f64,
+    /// Column pointers of every group, indexed by group id (signals use it).
+    pub groups: *const *const *mut f64,
+    pub t: f64,
+    pub step: f64,
+    pub seed: u64,
+    pub start: u64,
+    pub end: u64,
+    pub list: *const u32,
+    pub list_len: u64,
+    pub seg_start: *const u32,
+    pub seg_pre: *const u32,
+    pub targets: *const u32,
+    pub post_start: *const u32,
+    pub post_syn: *const u32,
+    pub syn_pre: *const u32,
+    pub spikes_out: *mut u32,
+    pub n_spikes: u64,
+}
+
+impl Default for KernelArgs {
+    fn default() -> Self {
+        KernelArgs {
+            own: std::ptr::null(),
+            pre: std::ptr::null(),
+            post: std::ptr::null(),
+            groups: std::ptr::null(),
+            t: 0.0,
+            step: 0.0,
+            seed: 0,
+            start: 0,
+            end: 0,
+            list: std::ptr::null(),
+            list_len: 0,
+            seg_start: std::ptr::null(),
+            seg_pre: std::ptr::null(),
+            targets: std::ptr::null(),
+            post_start: std::ptr::null(),
+            post_syn: std::ptr::null(),
+            syn_pre: std::ptr::null(),
+            spikes_out: std::ptr::null_mut(),
+            n_spikes: 0,
+        }
+    }
+}
+
+/// Byte offsets of the fields, for the JIT's loads.
+pub mod offsets {
+    use super::KernelArgs;
+    use std::mem::offset_of;
+    pub const OWN: i32 = offset_of!(KernelArgs, own) as i32;
+    pub const PRE: i32 = offset_of!(KernelArgs, pre) as i32;
+    pub const POST: i32 = offset_of!(KernelArgs, post) as i32;
+    pub const GROUPS: i32 = offset_of!(KernelArgs, groups) as i32;
+    pub const T: i32 = offset_of!(KernelArgs, t) as i32;
+    pub const STEP: i32 = offset_of!(KernelArgs, step) as i32;
+    pub const SEED: i32 = offset_of!(KernelArgs, seed) as i32;
+    pub const START: i32 = offset_of!(KernelArgs, start) as i32;
+    pub const END: i32 = offset_of!(KernelArgs, end) as i32;
+    pub const LIST: i32 = offset_of!(KernelArgs, list) as i32;
+    pub const LIST_LEN: i32 = offset_of!(KernelArgs, list_len) as i32;
+    pub const SEG_START: i32 = offset_of!(KernelArgs, seg_start) as i32;
+    pub const SEG_PRE: i32 = offset_of!(KernelArgs, seg_pre) as i32;
+    pub const TARGETS: i32 = offset_of!(KernelArgs, targets) as i32;
+    pub const POST_START: i32 = offset_of!(KernelArgs, post_start) as i32;
+    pub const POST_SYN: i32 = offset_of!(KernelArgs, post_syn) as i32;
+    pub const SYN_PRE: i32 = offset_of!(KernelArgs, syn_pre) as i32;
+    pub const SPIKES_OUT: i32 = offset_of!(KernelArgs, spikes_out) as i32;
+    pub const N_SPIKES: i32 = offset_of!(KernelArgs, n_spikes) as i32;
+}

@@ -1,0 +1,360 @@
+//! The command line (`hebb`, LANGUAGE.md section 7). Reads model files,
+//! prints diagnostics and summaries, writes run directories.
+
+use crate::diag::{self, Style};
+use crate::driver::{self, Checked};
+use crate::ir::{self, Program};
+use crate::output;
+use crate::runtime::{self, RunError, Simulation};
+use crate::units::{Dim, format_quantity};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Exit codes (LANGUAGE.md section 7).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_MODEL: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_RUNTIME: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(name = "hebb", version, about = "Compile and simulate spiking networks with plastic synapses and homeostasis")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// Cranelift-compiled kernels (the default).
+    Jit,
+    /// The reference interpreter of the IR (slow; for checking the JIT).
+    Interp,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a model and print its diagnostics.
+    Check { file: PathBuf },
+    /// Run a model's experiment and write a run directory.
+    Run {
+        file: PathBuf,
+        /// Output directory (default: runs/<model>-<timestamp>/).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Simulated duration, overriding the experiment's (e.g. `2 s`).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Random seed, overriding the experiment's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a param: `--set 'LIF.tau_m=15 ms'`.
+        #[arg(long = "set", value_name = "Type.param=value")]
+        set: Vec<String>,
+        /// Worker threads (results do not depend on it).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Print only errors.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+        /// Which backend runs the kernels.
+        #[arg(long, value_enum, default_value_t = BackendChoice::Jit)]
+        backend: BackendChoice,
+    },
+    /// Explain how a model is compiled: integrators, propagators, memory.
+    Explain {
+        file: PathBuf,
+        /// Also print the IR.
+        #[arg(long)]
+        ir: bool,
+        #[arg(long = "set", value_name = "Type.param=value")]
+        set: Vec<String>,
+    },
+}
+
+fn style() -> Style {
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() { Style::Color } else { Style::Plain }
+}
+
+/// Loads and checks; prints diagnostics. `Err` carries the exit code.
+fn load(file: &Path, settings: &[String], quiet: bool) -> Result<Checked, u8> {
+    let checked = match driver::load(file, settings) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", file.display());
+            return Err(EXIT_USAGE);
+        }
+    };
+    let shown: Vec<_> = checked.diags.iter().filter(|d| !quiet || d.is_error()).cloned().collect();
+    if !shown.is_empty() {
+        eprint!("{}", diag::render(&shown, &checked.sources, style()));
+    }
+    if checked.has_errors() {
+        let n = checked.diags.iter().filter(|d| d.is_error()).count();
+        eprintln!("error: `{}` has {n} error{}", file.display(), if n == 1 { "" } else { "s" });
+        return Err(EXIT_MODEL);
+    }
+    Ok(checked)
+}
+
+pub fn main_with(cli: Cli) -> ExitCode {
+    let code = match cli.command {
+        Command::Check { file } => match load(&file, &[], false) {
+            Ok(c) => {
+                let warnings = c.diags.len();
+                println!("{}: ok{}", file.display(), if warnings > 0 { format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" }) } else { String::new() });
+                EXIT_OK
+            }
+            Err(code) => code,
+        },
+        Command::Run { file, output, duration, seed, set, threads, quiet, backend } => {
+            run_command(&RunArgs { file, output, duration, seed, set, threads, quiet, backend })
+        }
+        Command::Explain { file, ir, set } => explain_command(&file, ir, &set),
+    };
+    ExitCode::from(code)
+}
+
+pub struct RunArgs {
+    pub file: PathBuf,
+    pub output: Option<PathBuf>,
+    pub duration: Option<String>,
+    pub seed: Option<u64>,
+    pub set: Vec<String>,
+    pub threads: usize,
+    pub quiet: bool,
+    pub backend: BackendChoice,
+}
+
+/// Compiles a checked model: lowering, verification, JIT.
+pub struct Compiled {
+    pub program: Program,
+    pub compile_s: f64,
+}
+
+fn lower(checked: &Checked, options: &ir::lower::Options) -> Result<Program, u8> {
+    let (program, diags) = ir::lower::lower(&checked.model, options);
+    if !diags.is_empty() {
+        eprint!("{}", diag::render(&diags, &checked.sources, style()));
+        if diag::has_errors(&diags) {
+            return Err(EXIT_MODEL);
+        }
+    }
+    if cfg!(debug_assertions) {
+        if let Err(e) = ir::verify(&program) {
+            eprintln!("error: the IR failed verification (this is a bug in hebb): {e}");
+            return Err(EXIT_RUNTIME);
+        }
+    }
+    Ok(program)
+}
+
+fn parse_duration(text: &str) -> Result<f64, String> {
+    let (v, dim) = driver::parse_quantity(text)?;
+    if dim != Dim::TIME {
+        return Err(format!("`{text}` is not a time (it has dimension `{dim}`)"));
+    }
+    if !(v > 0.0 && v.is_finite()) {
+        return Err(format!("`{text}` is not a positive duration"));
+    }
+    Ok(v)
+}
+
+fn run_command(args: &RunArgs) -> u8 {
+    let duration = match args.duration.as_deref().map(parse_duration).transpose() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: invalid value for `--duration`: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    if args.threads == 0 {
+        eprintln!("error: `--threads` must be at least 1");
+        return EXIT_USAGE;
+    }
+    let checked = match load(&args.file, &args.set, args.quiet) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let t_compile = Instant::now();
+    let program = match lower(&checked, &ir::lower::Options { duration, seed: args.seed }) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let jit = match args.backend {
+        BackendChoice::Jit => match crate::jit::compile(&program) {
+            Ok(j) => Some(j),
+            Err(e) => {
+                eprintln!("error: JIT compilation failed (this is a bug in hebb): {e}");
+                return EXIT_RUNTIME;
+            }
+        },
+        BackendChoice::Interp => None,
+    };
+    let compile_s = t_compile.elapsed().as_secs_f64();
+    let t_build = Instant::now();
+    let read = |p: &Path| std::fs::read_to_string(p);
+    let mut sim = match runtime::build(&program, &read) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_MODEL;
+        }
+    };
+    if let Some(j) = &jit {
+        sim.set_backend(Box::new(j.backend()));
+    }
+    let build_s = t_build.elapsed().as_secs_f64();
+    let model_name = args.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
+    let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&model_name));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("error: cannot create output directory `{}`: {e}", dir.display());
+        return EXIT_USAGE;
+    }
+    let t_run = Instant::now();
+    let result = run_with_progress(&mut sim, !args.quiet && std::io::stderr().is_terminal());
+    let run_s = t_run.elapsed().as_secs_f64();
+    let timings = Timings { parse_s: checked.parse_time.as_secs_f64(), check_s: checked.check_time.as_secs_f64(), compile_s, build_s, run_s };
+    let status = match &result {
+        Ok(()) => ("ok", String::new()),
+        Err(e) => ("failed", e.to_string()),
+    };
+    let bytes = std::fs::read(&args.file).unwrap_or_default();
+    let write = output::write_recordings(&dir, &program, &sim.recordings)
+        .and_then(|_| write_run_json(&dir, &args.file, &bytes, &program, &sim, &timings, status.0, &status.1));
+    if let Err(e) = write {
+        eprintln!("error: cannot write the run directory `{}`: {e}", dir.display());
+        return EXIT_RUNTIME;
+    }
+    if let Err(e) = &result {
+        eprintln!("error: the simulation failed: {e}");
+        eprintln!("note: what was recorded until then is in `{}`", dir.display());
+        return EXIT_RUNTIME;
+    }
+    if !args.quiet {
+        print_summary(&sim, &timings, &dir);
+    }
+    EXIT_OK
+}
+
+fn default_run_dir(model: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    // UTC date and time from the Unix epoch (civil-from-days algorithm).
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    PathBuf::from("runs").join(format!("{model}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60))
+}
+
+/// Runs to the end, drawing a progress bar on a terminal.
+pub fn run_with_progress(sim: &mut Simulation<'_>, progress: bool) -> Result<(), RunError> {
+    let total = sim.program.n_steps;
+    let dt = sim.program.dt;
+    let t0 = Instant::now();
+    let chunk = (total / 200).max(1);
+    let mut last_draw = Instant::now();
+    while !sim.finished() {
+        sim.run_steps(chunk)?;
+        if progress && last_draw.elapsed().as_millis() >= 100 {
+            last_draw = Instant::now();
+            let done = sim.step as f64 / total as f64;
+            let sim_t = sim.step as f64 * dt;
+            let speed = sim_t / t0.elapsed().as_secs_f64().max(1e-9);
+            let width = 30;
+            let filled = (done * width as f64) as usize;
+            eprint!("\r[{}{}] {} / {}  ({speed:.2}× real time)   ", "=".repeat(filled), " ".repeat(width - filled), format_quantity(sim_t, Dim::TIME), format_quantity(total as f64 * dt, Dim::TIME));
+            let _ = std::io::stderr().flush();
+        }
+    }
+    if progress {
+        eprint!("\r{}\r", " ".repeat(80));
+    }
+    Ok(())
+}
+
+pub struct Timings {
+    pub parse_s: f64,
+    pub check_s: f64,
+    pub compile_s: f64,
+    pub build_s: f64,
+    pub run_s: f64,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_run_json(dir: &Path, model: &Path, model_bytes: &[u8], program: &Program, sim: &Simulation<'_>, t: &Timings, status: &str, message: &str) -> std::io::Result<()> {
+    let simulated = sim.step as f64 * program.dt;
+    let mut pops = serde_json::Map::new();
+    for (g, group) in program.groups.iter().enumerate() {
+        if matches!(group.kind, ir::GroupKind::Signal) {
+            continue;
+        }
+        let spikes = sim.recordings.spike_counts[g];
+        let rate = if simulated > 0.0 { spikes as f64 / group.size as f64 / simulated } else { 0.0 };
+        pops.insert(group.name.clone(), serde_json::json!({ "size": group.size, "spikes": spikes, "mean_rate_hz": rate }));
+    }
+    let projections: Vec<serde_json::Value> = program
+        .projections
+        .iter()
+        .zip(&sim.projections)
+        .map(|(p, s)| serde_json::json!({ "name": p.name, "synapse": p.synapse, "synapses": s.n_synapses(), "bytes_per_synapse": s.bytes_per_synapse() }))
+        .collect();
+    let json = serde_json::json!({
+        "status": status,
+        "message": message,
+        "model": model.display().to_string(),
+        "model_sha256": output::sha256_hex(model_bytes),
+        "seed": program.seed,
+        "dt": program.dt,
+        "duration": program.n_steps as f64 * program.dt,
+        "simulated": simulated,
+        "hebb_version": env!("CARGO_PKG_VERSION"),
+        "backend": sim.backend_name(),
+        "timings": { "parse_s": t.parse_s, "check_s": t.check_s, "compile_s": t.compile_s, "build_s": t.build_s, "run_s": t.run_s },
+        "populations": pops,
+        "projections": projections,
+    });
+    let text = serde_json::to_string_pretty(&json).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("run.json"), text + "\n")
+}
+
+fn print_summary(sim: &Simulation<'_>, t: &Timings, dir: &Path) {
+    let program = sim.program;
+    let simulated = sim.step as f64 * program.dt;
+    println!("simulated {} in {:.3} s ({:.1}× real time) with the {}", format_quantity(simulated, Dim::TIME), t.run_s, simulated / t.run_s.max(1e-9), sim.backend_name());
+    for (g, group) in program.groups.iter().enumerate() {
+        if matches!(group.kind, ir::GroupKind::Signal) {
+            continue;
+        }
+        let spikes = sim.recordings.spike_counts[g];
+        println!("  {:<12} {:>7} neurons {:>10} spikes {:>9.2} Hz", group.name, group.size, spikes, spikes as f64 / group.size as f64 / simulated.max(1e-12));
+    }
+    let n_syn: usize = sim.projections.iter().map(|p| p.n_synapses()).sum();
+    println!("  {n_syn} synapses; parse {:.1} ms, check {:.1} ms, compile {:.1} ms, build {:.1} ms", t.parse_s * 1e3, t.check_s * 1e3, t.compile_s * 1e3, t.build_s * 1e3);
+    println!("wrote {}", dir.display());
+}
+
+fn explain_command(file: &Path, show_ir: bool, set: &[String]) -> u8 {
+    let checked = match load(file, set, false) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let program = match lower(&checked, &ir::lower::Options::default()) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    print!("{}", crate::explain::explain(&program));
+    if show_ir {
+        println!("\n# IR\n{program}");
+    }
+    EXIT_OK
+}

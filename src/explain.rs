@@ -1,0 +1,61 @@
+//! `hebb explain`: for every group, the integrator chosen and why, the
+//! propagator of exact ones, and memory per neuron and per synapse.
+
+use crate::ir::{ColumnRole, GroupKind, Program};
+use std::fmt::Write;
+
+pub fn explain(program: &Program) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "time step {} ms, {} steps, seed {}", program.dt * 1e3, program.n_steps, program.seed);
+    for group in &program.groups {
+        let kind = match &group.kind {
+            GroupKind::Neurons { type_name } => format!("{} neurons of type `{type_name}`", group.size),
+            GroupKind::Poisson { rate_max, .. } => format!(
+                "poisson source of {} neurons (cost per spike{})",
+                group.size,
+                rate_max.map(|m| format!("; thinning at {m} Hz")).unwrap_or_default()
+            ),
+            GroupKind::SpikeTimes(_) => format!("spike_times source of {} neurons", group.size),
+            GroupKind::Signal => "signal (one global set of variables)".to_string(),
+        };
+        let _ = writeln!(out, "\n{}: {kind}", group.name);
+        if let Some(info) = &group.integrator {
+            let _ = writeln!(out, "  integrator: {} ({})", info.method, info.reason);
+            if let Some((names, p, q)) = &info.propagator {
+                let _ = writeln!(out, "  propagator: [{}](t+dt) = P [{}](t) + q", names[..p.len()].join(", "), names.join(", "));
+                for (k, row) in p.iter().enumerate() {
+                    let cells: Vec<String> = row.iter().map(|x| format!("{x:>12.6e}")).collect();
+                    let _ = writeln!(out, "    {:<8} | {} | {:>12.6e}", names[k], cells.join(" "), q[k]);
+                }
+            }
+        }
+        let states = group.columns.iter().filter(|c| c.role == ColumnRole::State).count();
+        let params = group.columns.iter().filter(|c| c.role == ColumnRole::Param).count();
+        if !group.columns.is_empty() {
+            let _ = writeln!(
+                out,
+                "  memory: {} bytes per neuron ({states} state{}, {params} per-neuron param{}{})",
+                8 * group.columns.len(),
+                if states == 1 { "" } else { "s" },
+                if params == 1 { "" } else { "s" },
+                if group.columns.iter().any(|c| c.role == ColumnRole::LastSpike) { ", last spike" } else { "" }
+            );
+        }
+    }
+    for proj in &program.projections {
+        let _ = writeln!(out, "\n{}: synapses `{}`", proj.name, proj.synapse);
+        let cols: Vec<&str> = proj.columns.iter().map(|c| c.name.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "  memory: {} bytes per synapse (target index 4 + {} per-synapse variable{} × 8){}",
+            4 + 8 * cols.len(),
+            cols.len(),
+            if cols.len() == 1 { "" } else { "s" },
+            if cols.is_empty() { String::new() } else { format!(": {}", cols.join(", ")) }
+        );
+        for (name, v) in &proj.folded {
+            let _ = writeln!(out, "  `{name}` = {v} for every synapse: folded into the code, not stored");
+        }
+    }
+    out
+}

@@ -1,0 +1,198 @@
+//! The reference interpreter of the IR. It runs kernels through the same
+//! argument block and loop structure as JIT-compiled code, evaluating each
+//! operation exactly as the JIT does (same operators, same libm calls), so
+//! the two agree bit for bit. It is the oracle for the JIT, and evaluates
+//! initial values and connection rules at construction.
+
+use super::symbolic::{eval_binop, eval_unop};
+use super::*;
+use crate::abi::KernelArgs;
+use crate::rng;
+
+/// The element a body runs for.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Element {
+    /// Index into own columns (neuron index or synapse id).
+    pub own: u64,
+    pub pre: u64,
+    pub post: u64,
+    /// The index random draws are keyed by (the element's id).
+    pub key: u64,
+}
+
+/// Everything an expression can read.
+pub struct Env<'a> {
+    pub args: &'a KernelArgs,
+    pub el: Element,
+    pub stream: u32,
+    pub locals: &'a mut [f64],
+}
+
+impl Env<'_> {
+    /// # Safety
+    /// The column pointers in `args` must be valid for the element's indices.
+    unsafe fn slot_ptr(&self, s: Slot) -> *mut f64 {
+        unsafe {
+            match s {
+                Slot::Own(c) => (*self.args.own.add(c as usize)).add(self.el.own as usize),
+                Slot::Pre(c) => (*self.args.pre.add(c as usize)).add(self.el.pre as usize),
+                Slot::Post(c) => (*self.args.post.add(c as usize)).add(self.el.post as usize),
+                Slot::Signal(g, c) => *(*self.args.groups.add(g as usize)).add(c as usize),
+            }
+        }
+    }
+
+    /// Evaluates an expression; booleans are 1.0 or 0.0.
+    ///
+    /// # Safety
+    /// As [`Env::slot_ptr`].
+    pub unsafe fn eval(&mut self, e: &Expr) -> f64 {
+        unsafe {
+            match e {
+                Expr::Const(v) => *v,
+                Expr::Bool(b) => f64::from(*b),
+                Expr::Load(s) => *self.slot_ptr(*s),
+                Expr::Builtin(b) => match b {
+                    Builtin::T => self.args.t,
+                    Builtin::Step => self.args.step,
+                    Builtin::Index => self.el.own as f64,
+                    Builtin::PreIndex => self.el.pre as f64,
+                    Builtin::PostIndex => self.el.post as f64,
+                },
+                Expr::Local(k) => self.locals[*k as usize],
+                Expr::Unary(op, a) => eval_unop(*op, self.eval(a)),
+                Expr::Binary(BinOp::And, a, b) => f64::from(self.eval(a) != 0.0 && self.eval(b) != 0.0),
+                Expr::Binary(BinOp::Or, a, b) => f64::from(self.eval(a) != 0.0 || self.eval(b) != 0.0),
+                Expr::Binary(op, a, b) => {
+                    let x = self.eval(a);
+                    let y = self.eval(b);
+                    eval_binop(*op, x, y)
+                }
+                Expr::Select(c, a, b) => {
+                    let c = self.eval(c);
+                    let a = self.eval(a);
+                    let b = self.eval(b);
+                    if c != 0.0 { a } else { b }
+                }
+                Expr::Rand(d) => rng::uniform(self.args.seed, self.stream, self.el.key, self.args.step as u64, *d),
+                Expr::Randn(d) => rng::normal(self.args.seed, self.stream, self.el.key, self.args.step as u64, *d),
+                Expr::Reduce(..) => f64::NAN,
+            }
+        }
+    }
+
+    /// Runs statements; returns the non-finite accumulator contribution and
+    /// whether a `Spike` fired.
+    ///
+    /// # Safety
+    /// As [`Env::slot_ptr`].
+    pub unsafe fn exec(&mut self, body: &[Stmt], acc: &mut f64, spiked: &mut bool) {
+        unsafe {
+            for s in body {
+                match s {
+                    Stmt::Let(k, e) => self.locals[*k as usize] = self.eval(e),
+                    Stmt::Store(slot, e) => {
+                        let v = self.eval(e);
+                        *acc += v - v;
+                        *self.slot_ptr(*slot) = v;
+                    }
+                    Stmt::If(c, a, b) => {
+                        if self.eval(c) != 0.0 {
+                            self.exec(a, acc, spiked)
+                        } else {
+                            self.exec(b, acc, spiked)
+                        }
+                    }
+                    Stmt::Spike(c) => {
+                        if self.eval(c) != 0.0 {
+                            *spiked = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs a kernel over the elements its arguments name.
+///
+/// # Safety
+/// All pointers in `args` must be valid for the kernel's kind (see
+/// [`KernelArgs`]): columns long enough for every index reached, lists of
+/// `list_len` entries, `spikes_out` room for `end - start` entries.
+pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
+    let mut locals = vec![0.0; kernel.n_locals as usize];
+    let mut acc = 0.0;
+    unsafe {
+        match kernel.kind {
+            KernelKind::Step | KernelKind::Every => {
+                let mut n = 0u64;
+                for i in args.start..args.end {
+                    let mut env = Env { args, el: Element { own: i, pre: 0, post: 0, key: i }, stream: kernel.stream, locals: &mut locals };
+                    let mut spiked = false;
+                    env.exec(&kernel.body, &mut acc, &mut spiked);
+                    if spiked {
+                        *args.spikes_out.add(n as usize) = i as u32;
+                        n += 1;
+                    }
+                }
+                args.n_spikes = n;
+            }
+            KernelKind::Reset => {
+                for k in 0..args.list_len as usize {
+                    let i = *args.list.add(k) as u64;
+                    let mut env = Env { args, el: Element { own: i, pre: 0, post: 0, key: i }, stream: kernel.stream, locals: &mut locals };
+                    env.exec(&kernel.body, &mut acc, &mut false);
+                }
+            }
+            KernelKind::OnPre => {
+                for k in 0..args.list_len as usize {
+                    let seg = *args.list.add(k) as usize;
+                    let pre = if args.seg_pre.is_null() { seg as u64 } else { *args.seg_pre.add(seg) as u64 };
+                    let (a, b) = (*args.seg_start.add(seg), *args.seg_start.add(seg + 1));
+                    for syn in a..b {
+                        let post = *args.targets.add(syn as usize) as u64;
+                        let mut env = Env { args, el: Element { own: syn as u64, pre, post, key: syn as u64 }, stream: kernel.stream, locals: &mut locals };
+                        env.exec(&kernel.body, &mut acc, &mut false);
+                    }
+                }
+            }
+            KernelKind::OnPost => {
+                for k in 0..args.list_len as usize {
+                    let post = *args.list.add(k) as usize;
+                    let (a, b) = (*args.post_start.add(post), *args.post_start.add(post + 1));
+                    for p in a..b {
+                        let syn = *args.post_syn.add(p as usize) as u64;
+                        let pre = *args.syn_pre.add(syn as usize) as u64;
+                        let mut env = Env { args, el: Element { own: syn, pre, post: post as u64, key: syn }, stream: kernel.stream, locals: &mut locals };
+                        env.exec(&kernel.body, &mut acc, &mut false);
+                    }
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// Evaluates a construction-time expression (an initial value, a
+/// connection probability, a delay, a source's rate) for one element.
+/// `Load(Own(c))` reads `own_values[c]` (the element's earlier columns);
+/// `Index` is `el.own`; draws are keyed by `el.key` at counter `counter`.
+pub fn eval_at(e: &Expr, seed: u64, stream: u32, el: Element, counter: u64, own_values: &[f64], t: f64) -> f64 {
+    let out_of_range = e.any(&|x| match x {
+        Expr::Load(Slot::Own(c)) => *c as usize >= own_values.len(),
+        Expr::Load(_) | Expr::Local(_) | Expr::Reduce(..) => true,
+        _ => false,
+    });
+    if out_of_range {
+        return f64::NAN;
+    }
+    let ptrs: Vec<*mut f64> = own_values.iter().map(|v| v as *const f64 as *mut f64).collect();
+    let args = KernelArgs { own: ptrs.as_ptr(), seed, t, step: counter as f64, ..KernelArgs::default() };
+    let e = symbolic::subst_builtin(e, Builtin::Index, &Expr::Const(el.own as f64));
+    // Own columns are one-value arrays, so the element's offset is 0.
+    let mut env = Env { args: &args, el: Element { own: 0, ..el }, stream, locals: &mut [] };
+    // SAFETY: every own column pointer addresses one valid f64, and loads of
+    // anything else were rejected above.
+    unsafe { env.eval(&e) }
+}

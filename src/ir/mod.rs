@@ -1,0 +1,417 @@
+//! The unitless IR: kernels over struct-of-arrays columns, with every unit
+//! scale and constant param folded into numbers (SI values).
+//!
+//! A [`Program`] is everything the runtime needs: groups (neuron populations,
+//! sources, signals) with their columns and initial-value expressions,
+//! projections with connection rules, kernels, and records. Kernels are
+//! straight-line bodies run once per element (neuron, spiking neuron,
+//! synapse event); the loop around them is fixed by the kernel's kind, and is
+//! the same in the interpreter and the JIT.
+
+pub mod interp;
+pub mod lower;
+mod print;
+pub mod symbolic;
+mod verify;
+
+pub use print::{expr_text, kernel_text};
+pub use verify::verify;
+
+use crate::hir::SpikeTimes;
+
+/// A variable read or written by a kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Slot {
+    /// Column of the kernel's own group (its neuron, synapse or signal).
+    Own(u32),
+    /// Column of the presynaptic group, at the synapse's presynaptic index.
+    Pre(u32),
+    /// Column of the postsynaptic group, at the synapse's postsynaptic index.
+    Post(u32),
+    /// Column of a signal group (which has one element).
+    Signal(u32, u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// Current time in seconds (`step * dt`).
+    T,
+    /// Current step number, as a float (exact below 2^53).
+    Step,
+    /// Index of the element (neuron index; synapse id in synapse kernels).
+    Index,
+    /// Presynaptic neuron index (synapse kernels).
+    PreIndex,
+    /// Postsynaptic neuron index (synapse kernels).
+    PostIndex,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    Neg,
+    Not,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    Sin,
+    Cos,
+    Tanh,
+    Floor,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// `pow(x, y)` from libm; integer powers are lowered to multiplications.
+    Pow,
+    /// IEEE minimum as Cranelift's `fmin`: NaN if either is NaN, -0 < +0.
+    Min,
+    Max,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+}
+
+impl BinOp {
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne)
+    }
+
+    pub fn is_logical(self) -> bool {
+        matches!(self, BinOp::And | BinOp::Or)
+    }
+}
+
+/// Sums over the synapses of a projection (in `every` kernels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reduce {
+    InSum,
+    OutSum,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    Const(f64),
+    Bool(bool),
+    Load(Slot),
+    Builtin(Builtin),
+    Local(u32),
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `if c then a else b`, both evaluated (no side effects exist).
+    Select(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// A uniform draw in [0, 1); the number tells draws of one element and
+    /// step apart, so every call site has its own stream.
+    Rand(u32),
+    /// A standard normal draw.
+    Randn(u32),
+    Reduce(Reduce, Box<Expr>),
+}
+
+impl Expr {
+    pub fn un(op: UnOp, a: Expr) -> Expr {
+        Expr::Unary(op, Box::new(a))
+    }
+
+    pub fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
+        Expr::Binary(op, Box::new(a), Box::new(b))
+    }
+
+    pub fn select(c: Expr, a: Expr, b: Expr) -> Expr {
+        Expr::Select(Box::new(c), Box::new(a), Box::new(b))
+    }
+
+    pub fn add(a: Expr, b: Expr) -> Expr {
+        Expr::bin(BinOp::Add, a, b)
+    }
+
+    pub fn sub(a: Expr, b: Expr) -> Expr {
+        Expr::bin(BinOp::Sub, a, b)
+    }
+
+    pub fn mul(a: Expr, b: Expr) -> Expr {
+        Expr::bin(BinOp::Mul, a, b)
+    }
+
+    pub fn div(a: Expr, b: Expr) -> Expr {
+        Expr::bin(BinOp::Div, a, b)
+    }
+
+    pub fn as_const(&self) -> Option<f64> {
+        match self {
+            Expr::Const(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// Visits every sub-expression, this one first.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Unary(_, a) | Expr::Reduce(_, a) => a.walk(f),
+            Expr::Binary(_, a, b) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            Expr::Select(c, a, b) => {
+                c.walk(f);
+                a.walk(f);
+                b.walk(f);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn any(&self, pred: &impl Fn(&Expr) -> bool) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found |= pred(e));
+        found
+    }
+
+    pub fn is_bool(&self) -> bool {
+        match self {
+            Expr::Bool(_) => true,
+            Expr::Unary(UnOp::Not, _) => true,
+            Expr::Binary(op, ..) => op.is_comparison() || op.is_logical(),
+            Expr::Select(_, a, _) => a.is_bool(),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stmt {
+    /// Defines a local (each local is defined exactly once per body).
+    Let(u32, Expr),
+    Store(Slot, Expr),
+    If(Expr, Vec<Stmt>, Vec<Stmt>),
+    /// Step kernels only: the element spikes in this step if the condition holds.
+    Spike(Expr),
+}
+
+impl Stmt {
+    pub fn walk_exprs(&self, f: &mut impl FnMut(&Expr)) {
+        match self {
+            Stmt::Let(_, e) | Stmt::Store(_, e) | Stmt::Spike(e) => e.walk(f),
+            Stmt::If(c, a, b) => {
+                c.walk(f);
+                a.iter().chain(b).for_each(|s| s.walk_exprs(f));
+            }
+        }
+    }
+}
+
+/// What a kernel runs over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelKind {
+    /// Every element of a group, every step: integration and threshold.
+    Step,
+    /// Every neuron that spiked in this step.
+    Reset,
+    /// Every synapse reached by an arriving presynaptic spike.
+    OnPre,
+    /// Every synapse of a postsynaptic neuron that spiked.
+    OnPost,
+    /// Every element, every period.
+    Every,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kernel {
+    pub name: String,
+    pub kind: KernelKind,
+    /// The group (Step, Reset, group Every) or projection (OnPre, OnPost,
+    /// synapse Every) it belongs to.
+    pub owner: Owner,
+    pub body: Vec<Stmt>,
+    pub n_locals: u32,
+    /// Random stream of the kernel's draws.
+    pub stream: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    Group(u32),
+    Projection(u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnRole {
+    State,
+    /// A param that differs between elements (a random override).
+    Param,
+    /// The step of the neuron's last spike, as a float.
+    LastSpike,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub role: ColumnRole,
+    /// Evaluated once per element at construction, in column order; may read
+    /// earlier columns (`Load(Own)`), `Index`, and draw random numbers.
+    pub init: Expr,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum GroupKind {
+    Neurons { type_name: String },
+    /// `rate` in Hz may read `T` and `Index`.
+    Poisson { rate: Expr, rate_max: Option<f64> },
+    SpikeTimes(SpikeTimes),
+    Signal,
+}
+
+/// How a group's ODEs are integrated, for `hebb explain`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct IntegratorInfo {
+    pub method: String,
+    pub reason: String,
+    /// For `exact`: the variables, the propagator P and the affine part q of
+    /// `z(t + dt) = P z(t) + q`.
+    pub propagator: Option<(Vec<String>, Vec<Vec<f64>>, Vec<f64>)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub name: String,
+    pub size: usize,
+    pub kind: GroupKind,
+    pub columns: Vec<Column>,
+    pub step: Option<u32>,
+    pub reset: Option<u32>,
+    /// `every` kernels and their period in steps.
+    pub every: Vec<(u64, u32)>,
+    pub integrator: Option<IntegratorInfo>,
+    /// Whether elements of this group can spike.
+    pub spikes: bool,
+}
+
+impl Group {
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+}
+
+/// A group, or the slice `[start, end)` of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sel {
+    pub group: u32,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Sel {
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rule {
+    /// Probability of each pair; may read `PreIndex` and `PostIndex`.
+    Prob(Expr),
+    InDegree(usize),
+    OutDegree(usize),
+    OneToOne,
+    AllToAll,
+    File(std::path::PathBuf),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Projection {
+    pub name: String,
+    pub synapse: String,
+    pub pre: Sel,
+    pub post: Sel,
+    pub rule: Rule,
+    pub autapses: bool,
+    /// Seconds; may read `PreIndex`, `PostIndex` and draw random numbers.
+    pub delay: Option<Expr>,
+    pub post_delay: Option<Expr>,
+    /// Per-synapse columns. Initial values may read `PreIndex`, `PostIndex`.
+    pub columns: Vec<Column>,
+    /// Synapse states that are never written and start at one constant for
+    /// every synapse: folded into the kernels instead of stored.
+    pub folded: Vec<(String, f64)>,
+    pub on_pre: Option<u32>,
+    pub on_post: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    Spikes { group: u32 },
+    State { sel: Sel, columns: Vec<(String, u32)>, every: u64 },
+    /// Synaptic variables: a column, or a constant for folded ones.
+    Synapses { proj: u32, vars: Vec<(String, SynVar)>, every: u64, sample: Option<usize> },
+    Rate { group: u32, bin: u64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SynVar {
+    Column(u32),
+    Folded(f64),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    pub dt: f64,
+    pub seed: u64,
+    /// Number of steps to simulate.
+    pub n_steps: u64,
+    pub groups: Vec<Group>,
+    pub projections: Vec<Projection>,
+    pub kernels: Vec<Kernel>,
+    pub records: Vec<Record>,
+}
+
+impl Program {
+    pub fn group(&self, name: &str) -> Option<usize> {
+        self.groups.iter().position(|g| g.name == name)
+    }
+
+    /// The group whose columns `Own` slots of this kernel index.
+    pub fn own_columns(&self, kernel: &Kernel) -> &[Column] {
+        match kernel.owner {
+            Owner::Group(g) => &self.groups[g as usize].columns,
+            Owner::Projection(p) => &self.projections[p as usize].columns,
+        }
+    }
+}
+
+/// Random stream ids: every consumer of random numbers has its own.
+pub mod streams {
+    /// Initial values of group `g`.
+    pub fn group_init(g: u32) -> u32 {
+        0x1000_0000 | g
+    }
+    /// Per-synapse initial values and delays of projection `p`.
+    pub fn synapse_init(p: u32) -> u32 {
+        0x2000_0000 | p
+    }
+    /// Connectivity of projection `p`.
+    pub fn connect(p: u32) -> u32 {
+        0x3000_0000 | p
+    }
+    /// Spikes of poisson group `g`.
+    pub fn poisson(g: u32) -> u32 {
+        0x4000_0000 | g
+    }
+    /// Draws made in kernel `k`.
+    pub fn kernel(k: u32) -> u32 {
+        0x5000_0000 | k
+    }
+}

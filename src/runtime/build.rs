@@ -1,0 +1,473 @@
+//! Network construction: initial values, sources, connectivity (CSR by
+//! presynaptic neuron), delays and the post-synaptic index.
+//!
+//! Every random draw is keyed by (seed, stream, index, counter), so the
+//! network is the same whatever order it is built in.
+
+use super::record::Recordings;
+use super::source::{Poisson, SpikeList};
+use super::{Backend, GroupState, Interpreter, ProjState, Simulation, Source};
+use crate::hir::SpikeTimes;
+use crate::ir::interp::{Element, eval_at};
+use crate::ir::symbolic::fold;
+use crate::ir::{Builtin, Expr, GroupKind, Program, Record, Rule, Sel, streams};
+use crate::rng;
+use std::path::Path;
+
+/// A problem with the data a model refers to (a spike or connection file),
+/// or a network that cannot be built as specified.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BuildError {
+    pub message: String,
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn err(message: impl Into<String>) -> BuildError {
+    BuildError { message: message.into() }
+}
+
+/// Builds the network of a program. `read` reads data files; the
+/// interpreter is the initial backend (swap in the JIT with `set_backend`).
+pub fn build<'p>(program: &'p Program, read: &dyn Fn(&Path) -> std::io::Result<String>) -> Result<Simulation<'p>, BuildError> {
+    let mut groups = Vec::new();
+    for (g, group) in program.groups.iter().enumerate() {
+        groups.push(build_group(program, g, group, read)?);
+    }
+    let mut projections = Vec::new();
+    for p in 0..program.projections.len() {
+        projections.push(build_projection(program, p, &groups, read)?);
+    }
+    let mut recordings = Recordings::new(program);
+    for rec in &mut recordings.synapses {
+        let ps: &ProjState = &projections[rec.proj as usize];
+        let n = ps.n_synapses();
+        let chosen: Vec<u32> = match rec.sample {
+            Some(k) if k < n => sample_sorted(program.seed, streams::synapse_init(rec.proj) ^ 0x00ff_0000, n, k),
+            _ => (0..n as u32).collect(),
+        };
+        rec.pre = chosen.iter().map(|&s| ps.pre_of(s)).collect();
+        rec.post = chosen.iter().map(|&s| ps.targets[s as usize]).collect();
+        rec.synapses = chosen;
+    }
+    let _ = Record::Spikes { group: 0 };
+    let mut sim = Simulation {
+        program,
+        groups,
+        projections,
+        recordings,
+        step: 0,
+        group_table: Vec::new(),
+        backend: Box::new(Interpreter { program }) as Box<dyn Backend>,
+        scratch: Vec::new(),
+    };
+    sim.group_table = sim.groups.iter().map(|g| g.ptrs.as_ptr() as *const *mut f64).collect();
+    Ok(sim)
+}
+
+/// `k` distinct values of `0..n`, sorted, chosen by Floyd's algorithm.
+fn sample_sorted(seed: u64, stream: u32, n: usize, k: usize) -> Vec<u32> {
+    let mut chosen = std::collections::BTreeSet::new();
+    for (d, j) in (n - k..n).enumerate() {
+        let r = (rng::uniform(seed, stream, 0, d as u64, 0) * (j + 1) as f64) as usize;
+        if !chosen.insert(r.min(j) as u32) {
+            chosen.insert(j as u32);
+        }
+    }
+    chosen.into_iter().collect()
+}
+
+fn ptrs_of(columns: &mut [Vec<f64>]) -> Vec<*mut f64> {
+    columns.iter_mut().map(|c| c.as_mut_ptr()).collect()
+}
+
+/// Evaluates the initial values of `n` elements, column by column; column
+/// `c`'s draws use counter `c`.
+fn init_columns(program: &Program, cols: &[crate::ir::Column], n: usize, stream: u32, element: impl Fn(usize) -> Element) -> Vec<Vec<f64>> {
+    let mut out: Vec<Vec<f64>> = cols.iter().map(|_| Vec::with_capacity(n)).collect();
+    let constants: Vec<Option<f64>> = cols.iter().map(|c| fold(&c.init).as_const()).collect();
+    let mut values = Vec::with_capacity(cols.len());
+    for i in 0..n {
+        values.clear();
+        for (c, col) in cols.iter().enumerate() {
+            let v = match constants[c] {
+                Some(v) => v,
+                None => eval_at(&col.init, program.seed, stream, element(i), c as u64, &values, 0.0),
+            };
+            values.push(v);
+            out[c].push(v);
+        }
+    }
+    out
+}
+
+fn build_group(program: &Program, g: usize, group: &crate::ir::Group, read: &dyn Fn(&Path) -> std::io::Result<String>) -> Result<GroupState, BuildError> {
+    let n = group.size;
+    let mut columns = init_columns(program, &group.columns, n, streams::group_init(g as u32), |i| Element { own: i as u64, key: i as u64, ..Element::default() });
+    let source = match &group.kind {
+        GroupKind::Poisson { rate, rate_max } => {
+            let time_varying = rate.any(&|e| matches!(e, Expr::Builtin(Builtin::T)));
+            if time_varying {
+                let max = match rate_max {
+                    Some(m) => *m,
+                    None => rate_bound(rate, n, program.dt * program.n_steps as f64).ok_or_else(|| {
+                        err(format!(
+                            "cannot bound the time-varying rate of poisson source `{}`; give its maximum as `rate_max = ...`",
+                            group.name
+                        ))
+                    })?,
+                };
+                Source::Poisson(Poisson::new(g as u32, vec![0.0; n], Some((rate.clone(), max)), program.seed, program.dt))
+            } else {
+                let rates: Vec<f64> = (0..n)
+                    .map(|i| eval_at(rate, program.seed, streams::poisson(g as u32), Element { own: i as u64, key: i as u64, ..Element::default() }, 0, &[], 0.0))
+                    .collect();
+                if let Some(i) = rates.iter().position(|r| !(r.is_finite() && *r >= 0.0)) {
+                    return Err(err(format!("the rate of neuron {i} of poisson source `{}` is {} Hz; rates must be finite and non-negative", group.name, rates[i])));
+                }
+                Source::Poisson(Poisson::new(g as u32, rates, None, program.seed, program.dt))
+            }
+        }
+        GroupKind::SpikeTimes(st) => Source::SpikeTimes(SpikeList::new(spike_events(program, &group.name, n, st, read)?)),
+        _ => Source::None,
+    };
+    let lastspike = group.columns.iter().position(|c| c.role == crate::ir::ColumnRole::LastSpike);
+    let ptrs = ptrs_of(&mut columns);
+    Ok(GroupState { size: n, columns, spikes: Vec::with_capacity(n), source, lastspike, ptrs })
+}
+
+/// An upper bound of a rate expression over `t` in [0, T] and `i` in [0, n),
+/// by interval arithmetic; `None` when it cannot be bounded.
+fn rate_bound(rate: &Expr, n: usize, duration: f64) -> Option<f64> {
+    let (_, hi) = crate::ir::symbolic::interval(rate, &|b| match b {
+        Builtin::T | Builtin::Step => Some((0.0, duration)),
+        Builtin::Index => Some((0.0, n.saturating_sub(1) as f64)),
+        _ => None,
+    })?;
+    (hi.is_finite() && hi > 0.0).then_some(hi)
+}
+
+/// Spike events (step, neuron) of a spike_times source.
+fn spike_events(program: &Program, name: &str, n: usize, st: &SpikeTimes, read: &dyn Fn(&Path) -> std::io::Result<String>) -> Result<Vec<(u64, u32)>, BuildError> {
+    let step_of = |t: f64| (t / program.dt).round() as u64;
+    match st {
+        SpikeTimes::Inline(times) => Ok(times.iter().flat_map(|&t| (0..n as u32).map(move |i| (step_of(t), i))).collect()),
+        SpikeTimes::File { path, .. } => {
+            let text = read(path).map_err(|e| err(format!("cannot read spike file `{}` of source `{name}`: {e}", path.display())))?;
+            let mut events = Vec::new();
+            for (line_no, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') || (line_no == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic())) {
+                    continue;
+                }
+                let bad = |what: &str| err(format!("{}:{}: {what} (expected `i,t`: a neuron index and a time in seconds)", path.display(), line_no + 1));
+                let mut fields = line.split(',').map(str::trim);
+                let (Some(i), Some(t), None) = (fields.next(), fields.next(), fields.next()) else { return Err(bad("not two fields")) };
+                let i: usize = i.parse().map_err(|_| bad(&format!("`{i}` is not a neuron index")))?;
+                let t: f64 = t.parse().map_err(|_| bad(&format!("`{t}` is not a time")))?;
+                if i >= n {
+                    return Err(bad(&format!("neuron {i} does not exist in source `{name}` of size {n}")));
+                }
+                if !(t.is_finite() && t >= 0.0) {
+                    return Err(bad(&format!("time {t} is not a non-negative number of seconds")));
+                }
+                events.push((step_of(t), i as u32));
+            }
+            Ok(events)
+        }
+    }
+}
+
+/// Connection pairs (pre, post) in CSR order: by pre, then by post.
+fn connect(program: &Program, p: usize, read: &dyn Fn(&Path) -> std::io::Result<String>, file_extra: &mut Vec<(Option<f64>, Option<f64>)>) -> Result<Vec<(u32, u32)>, BuildError> {
+    let proj = &program.projections[p];
+    let (pre, post) = (proj.pre, proj.post);
+    let same = pre.group == post.group;
+    let allowed = |i: usize, j: usize| proj.autapses || !same || i != j;
+    let seed = program.seed;
+    let stream = streams::connect(p as u32);
+    let mut pairs = Vec::new();
+    match &proj.rule {
+        Rule::AllToAll => {
+            for i in pre.start..pre.end {
+                for j in post.start..post.end {
+                    if allowed(i, j) {
+                        pairs.push((i as u32, j as u32));
+                    }
+                }
+            }
+        }
+        Rule::OneToOne => {
+            for k in 0..pre.len() {
+                let (i, j) = (pre.start + k, post.start + k);
+                if allowed(i, j) {
+                    pairs.push((i as u32, j as u32));
+                }
+            }
+        }
+        Rule::Prob(e) => match fold(e).as_const() {
+            Some(prob) => {
+                // Geometric skipping: the gap to the next connected target
+                // is geometric, so the cost is O(synapses), not O(pairs).
+                if prob > 0.0 {
+                    let log_q = (-prob).ln_1p();
+                    for i in pre.start..pre.end {
+                        let mut j = post.start as f64 - 1.0;
+                        let mut k = 0u64;
+                        loop {
+                            let skip = if prob >= 1.0 {
+                                0.0
+                            } else {
+                                let u = 1.0 - rng::uniform(seed, stream, i as u64, k, 0);
+                                k += 1;
+                                (u.ln() / log_q).floor()
+                            };
+                            j += skip + 1.0;
+                            if j >= post.end as f64 {
+                                break;
+                            }
+                            let ju = j as usize;
+                            if allowed(i, ju) {
+                                pairs.push((i as u32, ju as u32));
+                            }
+                        }
+                    }
+                }
+            }
+            None => {
+                // A probability that depends on i and j: one draw per pair.
+                let expr = e.clone();
+                for i in pre.start..pre.end {
+                    for j in post.start..post.end {
+                        if !allowed(i, j) {
+                            continue;
+                        }
+                        let pr = eval_at(&expr, seed, stream, Element { own: 0, pre: i as u64, post: j as u64, key: i as u64 }, j as u64, &[], 0.0);
+                        let u = rng::uniform(seed, stream, i as u64, j as u64, 1);
+                        if u < pr {
+                            pairs.push((i as u32, j as u32));
+                        }
+                    }
+                }
+            }
+        },
+        Rule::OutDegree(k) => {
+            for i in pre.start..pre.end {
+                let cands = candidates(post, |j| allowed(i, j));
+                for j in choose(seed, stream, i as u64, &cands, *k, "outdegree", &proj.name)? {
+                    pairs.push((i as u32, j));
+                }
+            }
+        }
+        Rule::InDegree(k) => {
+            for j in post.start..post.end {
+                let cands = candidates(pre, |i| allowed(i, j));
+                for i in choose(seed, stream, j as u64, &cands, *k, "indegree", &proj.name)? {
+                    pairs.push((i, j as u32));
+                }
+            }
+            pairs.sort_unstable();
+        }
+        Rule::File(path) => {
+            let text = read(path).map_err(|e| err(format!("cannot read connection file `{}` of `{}`: {e}", path.display(), proj.name)))?;
+            let mut rows = Vec::new();
+            for (line_no, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') || (line_no == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic())) {
+                    continue;
+                }
+                let bad = |what: String| err(format!("{}:{}: {what} (expected `pre,post[,w[,delay]]`)", path.display(), line_no + 1));
+                let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+                if !(2..=4).contains(&fields.len()) {
+                    return Err(bad(format!("{} fields", fields.len())));
+                }
+                let i: usize = fields[0].parse().map_err(|_| bad(format!("`{}` is not a neuron index", fields[0])))?;
+                let j: usize = fields[1].parse().map_err(|_| bad(format!("`{}` is not a neuron index", fields[1])))?;
+                if i < pre.start || i >= pre.end || j < post.start || j >= post.end {
+                    return Err(bad(format!("pair ({i}, {j}) is outside the populations")));
+                }
+                let num = |k: usize| -> Result<Option<f64>, BuildError> {
+                    match fields.get(k) {
+                        None => Ok(None),
+                        Some(s) => s.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or_else(|| bad(format!("`{s}` is not a number"))),
+                    }
+                };
+                let w = num(2)?;
+                let d = num(3)?;
+                if d.is_some_and(|d| d < 0.0) {
+                    return Err(bad("negative delay".into()));
+                }
+                rows.push(((i as u32, j as u32), (w, d)));
+            }
+            rows.sort_by_key(|r| r.0);
+            for (pair, extra) in rows {
+                pairs.push(pair);
+                file_extra.push(extra);
+            }
+        }
+    }
+    Ok(pairs)
+}
+
+fn candidates(sel: Sel, ok: impl Fn(usize) -> bool) -> Vec<u32> {
+    (sel.start..sel.end).filter(|&x| ok(x)).map(|x| x as u32).collect()
+}
+
+/// `k` distinct candidates, sorted, by Floyd's algorithm keyed by `index`.
+fn choose(seed: u64, stream: u32, index: u64, cands: &[u32], k: usize, what: &str, proj: &str) -> Result<Vec<u32>, BuildError> {
+    let n = cands.len();
+    if k > n {
+        return Err(err(format!("`{what} = {k}` in `{proj}` needs {k} distinct partners but only {n} are allowed (autapses excluded)")));
+    }
+    let mut chosen = std::collections::BTreeSet::new();
+    for (d, j) in (n - k..n).enumerate() {
+        let r = ((rng::uniform(seed, stream, index, d as u64, 0) * (j + 1) as f64) as usize).min(j);
+        if !chosen.insert(r) {
+            chosen.insert(j);
+        }
+    }
+    Ok(chosen.into_iter().map(|c| cands[c]).collect())
+}
+
+fn build_projection(program: &Program, p: usize, groups: &[GroupState], read: &dyn Fn(&Path) -> std::io::Result<String>) -> Result<ProjState, BuildError> {
+    let proj = &program.projections[p];
+    let mut file_extra = Vec::new();
+    let mut pairs = connect(program, p, read, &mut file_extra)?;
+    let n_pre = groups[proj.pre.group as usize].size;
+    let n_post = groups[proj.post.group as usize].size;
+    let dt = program.dt;
+    let stream = streams::synapse_init(p as u32);
+    // Delays in steps, per synapse when they differ.
+    let steps = |d: f64| -> Result<u32, BuildError> {
+        if !(d.is_finite() && d >= 0.0) {
+            return Err(err(format!("a delay of `{}` is {d} s; delays must be finite and non-negative", proj.name)));
+        }
+        let s = (d / dt).round();
+        if s > 1e7 {
+            return Err(err(format!("a delay of `{}` is {d} s, more than 10^7 steps", proj.name)));
+        }
+        Ok(s as u32)
+    };
+    let constant_delay = proj.delay.as_ref().map(fold).map(|e| e.as_const());
+    let mut delays: Option<Vec<u32>> = None;
+    let mut delay = 0u32;
+    match constant_delay {
+        None => {}
+        Some(Some(d)) => delay = steps(d)?,
+        Some(None) => {
+            let e = proj.delay.as_ref().map(fold).unwrap_or(Expr::Const(0.0));
+            let mut ds = Vec::with_capacity(pairs.len());
+            for (s, &(i, j)) in pairs.iter().enumerate() {
+                let d = eval_at(&e, program.seed, stream, Element { own: s as u64, pre: i as u64, post: j as u64, key: s as u64 }, u32::MAX as u64, &[], 0.0);
+                ds.push(steps(d)?);
+            }
+            delays = Some(ds);
+        }
+    }
+    if file_extra.iter().any(|(_, d)| d.is_some()) {
+        let mut ds = delays.unwrap_or_else(|| vec![delay; pairs.len()]);
+        for (k, (_, d)) in file_extra.iter().enumerate() {
+            if let Some(d) = d {
+                ds[k] = steps(*d)?;
+            }
+        }
+        delays = Some(ds);
+    }
+    // Within each row, order synapses by delay so a row splits into segments.
+    if let Some(ds) = &mut delays {
+        let mut order: Vec<usize> = (0..pairs.len()).collect();
+        order.sort_by_key(|&k| (pairs[k].0, ds[k], pairs[k].1));
+        pairs = order.iter().map(|&k| pairs[k]).collect();
+        *ds = order.iter().map(|&k| ds[k]).collect();
+        file_extra = order.iter().filter_map(|&k| file_extra.get(k).copied()).collect();
+        if ds.iter().all(|&d| d == ds[0]) {
+            delay = ds.first().copied().unwrap_or(0);
+        }
+    }
+    if pairs.len() > u32::MAX as usize - 1 {
+        return Err(err(format!("`{}` has {} synapses, more than 2^32", proj.name, pairs.len())));
+    }
+    let mut row_start = vec![0u32; n_pre + 1];
+    for &(i, _) in &pairs {
+        row_start[i as usize + 1] += 1;
+    }
+    for i in 0..n_pre {
+        row_start[i + 1] += row_start[i];
+    }
+    let targets: Vec<u32> = pairs.iter().map(|&(_, j)| j).collect();
+    let mut columns = init_columns(program, &proj.columns, pairs.len(), stream, |s| {
+        let (i, j) = pairs[s];
+        Element { own: s as u64, pre: i as u64, post: j as u64, key: s as u64 }
+    });
+    if let Some(wc) = proj.columns.iter().position(|c| c.name == "w") {
+        for (k, (w, _)) in file_extra.iter().enumerate() {
+            if let Some(w) = w {
+                columns[wc][k] = *w;
+            }
+        }
+    } else if file_extra.iter().any(|(w, _)| w.is_some()) {
+        return Err(err(format!("the connection file of `{}` gives weights, but its synapses have no state `w`", proj.name)));
+    }
+    let (mut seg_start, mut seg_pre, mut seg_delay, mut pre_seg) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let heterogeneous = delays.as_ref().is_some_and(|ds| ds.iter().any(|&d| d != delay));
+    let mut max_delay = delay;
+    if heterogeneous {
+        let ds = delays.as_ref().expect("heterogeneous delays exist");
+        pre_seg.push(0);
+        for i in 0..n_pre {
+            let (a, b) = (row_start[i] as usize, row_start[i + 1] as usize);
+            let mut s = a;
+            while s < b {
+                let d = ds[s];
+                seg_start.push(s as u32);
+                seg_pre.push(i as u32);
+                seg_delay.push(d);
+                max_delay = max_delay.max(d);
+                while s < b && ds[s] == d {
+                    s += 1;
+                }
+            }
+            pre_seg.push(seg_start.len() as u32);
+        }
+        seg_start.push(pairs.len() as u32);
+    }
+    // The post-synaptic index, only where `on post` needs it.
+    let (mut post_start, mut post_syn, mut syn_pre) = (Vec::new(), Vec::new(), Vec::new());
+    if proj.on_post.is_some() {
+        post_start = vec![0u32; n_post + 1];
+        for &j in &targets {
+            post_start[j as usize + 1] += 1;
+        }
+        for j in 0..n_post {
+            post_start[j + 1] += post_start[j];
+        }
+        let mut fill = post_start.clone();
+        post_syn = vec![0u32; targets.len()];
+        for (s, &j) in targets.iter().enumerate() {
+            post_syn[fill[j as usize] as usize] = s as u32;
+            fill[j as usize] += 1;
+        }
+        syn_pre = pairs.iter().map(|&(i, _)| i).collect();
+    }
+    let ptrs = ptrs_of(&mut columns);
+    Ok(ProjState {
+        row_start,
+        targets,
+        columns,
+        seg_start,
+        seg_pre,
+        seg_delay,
+        pre_seg,
+        identity: if heterogeneous { Vec::new() } else { (0..n_pre as u32).collect() },
+        delay,
+        ring: vec![Vec::new(); max_delay as usize + 1],
+        post_start,
+        post_syn,
+        syn_pre,
+        ptrs,
+    })
+}

@@ -1,0 +1,413 @@
+//! The runtime: network state in struct-of-arrays columns, synapses in CSR
+//! by presynaptic neuron, delay rings, and the time-step loop of
+//! LANGUAGE.md section 6 (Brian2's order). Kernels run through a
+//! [`Backend`]: the IR interpreter or JIT-compiled code.
+
+mod build;
+pub mod record;
+mod source;
+
+pub use build::{BuildError, build};
+
+use crate::abi::KernelArgs;
+use crate::ir::{self, GroupKind, Program};
+use record::Recordings;
+use source::{Poisson, SpikeList};
+
+/// Runs kernels. Implemented by the interpreter and by the JIT.
+pub trait Backend {
+    /// Runs kernel `k` with `args`; returns the non-finite accumulator.
+    ///
+    /// # Safety
+    /// `args` must be valid for kernel `k` (see [`KernelArgs`]).
+    unsafe fn run(&self, k: u32, args: &mut KernelArgs) -> f64;
+    fn name(&self) -> &'static str;
+}
+
+/// The reference interpreter as a backend.
+pub struct Interpreter<'p> {
+    pub program: &'p Program,
+}
+
+impl Backend for Interpreter<'_> {
+    unsafe fn run(&self, k: u32, args: &mut KernelArgs) -> f64 {
+        // SAFETY: forwarded from the caller.
+        unsafe { ir::interp::run(&self.program.kernels[k as usize], args) }
+    }
+
+    fn name(&self) -> &'static str {
+        "interpreter"
+    }
+}
+
+pub enum Source {
+    None,
+    Poisson(Poisson),
+    SpikeTimes(SpikeList),
+}
+
+pub struct GroupState {
+    pub size: usize,
+    /// Struct-of-arrays state; never reallocated after construction, so the
+    /// column pointers handed to kernels stay valid.
+    pub columns: Vec<Vec<f64>>,
+    /// Neurons that spiked in the current step, in index order.
+    pub spikes: Vec<u32>,
+    pub source: Source,
+    pub lastspike: Option<usize>,
+    ptrs: Vec<*mut f64>,
+}
+
+/// Synapses of one projection, stored by presynaptic neuron.
+pub struct ProjState {
+    /// `row_start[i]..row_start[i+1]` are the synapses of presynaptic neuron
+    /// `i` (over the whole presynaptic group).
+    pub row_start: Vec<u32>,
+    /// Postsynaptic neuron of each synapse.
+    pub targets: Vec<u32>,
+    pub columns: Vec<Vec<f64>>,
+    /// Rows split by delay: segment `s` is synapses
+    /// `seg_start[s]..seg_start[s+1]` of neuron `seg_pre[s]` with delay
+    /// `seg_delay[s]`; `pre_seg[i]..pre_seg[i+1]` are neuron i's segments.
+    /// Empty when every synapse has the same delay (segments are rows).
+    pub seg_start: Vec<u32>,
+    pub seg_pre: Vec<u32>,
+    pub seg_delay: Vec<u32>,
+    pub pre_seg: Vec<u32>,
+    /// `0..n_pre`: the presynaptic neuron of each row, passed as `seg_pre`
+    /// when segments are rows.
+    pub identity: Vec<u32>,
+    /// The delay in steps when it is homogeneous.
+    pub delay: u32,
+    /// Pending segments (or presynaptic neurons) by arrival step modulo
+    /// `ring.len()`.
+    ring: Vec<Vec<u32>>,
+    /// Post-synaptic index for `on post`: synapses of postsynaptic neuron j
+    /// are `post_syn[post_start[j]..post_start[j+1]]`.
+    pub post_start: Vec<u32>,
+    pub post_syn: Vec<u32>,
+    pub syn_pre: Vec<u32>,
+    ptrs: Vec<*mut f64>,
+}
+
+impl ProjState {
+    pub fn n_synapses(&self) -> usize {
+        self.targets.len()
+    }
+
+    pub fn heterogeneous(&self) -> bool {
+        !self.seg_start.is_empty()
+    }
+
+    /// Bytes of memory per synapse in this projection's storage.
+    pub fn bytes_per_synapse(&self) -> f64 {
+        let n = self.n_synapses().max(1) as f64;
+        let per_syn = 4 + 8 * self.columns.len() + if self.post_syn.is_empty() { 0 } else { 8 };
+        let rows = 4 * self.row_start.len() + 4 * (self.seg_start.len() + self.seg_pre.len() + self.seg_delay.len() + self.pre_seg.len()) + 4 * self.post_start.len();
+        per_syn as f64 + rows as f64 / n
+    }
+
+    /// The presynaptic neuron of a synapse, by binary search in the rows.
+    pub fn pre_of(&self, syn: u32) -> u32 {
+        (self.row_start.partition_point(|&s| s <= syn) - 1) as u32
+    }
+}
+
+/// Why a run stopped early.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunError {
+    NonFinite { group: String, variable: String, index: usize, time: f64 },
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::NonFinite { group, variable, index, time } => write!(
+                f,
+                "`{variable}` of neuron {index} in population `{group}` became non-finite at t = {}",
+                crate::units::format_quantity(*time, crate::units::Dim::TIME)
+            ),
+        }
+    }
+}
+
+pub struct Simulation<'p> {
+    pub program: &'p Program,
+    pub groups: Vec<GroupState>,
+    pub projections: Vec<ProjState>,
+    pub recordings: Recordings,
+    /// The next step to run.
+    pub step: u64,
+    group_table: Vec<*const *mut f64>,
+    backend: Box<dyn Backend + 'p>,
+    scratch: Vec<u32>,
+}
+
+impl<'p> Simulation<'p> {
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    pub fn set_backend(&mut self, backend: Box<dyn Backend + 'p>) {
+        self.backend = backend;
+    }
+
+    fn args(&self) -> KernelArgs {
+        let t = self.step as f64 * self.program.dt;
+        KernelArgs { groups: self.group_table.as_ptr(), t, step: self.step as f64, seed: self.program.seed, ..KernelArgs::default() }
+    }
+
+    /// Runs `n` steps (or up to the end of the program).
+    pub fn run_steps(&mut self, n: u64) -> Result<(), RunError> {
+        let end = (self.step + n).min(self.program.n_steps);
+        while self.step < end {
+            self.one_step()?;
+        }
+        Ok(())
+    }
+
+    pub fn finished(&self) -> bool {
+        self.step >= self.program.n_steps
+    }
+
+    /// One time step, in the order of LANGUAGE.md section 6.
+    fn one_step(&mut self) -> Result<(), RunError> {
+        let n = self.step;
+        let program = self.program;
+        // 1. Records of state at t.
+        self.sample_records(n);
+        // 2-3. Integration, thresholds and sources.
+        for g in 0..self.groups.len() {
+            let group = &program.groups[g];
+            let state = &mut self.groups[g];
+            state.spikes.clear();
+            match &mut state.source {
+                Source::Poisson(p) => p.emit(n, &mut state.spikes),
+                Source::SpikeTimes(s) => s.emit(n, &mut state.spikes),
+                Source::None => {}
+            }
+            if let Some(k) = group.step {
+                let mut args = self.args();
+                let state = &mut self.groups[g];
+                state.spikes.resize(state.size, 0);
+                args.own = state.ptrs.as_ptr();
+                args.start = 0;
+                args.end = state.size as u64;
+                args.spikes_out = state.spikes.as_mut_ptr();
+                // SAFETY: own columns have `size` elements and `spikes` room
+                // for `size` indices.
+                let acc = unsafe { self.backend.run(k, &mut args) };
+                let state = &mut self.groups[g];
+                state.spikes.truncate(args.n_spikes as usize);
+                if acc.is_nan() {
+                    return Err(self.non_finite(g, n));
+                }
+            }
+            let state = &mut self.groups[g];
+            if let Some(ls) = state.lastspike {
+                let col = &mut state.columns[ls];
+                for &i in &state.spikes {
+                    col[i as usize] = n as f64;
+                }
+            }
+            self.recordings.spike_counts[g] += state.spikes.len() as u64;
+        }
+        // 4. Synaptic events: arriving presynaptic spikes, then `on post`.
+        for p in 0..self.projections.len() {
+            self.deliver(p, n)?;
+        }
+        // 5. Resets.
+        for g in 0..self.groups.len() {
+            if let Some(k) = program.groups[g].reset {
+                if self.groups[g].spikes.is_empty() {
+                    continue;
+                }
+                let mut args = self.args();
+                let state = &self.groups[g];
+                args.own = state.ptrs.as_ptr();
+                args.list = state.spikes.as_ptr();
+                args.list_len = state.spikes.len() as u64;
+                // SAFETY: the list holds valid neuron indices.
+                let acc = unsafe { self.backend.run(k, &mut args) };
+                if acc.is_nan() {
+                    return Err(self.non_finite(g, n));
+                }
+            }
+        }
+        // 6. `every` blocks whose period divides t + dt.
+        for g in 0..self.groups.len() {
+            for &(period, k) in &program.groups[g].every {
+                if (n + 1) % period == 0 {
+                    let mut args = self.args();
+                    let state = &self.groups[g];
+                    args.own = state.ptrs.as_ptr();
+                    args.end = state.size as u64;
+                    let mut sink = vec![0u32; 0];
+                    args.spikes_out = sink.as_mut_ptr();
+                    // SAFETY: every kernels write no spikes.
+                    let acc = unsafe { self.backend.run(k, &mut args) };
+                    if acc.is_nan() {
+                        return Err(self.non_finite(g, n));
+                    }
+                }
+            }
+        }
+        self.record_spikes(n);
+        self.step += 1;
+        Ok(())
+    }
+
+    /// Queues this step's presynaptic spikes and runs `on pre` for those
+    /// arriving now, then `on post` for this step's postsynaptic spikes.
+    fn deliver(&mut self, p: usize, n: u64) -> Result<(), RunError> {
+        let program = self.program;
+        let proj = &program.projections[p];
+        let pre_g = proj.pre.group as usize;
+        let post_g = proj.post.group as usize;
+        {
+            let (groups, projs) = (&self.groups, &mut self.projections);
+            let ps = &mut projs[p];
+            let len = ps.ring.len() as u64;
+            let spikes = &groups[pre_g].spikes;
+            if ps.heterogeneous() {
+                for &i in spikes {
+                    let i = i as usize;
+                    for s in ps.pre_seg[i]..ps.pre_seg[i + 1] {
+                        let slot = ((n + ps.seg_delay[s as usize] as u64) % len) as usize;
+                        ps.ring[slot].push(s);
+                    }
+                }
+            } else {
+                let slot = ((n + ps.delay as u64) % len) as usize;
+                for &i in spikes {
+                    if ps.row_start[i as usize] != ps.row_start[i as usize + 1] {
+                        ps.ring[slot].push(i);
+                    }
+                }
+            }
+        }
+        let slot = (n % self.projections[p].ring.len() as u64) as usize;
+        if let Some(k) = proj.on_pre {
+            if !self.projections[p].ring[slot].is_empty() {
+                let mut args = self.args();
+                let ps = &self.projections[p];
+                args.own = ps.ptrs.as_ptr();
+                args.pre = self.groups[pre_g].ptrs.as_ptr();
+                args.post = self.groups[post_g].ptrs.as_ptr();
+                args.list = ps.ring[slot].as_ptr();
+                args.list_len = ps.ring[slot].len() as u64;
+                if ps.heterogeneous() {
+                    args.seg_start = ps.seg_start.as_ptr();
+                    args.seg_pre = ps.seg_pre.as_ptr();
+                } else {
+                    args.seg_start = ps.row_start.as_ptr();
+                    args.seg_pre = ps.identity.as_ptr();
+                }
+                args.targets = ps.targets.as_ptr();
+                // SAFETY: segments index valid synapses, targets valid post
+                // neurons, and pre indices valid pre neurons.
+                let acc = unsafe { self.backend.run(k, &mut args) };
+                if acc.is_nan() {
+                    return Err(self.non_finite(post_g, n));
+                }
+            }
+        }
+        self.projections[p].ring[slot].clear();
+        if let Some(k) = proj.on_post {
+            // Postsynaptic spikes within the projection's post selection.
+            self.scratch.clear();
+            let sel = proj.post;
+            self.scratch.extend(self.groups[post_g].spikes.iter().copied().filter(|&j| (j as usize) >= sel.start && (j as usize) < sel.end));
+            if !self.scratch.is_empty() {
+                let mut args = self.args();
+                let ps = &self.projections[p];
+                args.own = ps.ptrs.as_ptr();
+                args.pre = self.groups[pre_g].ptrs.as_ptr();
+                args.post = self.groups[post_g].ptrs.as_ptr();
+                args.list = self.scratch.as_ptr();
+                args.list_len = self.scratch.len() as u64;
+                args.post_start = ps.post_start.as_ptr();
+                args.post_syn = ps.post_syn.as_ptr();
+                args.syn_pre = ps.syn_pre.as_ptr();
+                // SAFETY: as for `on pre`, through the post index.
+                let acc = unsafe { self.backend.run(k, &mut args) };
+                if acc.is_nan() {
+                    return Err(self.non_finite(post_g, n));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds the first non-finite value of a group for the error message.
+    fn non_finite(&self, g: usize, n: u64) -> RunError {
+        let group = &self.program.groups[g];
+        for (c, col) in self.groups[g].columns.iter().enumerate() {
+            if let Some(i) = col.iter().position(|v| !v.is_finite()) {
+                return RunError::NonFinite { group: group.name.clone(), variable: group.columns[c].name.clone(), index: i, time: n as f64 * self.program.dt };
+            }
+        }
+        // A projection's own column (a synaptic variable).
+        for (p, ps) in self.projections.iter().enumerate() {
+            for (c, col) in ps.columns.iter().enumerate() {
+                if let Some(i) = col.iter().position(|v| !v.is_finite()) {
+                    let proj = &self.program.projections[p];
+                    return RunError::NonFinite { group: proj.name.clone(), variable: proj.columns[c].name.clone(), index: i, time: n as f64 * self.program.dt };
+                }
+            }
+        }
+        RunError::NonFinite { group: group.name.clone(), variable: "?".into(), index: 0, time: n as f64 * self.program.dt }
+    }
+
+    fn sample_records(&mut self, n: u64) {
+        let t = n as f64 * self.program.dt;
+        for rec in &mut self.recordings.states {
+            if n % rec.every != 0 {
+                continue;
+            }
+            rec.times.push(t);
+            let cols = &self.groups[rec.group as usize].columns;
+            for (_, c, data) in &mut rec.vars {
+                let col = &cols[*c as usize];
+                data.extend(rec.indices.iter().map(|&i| col[i as usize]));
+            }
+        }
+        for rec in &mut self.recordings.synapses {
+            if n % rec.every != 0 {
+                continue;
+            }
+            rec.times.push(t);
+            let cols = &self.projections[rec.proj as usize].columns;
+            for (_, v, data) in &mut rec.vars {
+                match v {
+                    ir::SynVar::Column(c) => {
+                        let col = &cols[*c as usize];
+                        data.extend(rec.synapses.iter().map(|&s| col[s as usize]));
+                    }
+                    ir::SynVar::Folded(x) => data.extend(rec.synapses.iter().map(|_| *x)),
+                }
+            }
+        }
+    }
+
+    fn record_spikes(&mut self, n: u64) {
+        let t = n as f64 * self.program.dt;
+        for rec in &mut self.recordings.spikes {
+            let spikes = &self.groups[rec.group as usize].spikes;
+            rec.times.extend(std::iter::repeat_n(t, spikes.len()));
+            rec.indices.extend_from_slice(spikes);
+        }
+        for rec in &mut self.recordings.rates {
+            let bin = (n / rec.bin) as usize;
+            if rec.counts.len() <= bin {
+                rec.counts.resize(bin + 1, 0);
+            }
+            rec.counts[bin] += self.groups[rec.group as usize].spikes.len() as u64;
+        }
+    }
+
+    /// Group kinds, for summaries.
+    pub fn is_neuron_group(&self, g: usize) -> bool {
+        matches!(self.program.groups[g].kind, GroupKind::Neurons { .. } | GroupKind::Poisson { .. } | GroupKind::SpikeTimes(_))
+    }
+}
