@@ -150,6 +150,7 @@ pub fn compile(program: &Program) -> Result<CompiledProgram, String> {
     let mut jit = Jit::new()?;
     let mut ids = Vec::new();
     let mut vectorized = Vec::new();
+    let mut sizes = Vec::new();
     for (k, kernel) in program.kernels.iter().enumerate() {
         let mut sig = jit.module.make_signature();
         sig.params.push(AbiParam::new(types::I64));
@@ -158,12 +159,24 @@ pub fn compile(program: &Program) -> Result<CompiledProgram, String> {
         jit.ctx.func.signature = sig;
         let simd = translate::translate(&mut jit, program, kernel)?;
         vectorized.push(simd);
+        let dump = std::env::var_os("HEBB_JIT_DUMP").is_some();
+        if dump {
+            jit.ctx.set_disasm(true);
+            eprintln!("; kernel k{k} \"{}\"\n{}", kernel.name, jit.ctx.func.display());
+        }
         jit.module.define_function(id, &mut jit.ctx).map_err(|e| format!("kernel \"{}\": {e:?}", kernel.name))?;
+        if dump {
+            if let Some(code) = jit.ctx.compiled_code().and_then(|c| c.vcode.clone()) {
+                eprintln!("{code}");
+            }
+        }
+        let size = jit.ctx.compiled_code().map(|c| c.code_buffer().len()).unwrap_or(0);
+        sizes.push(size);
         jit.module.clear_context(&mut jit.ctx);
         ids.push(id);
     }
     jit.module.finalize_definitions().map_err(|e| e.to_string())?;
-    let fns = ids
+    let fns: Vec<KernelFn> = ids
         .iter()
         .map(|id| {
             let ptr = jit.module.get_finalized_function(*id);
@@ -171,5 +184,19 @@ pub fn compile(program: &Program) -> Result<CompiledProgram, String> {
             unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) }
         })
         .collect();
+    if std::env::var_os("HEBB_PERF_MAP").is_some() {
+        write_perf_map(program, &fns, &sizes);
+    }
     Ok(CompiledProgram { module: Some(jit.module), fns, vectorized })
+}
+
+/// Writes `/tmp/perf-<pid>.map` so that `perf report` names JIT kernels.
+fn write_perf_map(program: &Program, fns: &[KernelFn], sizes: &[usize]) {
+    use std::io::Write;
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        for (k, (func, size)) in fns.iter().zip(sizes).enumerate() {
+            let _ = writeln!(f, "{:x} {:x} hebb_kernel_{}", *func as usize, size, program.kernels[k].name);
+        }
+    }
 }

@@ -60,6 +60,7 @@ pub fn translate(jit: &mut Jit, program: &Program, kernel: &Kernel) -> Result<bo
         acc: None,
         acc_simd: None,
         spikes: None,
+        pending: Vec::new(),
     };
     t.prologue(kernel);
     match kernel.kind {
@@ -99,6 +100,8 @@ struct Translator<'a> {
     acc_simd: Option<Variable>,
     /// Number of spikes written so far (i64).
     spikes: Option<Variable>,
+    /// `v - v` of the values stored for the current element.
+    pending: Vec<Value>,
 }
 
 fn flags() -> MemFlags {
@@ -199,8 +202,7 @@ impl Translator<'_> {
             self.b.seal_block(body);
             self.lanes = 2;
             self.own = Some(iv);
-            self.cache.clear();
-            self.stmts(&kernel.body);
+            self.element(&kernel.body);
             let iv = self.b.use_var(i);
             let next = self.b.ins().iadd_imm_s(iv, 2);
             self.b.def_var(i, next);
@@ -221,8 +223,7 @@ impl Translator<'_> {
         self.b.switch_to_block(body);
         self.b.seal_block(body);
         self.own = Some(iv);
-        self.cache.clear();
-        self.stmts(&kernel.body);
+        self.element(&kernel.body);
         let iv = self.b.use_var(i);
         let next = self.b.ins().iadd_imm_s(iv, 1);
         self.b.def_var(i, next);
@@ -272,8 +273,7 @@ impl Translator<'_> {
         self.counted(zero, len, |t, k| {
             let i = t.load_u32(list, k);
             t.own = Some(i);
-            t.cache.clear();
-            t.stmts(&kernel.body);
+            t.element(&kernel.body);
         });
         self.epilogue();
     }
@@ -296,8 +296,7 @@ impl Translator<'_> {
                 t.own = Some(syn);
                 t.pre = Some(pre);
                 t.post = Some(post);
-                t.cache.clear();
-                t.stmts(&kernel.body);
+                t.element(&kernel.body);
             });
         });
         self.epilogue();
@@ -321,11 +320,37 @@ impl Translator<'_> {
                 t.own = Some(syn);
                 t.pre = Some(pre);
                 t.post = Some(post);
-                t.cache.clear();
-                t.stmts(&kernel.body);
+                t.element(&kernel.body);
             });
         });
         self.epilogue();
+    }
+
+    /// The body for one element (or one pair), then the non-finite check.
+    fn element(&mut self, body: &[Stmt]) {
+        self.cache.clear();
+        self.pending.clear();
+        self.stmts(body);
+        self.flush_pending();
+    }
+
+    /// Adds the pending `v - v` terms to the accumulator as a balanced sum.
+    fn flush_pending(&mut self) {
+        let mut terms = std::mem::take(&mut self.pending);
+        if terms.is_empty() {
+            return;
+        }
+        while terms.len() > 1 {
+            let mut next = Vec::with_capacity(terms.len().div_ceil(2));
+            for pair in terms.chunks(2) {
+                next.push(if pair.len() == 2 { self.b.ins().fadd(pair[0], pair[1]) } else { pair[0] });
+            }
+            terms = next;
+        }
+        let acc = if self.lanes == 2 { self.acc_simd } else { self.acc }.expect("acc");
+        let a = self.b.use_var(acc);
+        let a = self.b.ins().fadd(a, terms[0]);
+        self.b.def_var(acc, a);
     }
 
     fn stmts(&mut self, body: &[Stmt]) {
@@ -343,12 +368,11 @@ impl Translator<'_> {
             }
             Stmt::Store(slot, e) => {
                 let v = self.expr(e);
-                // Non-finite check: acc += v - v is NaN iff v is not finite.
+                // Non-finite check: v - v is NaN iff v is not finite. The
+                // differences are summed per element and added to the
+                // accumulator once, to keep the loop-carried chain short.
                 let d = self.b.ins().fsub(v, v);
-                let acc = if self.lanes == 2 { self.acc_simd } else { self.acc }.expect("acc");
-                let a = self.b.use_var(acc);
-                let a = self.b.ins().fadd(a, d);
-                self.b.def_var(acc, a);
+                self.pending.push(d);
                 let addr = self.address(*slot);
                 let fl = if self.lanes == 2 { vflags() } else { flags() };
                 self.b.ins().store(fl, v, addr, 0);
@@ -360,6 +384,8 @@ impl Translator<'_> {
                 }
             }
             Stmt::If(c, then_body, else_body) => {
+                // Values computed in a branch are not available after it.
+                self.flush_pending();
                 let cond = self.expr(c);
                 let then_block = self.b.create_block();
                 let else_block = self.b.create_block();
@@ -369,11 +395,13 @@ impl Translator<'_> {
                 self.b.seal_block(then_block);
                 let saved = self.cache.clone();
                 self.stmts(then_body);
+                self.flush_pending();
                 self.b.ins().jump(merge, &[]);
                 self.b.switch_to_block(else_block);
                 self.b.seal_block(else_block);
                 self.cache = saved;
                 self.stmts(else_body);
+                self.flush_pending();
                 self.b.ins().jump(merge, &[]);
                 self.b.switch_to_block(merge);
                 self.b.seal_block(merge);

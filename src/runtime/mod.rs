@@ -189,7 +189,8 @@ impl<'p> Simulation<'p> {
             if let Some(k) = group.step {
                 let mut args = self.args();
                 let state = &mut self.groups[g];
-                state.spikes.resize(state.size, 0);
+                state.spikes.clear();
+                state.spikes.reserve(state.size);
                 args.own = state.ptrs.as_ptr();
                 args.start = 0;
                 args.end = state.size as u64;
@@ -198,7 +199,10 @@ impl<'p> Simulation<'p> {
                 // for `size` indices.
                 let acc = unsafe { self.backend.run(k, &mut args) };
                 let state = &mut self.groups[g];
-                state.spikes.truncate(args.n_spikes as usize);
+                let n_spikes = (args.n_spikes as usize).min(state.size);
+                // SAFETY: the kernel wrote `n_spikes` indices into the
+                // reserved capacity.
+                unsafe { state.spikes.set_len(n_spikes) };
                 if acc.is_nan() {
                     return Err(self.non_finite(g, n));
                 }

@@ -1,11 +1,14 @@
 //! Spike sources: Poisson generators and spike-time lists.
 //!
 //! A Poisson source costs in proportion to the spikes it emits: each neuron
-//! draws the step of its next spike from its own counter-based stream
-//! (geometric gaps, which is exactly a Bernoulli trial with p = rate·dt per
-//! step, as in Brian2) and waits in a calendar queue. Time-varying rates are
-//! handled by thinning: candidates at `rate_max` are kept with probability
-//! rate(t)/rate_max.
+//! draws exponential inter-spike intervals from its own counter-based
+//! stream and waits in a calendar queue until the step its next spike falls
+//! in. Counts per step are then exactly Poisson(rate·dt), so rates above
+//! 1/dt work (a neuron may fire several times in one step, and each spike is
+//! delivered, like Brian2's `PoissonInput`); at ordinary rates this is
+//! Brian2's `PoissonGroup` up to O((rate·dt)²). Time-varying rates use
+//! thinning (Lewis and Shedler 1979): candidates at `rate_max`, each kept
+//! with probability rate(t)/rate_max.
 
 use crate::ir::interp::{self, Element};
 use crate::ir::{Expr, streams};
@@ -16,11 +19,11 @@ use crate::rng;
 const CALENDAR: usize = 4096;
 
 pub struct Poisson {
-    /// Probability of a spike per step (or of a candidate, when thinning).
-    p: Vec<f64>,
-    /// Step of each neuron's next spike or candidate; `u64::MAX` for never.
-    next: Vec<u64>,
-    /// How many gaps each neuron has drawn: the counter of its stream.
+    /// Rate of each neuron in Hz (of candidates, when thinning).
+    rate: Vec<f64>,
+    /// Time of each neuron's next spike or candidate; infinite for never.
+    next: Vec<f64>,
+    /// How many intervals each neuron has drawn: its stream's counter.
     draws: Vec<u64>,
     calendar: Vec<Vec<u32>>,
     spare: Vec<u32>,
@@ -36,13 +39,13 @@ impl Poisson {
     /// gives the time-varying rate and its bound otherwise.
     pub fn new(group: u32, rates: Vec<f64>, thinning: Option<(Expr, f64)>, seed: u64, dt: f64) -> Poisson {
         let n = rates.len();
-        let p: Vec<f64> = match &thinning {
-            Some((_, max)) => vec![(max * dt).min(1.0); n],
-            None => rates.iter().map(|r| (r * dt).clamp(0.0, 1.0)).collect(),
+        let rate = match &thinning {
+            Some((_, max)) => vec![*max; n],
+            None => rates,
         };
         let mut src = Poisson {
-            p,
-            next: vec![u64::MAX; n],
+            rate,
+            next: vec![f64::INFINITY; n],
             draws: vec![0; n],
             calendar: vec![Vec::new(); CALENDAR],
             spare: Vec::new(),
@@ -52,67 +55,72 @@ impl Poisson {
             dt,
         };
         for i in 0..n {
-            // The first spike is the first success counting from step 0.
-            let first = src.gap(i);
-            if first != u64::MAX {
-                src.next[i] = first - 1;
-                src.calendar[(first - 1) as usize % CALENDAR].push(i as u32);
+            let t = src.interval(i);
+            src.next[i] = t;
+            if let Some(step) = src.step_of(t) {
+                src.calendar[step as usize % CALENDAR].push(i as u32);
             }
         }
         src
     }
 
-    /// Draws the number of steps to the next success (>= 1), or `u64::MAX`.
-    fn gap(&mut self, i: usize) -> u64 {
-        let p = self.p[i];
-        if p <= 0.0 {
-            return u64::MAX;
+    fn step_of(&self, t: f64) -> Option<u64> {
+        let s = (t / self.dt).floor();
+        (s.is_finite() && s < 1e18).then_some(s as u64)
+    }
+
+    /// Draws an exponential interval with the neuron's rate.
+    fn interval(&mut self, i: usize) -> f64 {
+        let r = self.rate[i];
+        if r <= 0.0 {
+            return f64::INFINITY;
         }
         let k = self.draws[i];
         self.draws[i] += 1;
-        if p >= 1.0 {
-            return 1;
-        }
-        // U in (0, 1]: 1 + floor(ln U / ln(1 - p)) is geometric on {1, 2, ...}.
+        // 1 - U is in (0, 1], so the logarithm is finite.
         let u = 1.0 - rng::uniform(self.seed, self.stream, i as u64, k, 0);
-        let g = 1.0 + (u.ln() / (-p).ln_1p()).floor();
-        if g >= 1e18 { u64::MAX } else { g as u64 }
+        -u.ln() / r
     }
 
-    /// Appends the neurons spiking at `step` to `out`, in index order.
+    /// Appends the spikes of `step` to `out`: neuron indices in increasing
+    /// order, a neuron repeated if it fires more than once.
     pub fn emit(&mut self, step: u64, out: &mut Vec<u32>) {
         let bucket = step as usize % CALENDAR;
+        let first = out.len();
         let mut due = std::mem::replace(&mut self.calendar[bucket], std::mem::take(&mut self.spare));
         for &i in &due {
             let iu = i as usize;
-            if self.next[iu] != step {
+            if self.step_of(self.next[iu]) != Some(step) {
                 // Due on a later lap.
                 self.calendar[bucket].push(i);
                 continue;
             }
-            let fire = match &self.thinning {
-                None => true,
-                Some((rate, max)) => {
-                    let t = step as f64 * self.dt;
-                    let r = interp::eval_at(rate, self.seed, self.stream, Element { own: iu as u64, key: iu as u64, ..Element::default() }, 0, &[], t);
-                    let k = self.draws[iu];
-                    let u = rng::uniform(self.seed, self.stream, iu as u64, k, 1);
-                    u * max < r
+            while self.step_of(self.next[iu]) == Some(step) {
+                let fire = match &self.thinning {
+                    None => true,
+                    Some((rate, max)) => {
+                        let t = step as f64 * self.dt;
+                        let el = Element { own: iu as u64, key: iu as u64, ..Element::default() };
+                        let r = interp::eval_at(rate, self.seed, self.stream, el, 0, &[], t);
+                        let u = rng::uniform(self.seed, self.stream, iu as u64, self.draws[iu], 1);
+                        u * max < r
+                    }
+                };
+                if fire {
+                    out.push(i);
                 }
-            };
-            if fire {
-                out.push(i);
+                let gap = self.interval(iu);
+                self.next[iu] += gap;
             }
-            let g = self.gap(iu);
-            if g != u64::MAX {
-                self.next[iu] = step + g;
-                self.calendar[(step + g) as usize % CALENDAR].push(i);
-            } else {
-                self.next[iu] = u64::MAX;
+            if let Some(s) = self.step_of(self.next[iu]) {
+                self.calendar[s as usize % CALENDAR].push(i);
             }
         }
         due.clear();
         self.spare = due;
+        // Canonical order, whatever the queue's: delivery order must not
+        // depend on how the source is implemented.
+        out[first..].sort_unstable();
     }
 }
 
