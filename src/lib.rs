@@ -17,3 +17,4 @@ pub mod output;
 pub mod cli;
 pub mod explain;
 pub mod jit;
+pub mod pipeline;

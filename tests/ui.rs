@@ -1,0 +1,94 @@
+//! UI tests for diagnostics: every bad model under `tests/ui/<area>/*.hebb` is
+//! parsed, checked (and lowered, when checking found no error), and its
+//! source and rendered diagnostics are snapshotted beside it as `<name>.snap`.
+//!
+//! Files in deeper folders (`tests/ui/imports/parts/`) are helpers that the
+//! tests import; the glob does not run them on their own.
+//!
+//! A line `# --set Type.param=value` in a UI file is passed to the checker
+//! as a command-line setting, so that `--set` rules can be tested too.
+
+use hebb::diag::{self, Diagnostic, Style};
+use hebb::driver;
+use std::path::Path;
+
+/// The workspace root with a trailing separator, stripped from every path
+/// that a diagnostic prints so that snapshots match on any machine.
+fn root_prefix() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().expect("the manifest directory exists");
+    format!("{}{}", root.display(), std::path::MAIN_SEPARATOR)
+}
+
+/// Makes absolute paths in a diagnostic relative to the workspace root. This
+/// runs before rendering, so that line wrapping does not depend on where the
+/// repository lives.
+fn relativize(d: &mut Diagnostic, prefix: &str) {
+    let root = prefix.trim_end_matches(std::path::MAIN_SEPARATOR);
+    let fix = |s: &str| s.replace(prefix, "").replace(root, ".");
+    d.message = fix(&d.message);
+    d.help = d.help.as_deref().map(fix);
+    for l in &mut d.labels {
+        l.text = fix(&l.text);
+    }
+}
+
+/// Checks one UI file and returns the snapshot text: the source, then every
+/// diagnostic, as Gleam's `assert_error!` shows them.
+fn run(path: &Path) -> String {
+    let prefix = root_prefix();
+    let canonical = path.canonicalize().expect("the UI file exists");
+    let name = canonical.strip_prefix(&prefix).expect("UI files are inside the workspace").to_string_lossy().replace('\\', "/");
+    let text = std::fs::read_to_string(&canonical).expect("the UI file is readable");
+    let settings: Vec<String> =
+        text.lines().filter_map(|l| l.strip_prefix("# --set ")).map(|s| s.trim().to_string()).collect();
+    let checked = driver::load_text(&name, Some(canonical.clone()), &text, &settings, &|p| std::fs::read_to_string(p));
+
+    let mut diags = checked.diags.clone();
+    let mut lowered = false;
+    if !checked.has_errors() && checked.model.experiment.is_some() {
+        let (_, lower_diags) = hebb::ir::lower::lower(&checked.model, &Default::default());
+        diags.extend(lower_diags);
+        lowered = true;
+    }
+    assert!(
+        !diags.is_empty(),
+        "{name} produced no diagnostic: every UI file must show at least one error or warning"
+    );
+    for d in &mut diags {
+        relativize(d, &prefix);
+    }
+    let rendered = diag::render(&diags, &checked.sources, Style::Plain);
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    let mut out = String::new();
+    out.push_str(&format!("----- SOURCE CODE -- {name}\n"));
+    out.push_str(&text);
+    if !text.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "\n----- DIAGNOSTICS -- {errors} error{}, {warnings} warning{}{}\n",
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" },
+        if lowered { " (after lowering)" } else { "" },
+    ));
+    out.push_str(&rendered);
+    out
+}
+
+#[test]
+fn ui() {
+    insta::glob!("ui", "*/*.hebb", |path| {
+        let text = run(path);
+        let dir = path.parent().expect("UI files live in an area folder");
+        let stem = path.file_stem().expect("UI files have a name").to_string_lossy().into_owned();
+        insta::with_settings!({
+            prepend_module_to_snapshot => false,
+            snapshot_path => dir,
+            snapshot_suffix => "",
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(stem, text);
+        });
+    });
+}
