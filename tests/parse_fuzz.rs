@@ -49,7 +49,7 @@ const CHUNKS: &[&str] = &[
     "neuron LIF {\n param tau = 20 ms\n state v = -70 mV\n dv/dt = -v / tau\n spike when v > -50 mV\n reset { v = -70 mV }\n refractory 2 ms\n}\n",
     "network net {\n population exc = 10 LIF\n connect exc -> exc with Static(target = v) { p = 0.1; w = 1 mV; delay = 1 ms }\n record spikes of exc\n}\n",
     "experiment {\n network = net\n dt = 0.1 ms\n duration = 10 ms\n}\n",
-    "synapse S {\n state w = 0.5\n state x = 0\n dx/dt = -x / (20 ms)\n on pre { post.v += w * mV; x += 1 }\n on post { w = clip(w + x, 0, 1) }\n every 1 s { w = w / in_sum(w) }\n}\n",
+    "synapse Plastic {\n state w = 0.5\n state x = 0\n dx/dt = -x / (20 ms)\n on pre { post.v += w * mV; x += 1 }\n on post { w = clip(w + x, 0, 1) }\n every 1 s { w = w / in_sum(w) }\n}\n",
     "signal da {\n param tau = 200 ms\n state d = 0\n dd/dt = -d / tau\n}\n",
 ];
 
@@ -57,6 +57,59 @@ const CHUNKS: &[&str] = &[
 /// the first token.
 fn byte() -> impl Strategy<Value = u8> {
     prop_oneof![2 => any::<u8>(), 3 => 0x20u8..0x7f, 1 => Just(b'\n')]
+}
+
+/// A complete, valid model (every kind of item) whose words the mutation
+/// test edits, so that most of its inputs reach the checker and some reach
+/// lowering.
+const VALID: &str = "signal da {\n param tau = 200 ms\n state d = 0\n dd/dt = -d / tau\n}\n\
+neuron LIF {\n param tau = 20 ms\n param v_th = -50 mV\n state v = -70 mV\n state g : mV = 0 mV\n \
+let I = g * (1 + da.d)\n dv/dt = (-70 mV - v + I) / tau unless refractory\n dg/dt = -g / (5 ms)\n \
+spike when v > v_th\n reset { v = -70 mV; da.d += 0.1 }\n refractory 2 ms\n method exponential_euler\n}\n\
+synapse Plastic {\n param w_max = 1\n state w = 0.5\n on pre { post.g += w * mV; if w > 0.1 { w = clip(w - 0.01, 0, w_max) } }\n \
+every 1 s { w = w / in_sum(w) }\n}\n\
+network net {\n population ext = 5 poisson { rate = 10 Hz }\n population exc = 10 LIF { v = uniform(-70 mV, -50 mV) }\n \
+connect ext -> exc with Static(target = g) { p = 0.5; w = 1 mV; delay = 1 ms }\n \
+connect exc -> exc with Plastic { indegree = 3; delay = normal(1 ms, 0.1 ms) }\n \
+record spikes of exc\n record v of exc[0..5] every 1 ms\n record w of exc -> exc every 10 ms\n}\n\
+experiment {\n network = net\n dt = 0.1 ms\n seed = 3\n duration = 20 ms\n}\n";
+
+/// One edit of a word list: replace, delete or duplicate a word, or insert a token.
+#[derive(Clone, Debug)]
+enum Edit {
+    Replace(usize, &'static str),
+    Delete(usize),
+    Duplicate(usize),
+    Insert(usize, &'static str),
+}
+
+fn mutated() -> impl Strategy<Value = String> {
+    let n = VALID.split(' ').count();
+    let edit = prop_oneof![
+        (0..n, proptest::sample::select(TOKENS)).prop_map(|(k, t)| Edit::Replace(k, t)),
+        (0..n).prop_map(Edit::Delete),
+        (0..n).prop_map(Edit::Duplicate),
+        (0..n, proptest::sample::select(TOKENS)).prop_map(|(k, t)| Edit::Insert(k, t)),
+    ];
+    proptest::collection::vec(edit, 0..4).prop_map(|edits| {
+        let mut words: Vec<String> = VALID.split(' ').map(str::to_string).collect();
+        for e in edits {
+            let len = words.len().max(1);
+            match e {
+                Edit::Replace(k, t) => words[k % len] = t.to_string(),
+                Edit::Delete(k) if !words.is_empty() => {
+                    words.remove(k % len);
+                }
+                Edit::Duplicate(k) if !words.is_empty() => {
+                    let w = words[k % len].clone();
+                    words.insert(k % len, w);
+                }
+                Edit::Insert(k, t) => words.insert(k % (words.len() + 1), t.to_string()),
+                _ => {}
+            }
+        }
+        words.join(" ")
+    })
 }
 
 fn soup() -> impl Strategy<Value = String> {
@@ -67,8 +120,26 @@ fn soup() -> impl Strategy<Value = String> {
     proptest::collection::vec(token, 0..120).prop_map(|v| v.concat())
 }
 
+/// The base of the mutation test is itself error-free, so that mutations
+/// start from a model that gets through every phase.
+#[test]
+fn valid_model_checks_and_lowers() {
+    let checked = driver::load_text("valid.hebb", None, VALID, &[], &no_files);
+    let rendered = hebb::diag::render(&checked.diags, &checked.sources, hebb::diag::Style::Plain);
+    assert!(checked.diags.is_empty(), "{rendered}");
+    let (_, diags) = hebb::ir::lower::lower(&checked.model, &Default::default());
+    let rendered = hebb::diag::render(&diags, &checked.sources, hebb::diag::Style::Plain);
+    assert!(diags.is_empty(), "{rendered}");
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    // 256 cases keep this under a second in debug builds; set
+    // `PROPTEST_CASES=100000` for a longer hunt.
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(byte(), 0..400)) {
@@ -77,6 +148,11 @@ proptest! {
 
     #[test]
     fn token_soups_never_panic(text in soup()) {
+        load(&text);
+    }
+
+    #[test]
+    fn mutated_models_never_panic(text in mutated()) {
         load(&text);
     }
 }

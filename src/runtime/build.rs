@@ -256,21 +256,38 @@ fn connect(program: &Program, p: usize, read: &dyn Fn(&Path) -> std::io::Result<
             }
         },
         Rule::OutDegree(k) => {
+            let mut chooser = Chooser::new(post.len());
             for i in pre.start..pre.end {
-                let cands = candidates(post, |j| allowed(i, j));
-                for j in choose(seed, stream, i as u64, &cands, *k, "outdegree", &proj.name)? {
+                let excluded = (!allowed(i, i)).then_some(i).filter(|x| (post.start..post.end).contains(x));
+                for j in chooser.choose(seed, stream, i as u64, post, excluded, *k, "outdegree", &proj.name)? {
                     pairs.push((i as u32, j));
                 }
             }
         }
         Rule::InDegree(k) => {
+            // Drawn per postsynaptic neuron, then put in CSR order by a
+            // counting sort on the presynaptic neuron (stable, so targets
+            // stay in increasing order within each row).
+            let mut chooser = Chooser::new(pre.len());
+            let mut by_post = Vec::with_capacity(post.len() * k);
             for j in post.start..post.end {
-                let cands = candidates(pre, |i| allowed(i, j));
-                for i in choose(seed, stream, j as u64, &cands, *k, "indegree", &proj.name)? {
-                    pairs.push((i, j as u32));
+                let excluded = (!allowed(j, j)).then_some(j).filter(|x| (pre.start..pre.end).contains(x));
+                for i in chooser.choose(seed, stream, j as u64, pre, excluded, *k, "indegree", &proj.name)? {
+                    by_post.push((i, j as u32));
                 }
             }
-            pairs.sort_unstable();
+            let mut count = vec![0usize; pre.end + 1];
+            for &(i, _) in &by_post {
+                count[i as usize + 1] += 1;
+            }
+            for x in 1..count.len() {
+                count[x] += count[x - 1];
+            }
+            pairs = vec![(0, 0); by_post.len()];
+            for &(i, j) in &by_post {
+                pairs[count[i as usize]] = (i, j);
+                count[i as usize] += 1;
+            }
         }
         Rule::File(path) => {
             let text = read(path).map_err(|e| err(format!("cannot read connection file `{}` of `{}`: {e}", path.display(), proj.name)))?;
@@ -313,24 +330,45 @@ fn connect(program: &Program, p: usize, read: &dyn Fn(&Path) -> std::io::Result<
     Ok(pairs)
 }
 
-fn candidates(sel: Sel, ok: impl Fn(usize) -> bool) -> Vec<u32> {
-    (sel.start..sel.end).filter(|&x| ok(x)).map(|x| x as u32).collect()
+/// Draws fixed numbers of distinct partners, reusing its marks.
+struct Chooser {
+    marks: Vec<bool>,
+    picked: Vec<u32>,
 }
 
-/// `k` distinct candidates, sorted, by Floyd's algorithm keyed by `index`.
-fn choose(seed: u64, stream: u32, index: u64, cands: &[u32], k: usize, what: &str, proj: &str) -> Result<Vec<u32>, BuildError> {
-    let n = cands.len();
-    if k > n {
-        return Err(err(format!("`{what} = {k}` in `{proj}` needs {k} distinct partners but only {n} are allowed (autapses excluded)")));
+impl Chooser {
+    fn new(n: usize) -> Chooser {
+        Chooser { marks: vec![false; n], picked: Vec::new() }
     }
-    let mut chosen = std::collections::BTreeSet::new();
-    for (d, j) in (n - k..n).enumerate() {
-        let r = ((rng::uniform(seed, stream, index, d as u64, 0) * (j + 1) as f64) as usize).min(j);
-        if !chosen.insert(r) {
-            chosen.insert(j);
+
+    /// `k` distinct members of `sel` other than `excluded`, in increasing
+    /// order, by Floyd's algorithm with draws keyed by `index`.
+    #[allow(clippy::too_many_arguments)]
+    fn choose(&mut self, seed: u64, stream: u32, index: u64, sel: Sel, excluded: Option<usize>, k: usize, what: &str, proj: &str) -> Result<Vec<u32>, BuildError> {
+        let n = sel.len() - usize::from(excluded.is_some());
+        if k > n {
+            return Err(err(format!("`{what} = {k}` in `{proj}` needs {k} distinct partners but only {n} are allowed (autapses excluded)")));
         }
+        self.picked.clear();
+        for (d, j) in (n - k..n).enumerate() {
+            let r = ((rng::uniform(seed, stream, index, d as u64, 0) * (j + 1) as f64) as usize).min(j);
+            let pick = if self.marks[r] { j } else { r };
+            self.marks[pick] = true;
+            self.picked.push(pick as u32);
+        }
+        self.picked.sort_unstable();
+        let mut out = Vec::with_capacity(k);
+        for &p in &self.picked {
+            self.marks[p as usize] = false;
+            // Positions skip the excluded neuron.
+            let mut x = sel.start + p as usize;
+            if excluded.is_some_and(|e| x >= e) {
+                x += 1;
+            }
+            out.push(x as u32);
+        }
+        Ok(out)
     }
-    Ok(chosen.into_iter().map(|c| cands[c]).collect())
 }
 
 fn build_projection(program: &Program, p: usize, groups: &[GroupState], read: &dyn Fn(&Path) -> std::io::Result<String>) -> Result<ProjState, BuildError> {

@@ -6,7 +6,8 @@
 //! in. Counts per step are then exactly Poisson(rate·dt), so rates above
 //! 1/dt work (a neuron may fire several times in one step, and each spike is
 //! delivered, like Brian2's `PoissonInput`); at ordinary rates this is
-//! Brian2's `PoissonGroup` up to O((rate·dt)²). Time-varying rates use
+//! Brian2's `PoissonGroup` up to O((rate·dt)²). Sources that fire in most
+//! steps draw each step's count directly instead. Time-varying rates use
 //! thinning (Lewis and Shedler 1979): candidates at `rate_max`, each kept
 //! with probability rate(t)/rate_max.
 
@@ -29,6 +30,16 @@ pub struct Poisson {
     spare: Vec<u32>,
     /// `Some` when the rate depends on time: (rate expression, rate_max).
     thinning: Option<(Expr, f64)>,
+    /// When most neurons fire in most steps, each neuron's spike count per
+    /// step is drawn directly, Poisson(rate·dt) by inversion (one uniform
+    /// per neuron and step instead of one exponential per spike, no queue).
+    /// Holds e^{-rate·dt} per neuron.
+    dense: Option<Vec<f64>>,
+    /// Random words of the dense mode: one Philox block gives the uniforms
+    /// of four consecutive steps of a neuron (32 bits each, plenty for the
+    /// inversion). `block_of` is the block index they belong to.
+    words: Vec<[u32; 4]>,
+    block_of: u64,
     seed: u64,
     stream: u32,
     dt: f64,
@@ -50,10 +61,18 @@ impl Poisson {
             calendar: vec![Vec::new(); CALENDAR],
             spare: Vec::new(),
             thinning,
+            dense: None,
+            words: Vec::new(),
+            block_of: u64::MAX,
             seed,
             stream: streams::poisson(group),
             dt,
         };
+        let mean_per_step = src.rate.iter().sum::<f64>() * dt / n.max(1) as f64;
+        if mean_per_step > 0.2 && src.thinning.is_none() {
+            src.dense = Some(src.rate.iter().map(|r| (-r * dt).exp()).collect());
+            return src;
+        }
         for i in 0..n {
             let t = src.interval(i);
             src.next[i] = t;
@@ -85,6 +104,29 @@ impl Poisson {
     /// Appends the spikes of `step` to `out`: neuron indices in increasing
     /// order, a neuron repeated if it fires more than once.
     pub fn emit(&mut self, step: u64, out: &mut Vec<u32>) {
+        if let Some(p0) = &self.dense {
+            let block = step / 4;
+            if self.block_of != block {
+                self.words = (0..p0.len()).map(|i| rng::words(self.seed, self.stream, i as u64, block, 0)).collect();
+                self.block_of = block;
+            }
+            for (i, &p0) in p0.iter().enumerate() {
+                // Inversion: the smallest k with u < P(K <= k).
+                let lambda = self.rate[i] * self.dt;
+                let u = self.words[i][(step % 4) as usize] as f64 * (1.0 / 4294967296.0);
+                let (mut k, mut p, mut cdf) = (0u32, p0, p0);
+                while u >= cdf && k < 10_000 {
+                    k += 1;
+                    p *= lambda / k as f64;
+                    cdf += p;
+                    if p == 0.0 {
+                        break;
+                    }
+                }
+                out.extend(std::iter::repeat_n(i as u32, k as usize));
+            }
+            return;
+        }
         let bucket = step as usize % CALENDAR;
         let first = out.len();
         let mut due = std::mem::replace(&mut self.calendar[bucket], std::mem::take(&mut self.spare));
@@ -95,23 +137,7 @@ impl Poisson {
                 self.calendar[bucket].push(i);
                 continue;
             }
-            while self.step_of(self.next[iu]) == Some(step) {
-                let fire = match &self.thinning {
-                    None => true,
-                    Some((rate, max)) => {
-                        let t = step as f64 * self.dt;
-                        let el = Element { own: iu as u64, key: iu as u64, ..Element::default() };
-                        let r = interp::eval_at(rate, self.seed, self.stream, el, 0, &[], t);
-                        let u = rng::uniform(self.seed, self.stream, iu as u64, self.draws[iu], 1);
-                        u * max < r
-                    }
-                };
-                if fire {
-                    out.push(i);
-                }
-                let gap = self.interval(iu);
-                self.next[iu] += gap;
-            }
+            self.fire_due(iu, step, out);
             if let Some(s) = self.step_of(self.next[iu]) {
                 self.calendar[s as usize % CALENDAR].push(i);
             }
@@ -121,6 +147,28 @@ impl Poisson {
         // Canonical order, whatever the queue's: delivery order must not
         // depend on how the source is implemented.
         out[first..].sort_unstable();
+    }
+
+    /// Emits every spike of neuron `i` that falls in `step`.
+    fn fire_due(&mut self, i: usize, step: u64, out: &mut Vec<u32>) {
+        let end = (step + 1) as f64 * self.dt;
+        while self.next[i] < end && self.step_of(self.next[i]) == Some(step) {
+            let fire = match &self.thinning {
+                None => true,
+                Some((rate, max)) => {
+                    let t = step as f64 * self.dt;
+                    let el = Element { own: i as u64, key: i as u64, ..Element::default() };
+                    let r = interp::eval_at(rate, self.seed, self.stream, el, 0, &[], t);
+                    let u = rng::uniform(self.seed, self.stream, i as u64, self.draws[i], 1);
+                    u * max < r
+                }
+            };
+            if fire {
+                out.push(i as u32);
+            }
+            let gap = self.interval(i);
+            self.next[i] += gap;
+        }
     }
 }
 
