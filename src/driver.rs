@@ -75,7 +75,7 @@ fn parse_setting(text: &str, sources: &mut SourceMap, diags: &mut Vec<Diagnostic
         );
         return None;
     };
-    let wrapped = format!("experiment {{\n{lhs} = {rhs}\n}}\n");
+    let wrapped = format!("experiment {{\n{lhs}={rhs}\n}}\n");
     let (file, parse_diags) = syntax::parse(id, &wrapped);
     // Positions in the wrapped text are shifted by the prefix.
     let shift = "experiment {\n".len();

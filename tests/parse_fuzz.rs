@@ -1,8 +1,9 @@
-//! Robustness: loading a model never panics, whatever the text. Two
-//! generators: arbitrary bytes (mostly rejected by the lexer) and "token
-//! soups" of hebb's own keywords, names, numbers, units and punctuation,
-//! which get much deeper into the parser and the checker. When a soup
-//! happens to check without errors it is lowered too.
+//! Robustness: loading a model never panics, whatever the text. Three
+//! generators: arbitrary bytes (mostly rejected by the parser), "token
+//! soups" of hebb's own keywords, names, numbers, units and punctuation
+//! (deeper into the parser and the checker), and a valid model with a few
+//! words replaced, deleted, duplicated or inserted (deep into the checker).
+//! Inputs that check without errors are lowered too.
 
 use hebb::driver;
 use proptest::prelude::*;
@@ -23,6 +24,8 @@ fn load(text: &str) {
     let _ = hebb::diag::render(&checked.diags, &checked.sources, hebb::diag::Style::Plain);
 }
 
+/// Words and punctuation of the language, plus names the checker knows.
+#[rustfmt::skip]
 const TOKENS: &[&str] = &[
     // items and members
     "import", "neuron", "synapse", "signal", "network", "experiment", "param", "state", "let", "continuous",
@@ -36,9 +39,9 @@ const TOKENS: &[&str] = &[
     "i", "j", "N", "lastspike", "duration", "seed", "exact", "rk4", "euler", "exp", "log", "sqrt", "clip", "min",
     "max", "rand", "randn", "uniform", "normal", "in_sum", "out_sum", "pos", "step", "pi",
     // numbers and units
-    "0", "1", "2.5", "1e-3", "1e999", "-1", "20", "0.1", ".5", "ms", "mV", "Hz", "nS", "s", "1", "mvolt", "^",
-    "^2", "^-1",
-    // punctuation
+    "0", "1", "2.5", "1e-3", "1e999", "-1", "20", "0.1", ".5", "ms", "mV", "Hz", "nS", "s", "mvolt", "^", "^2",
+    "^-1",
+    // punctuation and layout
     "=", "+=", "-=", "*=", "/=", "+", "-", "*", "/", "**", "<", ">", "<=", ">=", "==", "!=", "->", "..", ".", ",",
     ":", "(", ")", "[", "]", "{", "}", "\"a.csv\"", "\"", "#", ";", "\n", "\n", "\n", " ", "\t", "\\",
 ];
@@ -46,11 +49,47 @@ const TOKENS: &[&str] = &[
 /// Fragments of valid models, so that soups often reach the checker with a
 /// mostly well-formed file around the noise.
 const CHUNKS: &[&str] = &[
-    "neuron LIF {\n param tau = 20 ms\n state v = -70 mV\n dv/dt = -v / tau\n spike when v > -50 mV\n reset { v = -70 mV }\n refractory 2 ms\n}\n",
-    "network net {\n population exc = 10 LIF\n connect exc -> exc with Static(target = v) { p = 0.1; w = 1 mV; delay = 1 ms }\n record spikes of exc\n}\n",
-    "experiment {\n network = net\n dt = 0.1 ms\n duration = 10 ms\n}\n",
-    "synapse Plastic {\n state w = 0.5\n state x = 0\n dx/dt = -x / (20 ms)\n on pre { post.v += w * mV; x += 1 }\n on post { w = clip(w + x, 0, 1) }\n every 1 s { w = w / in_sum(w) }\n}\n",
-    "signal da {\n param tau = 200 ms\n state d = 0\n dd/dt = -d / tau\n}\n",
+    r#"
+neuron LIF {
+    param tau = 20 ms
+    state v = -70 mV
+    dv/dt = -v / tau
+    spike when v > -50 mV
+    reset { v = -70 mV }
+    refractory 2 ms
+}
+"#,
+    r#"
+network net {
+    population exc = 10 LIF
+    connect exc -> exc with Static(target = v) { p = 0.1; w = 1 mV; delay = 1 ms }
+    record spikes of exc
+}
+"#,
+    r#"
+experiment {
+    network = net
+    dt = 0.1 ms
+    duration = 10 ms
+}
+"#,
+    r#"
+synapse Plastic {
+    state w = 0.5
+    state x = 0
+    dx/dt = -x / (20 ms)
+    on pre { post.v += w * mV; x += 1 }
+    on post { w = clip(w + x, 0, 1) }
+    every 1 s { w = w / in_sum(w) }
+}
+"#,
+    r#"
+signal da {
+    param tau = 200 ms
+    state d = 0
+    dd/dt = -d / tau
+}
+"#,
 ];
 
 /// Any byte, biased towards printable ASCII so that some inputs get past
@@ -62,19 +101,49 @@ fn byte() -> impl Strategy<Value = u8> {
 /// A complete, valid model (every kind of item) whose words the mutation
 /// test edits, so that most of its inputs reach the checker and some reach
 /// lowering.
-const VALID: &str = "signal da {\n param tau = 200 ms\n state d = 0\n dd/dt = -d / tau\n}\n\
-neuron LIF {\n param tau = 20 ms\n param v_th = -50 mV\n state v = -70 mV\n state g : mV = 0 mV\n \
-let I = g * (1 + da.d)\n dv/dt = (-70 mV - v + I) / tau unless refractory\n dg/dt = -g / (5 ms)\n \
-spike when v > v_th\n reset { v = -70 mV; da.d += 0.1 }\n refractory 2 ms\n method exponential_euler\n}\n\
-synapse Plastic {\n param w_max = 1\n state w = 0.5\n on pre { post.g += w * mV; if w > 0.1 { w = clip(w - 0.01, 0, w_max) } }\n \
-every 1 s { w = w / in_sum(w) }\n}\n\
-network net {\n population ext = 5 poisson { rate = 10 Hz }\n population exc = 10 LIF { v = uniform(-70 mV, -50 mV) }\n \
-connect ext -> exc with Static(target = g) { p = 0.5; w = 1 mV; delay = 1 ms }\n \
-connect exc -> exc with Plastic { indegree = 3; delay = normal(1 ms, 0.1 ms) }\n \
-record spikes of exc\n record v of exc[0..5] every 1 ms\n record w of exc -> exc every 10 ms\n}\n\
-experiment {\n network = net\n dt = 0.1 ms\n seed = 3\n duration = 20 ms\n}\n";
+const VALID: &str = r#"
+signal da {
+    param tau = 200 ms
+    state d = 0
+    dd/dt = -d / tau
+}
+neuron LIF {
+    param tau = 20 ms
+    param v_th = -50 mV
+    state v = -70 mV
+    state g : mV = 0 mV
+    let I = g * (1 + da.d)
+    dv/dt = (-70 mV - v + I) / tau unless refractory
+    dg/dt = -g / (5 ms)
+    spike when v > v_th
+    reset { v = -70 mV; da.d += 0.1 }
+    refractory 2 ms
+    method exponential_euler
+}
+synapse Plastic {
+    param w_max = 1
+    state w = 0.5
+    on pre { post.g += w * mV; if w > 0.1 { w = clip(w - 0.01, 0, w_max) } }
+    every 1 s { w = w / in_sum(w) }
+}
+network net {
+    population ext = 5 poisson { rate = 10 Hz }
+    population exc = 10 LIF { v = uniform(-70 mV, -50 mV) }
+    connect ext -> exc with Static(target = g) { p = 0.5; w = 1 mV; delay = 1 ms }
+    connect exc -> exc with Plastic { indegree = 3; delay = normal(1 ms, 0.1 ms) }
+    record spikes of exc
+    record v of exc[0..5] every 1 ms
+    record w of exc -> exc every 10 ms
+}
+experiment {
+    network = net
+    dt = 0.1 ms
+    seed = 3
+    duration = 20 ms
+}
+"#;
 
-/// One edit of a word list: replace, delete or duplicate a word, or insert a token.
+/// One edit of the valid model's words (split at spaces).
 #[derive(Clone, Debug)]
 enum Edit {
     Replace(usize, &'static str),

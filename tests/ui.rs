@@ -37,7 +37,11 @@ fn relativize(d: &mut Diagnostic, prefix: &str) {
 fn run(path: &Path) -> String {
     let prefix = root_prefix();
     let canonical = path.canonicalize().expect("the UI file exists");
-    let name = canonical.strip_prefix(&prefix).expect("UI files are inside the workspace").to_string_lossy().replace('\\', "/");
+    let name = canonical
+        .strip_prefix(&prefix)
+        .expect("UI files are inside the workspace")
+        .to_string_lossy()
+        .replace('\\', "/");
     let text = std::fs::read_to_string(&canonical).expect("the UI file is readable");
     let settings: Vec<String> =
         text.lines().filter_map(|l| l.strip_prefix("# --set ")).map(|s| s.trim().to_string()).collect();
@@ -50,10 +54,7 @@ fn run(path: &Path) -> String {
         diags.extend(lower_diags);
         lowered = true;
     }
-    assert!(
-        !diags.is_empty(),
-        "{name} produced no diagnostic: every UI file must show at least one error or warning"
-    );
+    assert!(!diags.is_empty(), "{name} produced no diagnostic: every UI file must show at least one error or warning");
     for d in &mut diags {
         relativize(d, &prefix);
     }

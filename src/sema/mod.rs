@@ -146,9 +146,9 @@ fn collect<'a>(files: &'a [ast::File], diags: &mut Vec<Diagnostic>) -> Items<'a>
                     continue;
                 }
                 (Some(name), kind) => {
-                    if !names::check_declarable(name, diags) {
-                        continue;
-                    }
+                    // A reserved name is reported, and the item is still
+                    // checked so its other mistakes show too.
+                    names::check_declarable(name, diags);
                     if kind != ItemKind::Experiment {
                         let prev = declared.iter().find(|(n, _)| *n == name.name).map(|(_, s)| *s);
                         if !names::check_unique("the item", name, prev, diags) {
@@ -373,11 +373,12 @@ fn apply_settings(model: &mut Model, settings: &[Setting], diags: &mut Vec<Diagn
             continue;
         };
         let Some(k) = dynamics.param(&param.name) else {
-            let cands = dynamics.params.iter().map(|p| p.name.as_str());
+            let cands: Vec<&str> = dynamics.params.iter().map(|p| p.name.as_str()).collect();
+            let list = format!("the params of `{}` are {}", ty.name, cands.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "));
             diags.push(
                 Diagnostic::error("hebb::set::unknown", format!("`{}` has no param `{}`", ty.name, param.name))
                     .label(param.span, "unknown param")
-                    .with_help(did_you_mean(suggest(&param.name, cands.collect::<Vec<_>>())).or_else(|| Some("only params can be set".into()))),
+                    .with_help(did_you_mean(suggest(&param.name, cands.iter().copied())).or(Some(list))),
             );
             continue;
         };

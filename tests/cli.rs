@@ -1,0 +1,170 @@
+//! The `hebb` command end to end: exit codes, run directories,
+//! reproducibility, and failures that keep what was recorded.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hebb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hebb")).args(args).env("NO_COLOR", "1").output().expect("hebb runs")
+}
+
+fn model(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(name).display().to_string()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hebb-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write model");
+    path.display().to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[test]
+fn check_accepts_a_good_model() {
+    let o = hebb(&["check", &model("cuba.hebb")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ok"));
+}
+
+#[test]
+fn check_reports_model_errors_with_exit_code_1() {
+    let dir = temp_dir("bad");
+    let path = write(&dir, "bad.hebb", "neuron Cell {\n    state v = 0 mV\n    dv/dt = v\n}\n");
+    let o = hebb(&["check", &path]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("hebb::units::ode"), "{err}");
+    assert!(err.contains("hebb::experiment::missing"), "{err}");
+}
+
+#[test]
+fn bad_usage_exits_with_2() {
+    assert_eq!(hebb(&["run"]).status.code(), Some(2));
+    assert_eq!(hebb(&["run", &model("cuba.hebb"), "--no-such-flag"]).status.code(), Some(2));
+    assert_eq!(hebb(&["run", "/no/such/model.hebb"]).status.code(), Some(2));
+    let o = hebb(&["run", &model("cuba.hebb"), "--duration", "5 mV"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a time"), "{}", stderr(&o));
+    assert_eq!(hebb(&["run", &model("cuba.hebb"), "--threads", "0"]).status.code(), Some(2));
+}
+
+#[test]
+fn set_overrides_a_param_and_is_checked() {
+    let dir = temp_dir("set");
+    let out = dir.join("run");
+    let ok = hebb(&["run", &model("cuba.hebb"), "-q", "-o", out.to_str().unwrap(), "--duration", "20 ms", "--set", "CubaLIF.tau_m=10 ms"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let bad = hebb(&["run", &model("cuba.hebb"), "-q", "-o", out.to_str().unwrap(), "--set", "CubaLIF.tau_m=10 mV"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("hebb::units::expected"), "{}", stderr(&bad));
+    let unknown = hebb(&["run", &model("cuba.hebb"), "-q", "--set", "CubaLIF.tau=10 ms"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("tau_m"), "suggests the close name: {}", stderr(&unknown));
+}
+
+fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for sub in ["spikes", "state", "rate", "weights"] {
+        if let Ok(entries) = std::fs::read_dir(dir.join(sub)) {
+            for e in entries {
+                let p = e.expect("entry").path();
+                out.push((p.file_name().unwrap().to_string_lossy().to_string(), std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn same_seed_gives_byte_identical_files() {
+    let dir = temp_dir("repro");
+    let model = write(
+        &dir,
+        "m.hebb",
+        &format!(
+            "import \"{}\"\nnetwork n {{\n population c = 50 LIFCond {{ v = uniform(-70 mV, -50 mV) }}\n population p = 100 poisson {{ rate = 20 Hz }}\n connect p -> c with Static(target = g_e) {{ p = 0.2; w = uniform(0.1, 0.3) }}\n record spikes of c, p\n record v, g_e of c[0..5] every 1 ms\n record rate of c bin 5 ms\n}}\nexperiment {{ network = n; duration = 300 ms; seed = 5 }}\n",
+            model("neurons/lif_cond.hebb")
+        ),
+    );
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    for out in [&a, &b] {
+        let o = hebb(&["run", &model, "-q", "-o", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let (fa, fb) = (read_all(&a), read_all(&b));
+    assert!(fa.len() >= 8, "expected spike, state and rate files, got {:?}", fa.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert_eq!(fa, fb);
+    let c = dir.join("c");
+    let o = hebb(&["run", &model, "-q", "-o", c.to_str().unwrap(), "--seed", "6"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_ne!(read_all(&c), fa, "another seed gives other spikes");
+}
+
+#[test]
+fn run_directory_has_the_documented_layout() {
+    let dir = temp_dir("layout");
+    let out = dir.join("run");
+    let o = hebb(&["run", &model("neurons/adex.hebb"), "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(json["status"], "ok");
+    for key in ["parse_s", "check_s", "compile_s", "build_s", "run_s"] {
+        assert!(json["timings"][key].is_number(), "timings.{key}");
+    }
+    assert_eq!(json["populations"]["cell"]["size"], 1);
+    assert_eq!(json["populations"]["cell"]["spikes"], 17, "AdEx fires 17 times in 500 ms");
+    assert_eq!(json["model_sha256"].as_str().unwrap().len(), 64);
+    let (shape, v) = hebb::output::read_f64(&out.join("state/cell.v.npy")).unwrap();
+    assert_eq!(shape, vec![5000, 1]);
+    assert!((v[0] - (-0.0706)).abs() < 1e-12, "SI units: volts");
+    let t = hebb::output::read_f64(&out.join("spikes/cell.t.npy")).unwrap().1;
+    assert_eq!(t.len(), 17);
+    assert_eq!(hebb::output::read_u32(&out.join("spikes/cell.i.npy")).unwrap(), vec![0; 17]);
+}
+
+#[test]
+fn a_blow_up_fails_with_exit_3_and_keeps_the_data() {
+    let dir = temp_dir("nan");
+    // v grows as e^{t / 1 ms} and overflows near t = 709 ms.
+    let model2 = write(
+        &dir,
+        "boom2.hebb",
+        "neuron Unstable {\n state v = 1 mV\n dv/dt = v / 1 ms\n}\nnetwork n {\n population x = 3 Unstable\n record v of x every 1 ms\n}\nexperiment { network = n; duration = 2 s }\n",
+    );
+    let out = dir.join("run");
+    let o = hebb(&["run", &model2, "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("`v` of neuron 0 in population `x` became non-finite"), "{err}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(json["status"], "failed");
+    assert!(json["message"].as_str().unwrap().contains("non-finite"));
+    let (shape, v) = hebb::output::read_f64(&out.join("state/x.v.npy")).unwrap();
+    // e^{t / 1 ms} overflows near t = 709 ms.
+    assert!(shape[0] > 650 && shape[0] < 760, "recorded until the failure: {shape:?}");
+    assert!(v.iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn explain_names_the_integrator() {
+    let o = hebb(&["explain", &model("cuba.hebb")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("integrator: exact"), "{text}");
+    assert!(text.contains("propagator"), "{text}");
+    let o = hebb(&["explain", &model("coba.hebb"), "--ir"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("exponential_euler"), "{text}");
+    assert!(text.contains("kernel k0 step"), "{text}");
+}
