@@ -93,3 +93,33 @@ fn ui() {
         });
     });
 }
+
+/// Every snapshot belongs to a UI file, and no unreviewed `.snap.new` is left
+/// behind (renaming or deleting a UI file must take its snapshot along).
+#[test]
+fn no_orphan_snapshots() {
+    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let mut orphans = Vec::new();
+    for area in std::fs::read_dir(&ui).expect("tests/ui exists") {
+        let area = area.expect("tests/ui is readable").path();
+        if !area.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&area).expect("an area folder is readable") {
+            let path = entry.expect("an area folder is readable").path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let orphan = if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
+                true
+            } else if name.ends_with(".snap") {
+                !path.with_extension("hebb").exists()
+            } else {
+                false
+            };
+            if orphan {
+                orphans.push(path.strip_prefix(&ui).unwrap_or(&path).display().to_string());
+            }
+        }
+    }
+    orphans.sort();
+    assert!(orphans.is_empty(), "snapshots without a UI file or not reviewed: {orphans:?}");
+}
