@@ -20,7 +20,11 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_RUNTIME: u8 = 3;
 
 #[derive(Parser, Debug)]
-#[command(name = "hebb", version, about = "Compile and simulate spiking networks with plastic synapses and homeostasis")]
+#[command(
+    name = "hebb",
+    version,
+    about = "Compile and simulate spiking networks with plastic synapses and homeostasis"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -104,7 +108,15 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Check { file } => match load(&file, &[], false) {
             Ok(c) => {
                 let warnings = c.diags.len();
-                println!("{}: ok{}", file.display(), if warnings > 0 { format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" }) } else { String::new() });
+                println!(
+                    "{}: ok{}",
+                    file.display(),
+                    if warnings > 0 {
+                        format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" })
+                    } else {
+                        String::new()
+                    }
+                );
                 EXIT_OK
             }
             Err(code) => code,
@@ -216,7 +228,13 @@ fn run_command(args: &RunArgs) -> u8 {
     let t_run = Instant::now();
     let result = run_with_progress(&mut sim, !args.quiet && std::io::stderr().is_terminal());
     let run_s = t_run.elapsed().as_secs_f64();
-    let timings = Timings { parse_s: checked.parse_time.as_secs_f64(), check_s: checked.check_time.as_secs_f64(), compile_s, build_s, run_s };
+    let timings = Timings {
+        parse_s: checked.parse_time.as_secs_f64(),
+        check_s: checked.check_time.as_secs_f64(),
+        compile_s,
+        build_s,
+        run_s,
+    };
     let status = match &result {
         Ok(()) => ("ok", String::new()),
         Err(e) => ("failed", e.to_string()),
@@ -253,7 +271,12 @@ fn default_run_dir(model: &str) -> PathBuf {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    PathBuf::from("runs").join(format!("{model}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60))
+    PathBuf::from("runs").join(format!(
+        "{model}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    ))
 }
 
 /// Runs to the end, drawing a progress bar on a terminal.
@@ -272,7 +295,13 @@ pub fn run_with_progress(sim: &mut Simulation<'_>, progress: bool) -> Result<(),
             let speed = sim_t / t0.elapsed().as_secs_f64().max(1e-9);
             let width = 30;
             let filled = (done * width as f64) as usize;
-            eprint!("\r[{}{}] {} / {}  ({speed:.2}× real time)   ", "=".repeat(filled), " ".repeat(width - filled), format_quantity(sim_t, Dim::TIME), format_quantity(total as f64 * dt, Dim::TIME));
+            eprint!(
+                "\r[{}{}] {} / {}  ({speed:.2}× real time)   ",
+                "=".repeat(filled),
+                " ".repeat(width - filled),
+                format_quantity(sim_t, Dim::TIME),
+                format_quantity(total as f64 * dt, Dim::TIME)
+            );
             let _ = std::io::stderr().flush();
         }
     }
@@ -291,7 +320,16 @@ pub struct Timings {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn write_run_json(dir: &Path, model: &Path, model_bytes: &[u8], program: &Program, sim: &Simulation<'_>, t: &Timings, status: &str, message: &str) -> std::io::Result<()> {
+fn write_run_json(
+    dir: &Path,
+    model: &Path,
+    model_bytes: &[u8],
+    program: &Program,
+    sim: &Simulation<'_>,
+    t: &Timings,
+    status: &str,
+    message: &str,
+) -> std::io::Result<()> {
     let simulated = sim.step as f64 * program.dt;
     let mut pops = serde_json::Map::new();
     for (g, group) in program.groups.iter().enumerate() {
@@ -300,7 +338,10 @@ fn write_run_json(dir: &Path, model: &Path, model_bytes: &[u8], program: &Progra
         }
         let spikes = sim.recordings.spike_counts[g];
         let rate = if simulated > 0.0 { spikes as f64 / group.size as f64 / simulated } else { 0.0 };
-        pops.insert(group.name.clone(), serde_json::json!({ "size": group.size, "spikes": spikes, "mean_rate_hz": rate }));
+        pops.insert(
+            group.name.clone(),
+            serde_json::json!({ "size": group.size, "spikes": spikes, "mean_rate_hz": rate }),
+        );
     }
     let projections: Vec<serde_json::Value> = program
         .projections
@@ -330,16 +371,34 @@ fn write_run_json(dir: &Path, model: &Path, model_bytes: &[u8], program: &Progra
 fn print_summary(sim: &Simulation<'_>, t: &Timings, dir: &Path) {
     let program = sim.program;
     let simulated = sim.step as f64 * program.dt;
-    println!("simulated {} in {:.3} s ({:.1}× real time) with the {}", format_quantity(simulated, Dim::TIME), t.run_s, simulated / t.run_s.max(1e-9), sim.backend_name());
+    println!(
+        "simulated {} in {:.3} s ({:.1}× real time) with the {}",
+        format_quantity(simulated, Dim::TIME),
+        t.run_s,
+        simulated / t.run_s.max(1e-9),
+        sim.backend_name()
+    );
     for (g, group) in program.groups.iter().enumerate() {
         if matches!(group.kind, ir::GroupKind::Signal) {
             continue;
         }
         let spikes = sim.recordings.spike_counts[g];
-        println!("  {:<12} {:>7} neurons {:>10} spikes {:>9.2} Hz", group.name, group.size, spikes, spikes as f64 / group.size as f64 / simulated.max(1e-12));
+        println!(
+            "  {:<12} {:>7} neurons {:>10} spikes {:>9.2} Hz",
+            group.name,
+            group.size,
+            spikes,
+            spikes as f64 / group.size as f64 / simulated.max(1e-12)
+        );
     }
     let n_syn: usize = sim.projections.iter().map(|p| p.n_synapses()).sum();
-    println!("  {n_syn} synapses; parse {:.1} ms, check {:.1} ms, compile {:.1} ms, build {:.1} ms", t.parse_s * 1e3, t.check_s * 1e3, t.compile_s * 1e3, t.build_s * 1e3);
+    println!(
+        "  {n_syn} synapses; parse {:.1} ms, check {:.1} ms, compile {:.1} ms, build {:.1} ms",
+        t.parse_s * 1e3,
+        t.check_s * 1e3,
+        t.compile_s * 1e3,
+        t.build_s * 1e3
+    );
     println!("wrote {}", dir.display());
 }
 

@@ -88,6 +88,8 @@ fn miette_span(span: Span) -> SourceSpan {
 /// related diagnostics with their own source.
 struct Rendered {
     severity: Severity,
+    /// Related notes in other files render as advice.
+    advice: bool,
     code: &'static str,
     message: String,
     help: Option<String>,
@@ -117,6 +119,7 @@ impl miette::Diagnostic for Rendered {
 
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.severity {
+            _ if self.advice => miette::Severity::Advice,
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         })
@@ -160,6 +163,7 @@ fn bind(diag: &Diagnostic, sources: &SourceMap) -> Rendered {
             let file = sources.get(label.span.file);
             related.push(Rendered {
                 severity: Severity::Warning,
+                advice: true,
                 code: "",
                 message: format!("see `{}`", file.name),
                 help: None,
@@ -175,6 +179,7 @@ fn bind(diag: &Diagnostic, sources: &SourceMap) -> Rendered {
     });
     Rendered {
         severity: diag.severity,
+        advice: false,
         code: diag.code,
         message: diag.message.clone(),
         help: diag.help.clone(),

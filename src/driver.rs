@@ -189,17 +189,27 @@ fn load_file(
         }
         match read(&canonical) {
             Ok(text) => {
-                let display = Path::new(&sources.get(id).name).parent().map(|p| p.join(&rel)).unwrap_or_else(|| PathBuf::from(&rel));
+                let display = Path::new(&sources.get(id).name)
+                    .parent()
+                    .map(|p| p.join(&rel))
+                    .unwrap_or_else(|| PathBuf::from(&rel));
                 let new_id = sources.add(display.display().to_string(), Some(canonical), text);
                 stack.push(new_id);
                 load_file(new_id, sources, files, diags, stack, read);
                 stack.pop();
             }
-            Err(err) => diags.push(
-                Diagnostic::error("hebb::import::missing", format!("cannot read imported file `{rel}`"))
-                    .label(span, format!("{err}"))
-                    .help(format!("paths are relative to the importing file, here `{}`", dir.display())),
-            ),
+            Err(err) => {
+                let why = match err.kind() {
+                    std::io::ErrorKind::NotFound => "no such file".to_string(),
+                    std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                    _ => err.to_string().to_lowercase(),
+                };
+                diags.push(
+                    Diagnostic::error("hebb::import::missing", format!("cannot read imported file `{rel}`"))
+                        .label(span, why)
+                        .help("import paths are relative to the directory of the importing file"),
+                )
+            }
         }
     }
 }
@@ -209,7 +219,8 @@ fn load_file(
 pub fn parse_quantity(text: &str) -> Result<(f64, crate::units::Dim), String> {
     let mut sources = SourceMap::new();
     let mut diags = Vec::new();
-    let setting = parse_setting(&format!("x={text}"), &mut sources, &mut diags).ok_or_else(|| format!("`{text}` is not a quantity"))?;
+    let setting = parse_setting(&format!("x={text}"), &mut sources, &mut diags)
+        .ok_or_else(|| format!("`{text}` is not a quantity"))?;
     let scope = crate::sema::constant_scope();
     let e = crate::sema::check_expr(&scope, &setting.value, &mut diags);
     if diag::has_errors(&diags) {

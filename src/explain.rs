@@ -22,7 +22,12 @@ pub fn explain(program: &Program) -> String {
         if let Some(info) = &group.integrator {
             let _ = writeln!(out, "  integrator: {} ({})", info.method, info.reason);
             if let Some((names, p, q)) = &info.propagator {
-                let _ = writeln!(out, "  propagator: [{}](t+dt) = P [{}](t) + q", names[..p.len()].join(", "), names.join(", "));
+                let _ = writeln!(
+                    out,
+                    "  propagator: [{}](t+dt) = P [{}](t) + q",
+                    names[..p.len()].join(", "),
+                    names.join(", ")
+                );
                 for (k, row) in p.iter().enumerate() {
                     let cells: Vec<String> = row.iter().map(|x| format!("{x:>12.6e}")).collect();
                     let _ = writeln!(out, "    {:<8} | {} | {:>12.6e}", names[k], cells.join(" "), q[k]);

@@ -416,9 +416,14 @@ pub struct SynapseInstance {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum PopulationKind {
-    Neurons { type_id: u32 },
+    Neurons {
+        type_id: u32,
+    },
     /// `rate` may use `t` and `i`.
-    Poisson { rate: Expr, rate_max: Option<f64> },
+    Poisson {
+        rate: Expr,
+        rate_max: Option<f64>,
+    },
     SpikeTimes(SpikeTimes),
 }
 
@@ -464,7 +469,10 @@ pub enum ConnRule {
     OneToOne,
     AllToAll,
     /// CSV `pre,post[,w[,delay]]`.
-    File { path: std::path::PathBuf, span: Span },
+    File {
+        path: std::path::PathBuf,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

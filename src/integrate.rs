@@ -61,7 +61,14 @@ pub struct Integrated {
 /// Integrates with `method`; `Err` says why the method does not apply.
 pub fn integrate(sys: &System<'_>, method: Method, locals: &mut Locals) -> Result<Integrated, String> {
     if sys.vars.is_empty() {
-        return Ok(Integrated { stmts: Vec::new(), info: IntegratorInfo { method: "none".into(), reason: "no differential equations".into(), propagator: None } });
+        return Ok(Integrated {
+            stmts: Vec::new(),
+            info: IntegratorInfo {
+                method: "none".into(),
+                reason: "no differential equations".into(),
+                propagator: None,
+            },
+        });
     }
     match method {
         Method::Auto => {
@@ -71,7 +78,8 @@ pub fn integrate(sys: &System<'_>, method: Method, locals: &mut Locals) -> Resul
             }
             let why_not_exact = exact(sys, &mut Locals::default()).err().unwrap_or_default();
             if let Ok(mut r) = exponential_euler(sys, locals) {
-                r.info.reason = format!("auto: each equation is linear in its own variable, but not exact: {why_not_exact}");
+                r.info.reason =
+                    format!("auto: each equation is linear in its own variable, but not exact: {why_not_exact}");
                 return Ok(r);
             }
             let why_not_ee = exponential_euler(sys, &mut Locals::default()).err().unwrap_or_default();
@@ -213,7 +221,8 @@ fn exponential_euler(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated
     let mut stmts = Vec::new();
     let mut new = Vec::new();
     for v in &sys.vars {
-        let a = diff(&v.rhs, v.slot).ok_or_else(|| format!("`d{}/dt` is not differentiable in `{}`", v.name, v.name))?;
+        let a =
+            diff(&v.rhs, v.slot).ok_or_else(|| format!("`d{}/dt` is not differentiable in `{}`", v.name, v.name))?;
         if reads(&a, v.slot) {
             return Err(format!("`d{}/dt` is not linear in `{}`", v.name, v.name));
         }
@@ -232,7 +241,10 @@ fn exponential_euler(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated
         new.push(l);
     }
     stmts.extend(store_all(sys, &new));
-    Ok(Integrated { stmts, info: IntegratorInfo { method: "exponential_euler".into(), reason: "requested".into(), propagator: None } })
+    Ok(Integrated {
+        stmts,
+        info: IntegratorInfo { method: "exponential_euler".into(), reason: "requested".into(), propagator: None },
+    })
 }
 
 fn runge_kutta(sys: &System<'_>, method: Method, locals: &mut Locals) -> Integrated {
@@ -288,7 +300,8 @@ fn runge_kutta(sys: &System<'_>, method: Method, locals: &mut Locals) -> Integra
             (0..n)
                 .map(|k| {
                     let two = |l: u32| Expr::mul(Expr::Const(2.0), Expr::Local(l));
-                    let sum = Expr::add(Expr::add(Expr::add(Expr::Local(k1[k]), two(k2[k])), two(k3[k])), Expr::Local(k4[k]));
+                    let sum =
+                        Expr::add(Expr::add(Expr::add(Expr::Local(k1[k]), two(k2[k])), two(k3[k])), Expr::Local(k4[k]));
                     Expr::add(x[k].clone(), Expr::div(sum, Expr::Const(6.0)))
                 })
                 .collect()

@@ -40,7 +40,9 @@ pub fn write_u32(path: &Path, data: &[u32]) -> std::io::Result<()> {
 /// Reads a `.npy` file written by [`write_f64`] (for tests and `hebb plot`).
 pub fn read_f64(path: &Path) -> std::io::Result<(Vec<usize>, Vec<f64>)> {
     let bytes = std::fs::read(path)?;
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{} is not a float64 .npy file", path.display()));
+    let bad = || {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{} is not a float64 .npy file", path.display()))
+    };
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad());
     }
@@ -50,20 +52,32 @@ pub fn read_f64(path: &Path) -> std::io::Result<(Vec<usize>, Vec<f64>)> {
         return Err(bad());
     }
     let shape_text = header.split("'shape': (").nth(1).and_then(|s| s.split(')').next()).ok_or_else(bad)?;
-    let shape: Vec<usize> = shape_text.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
-    let data = bytes[10 + hlen..].chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8"))).collect();
+    let shape: Vec<usize> = shape_text
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let data =
+        bytes[10 + hlen..].chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8"))).collect();
     Ok((shape, data))
 }
 
 /// Reads a `.npy` file written by [`write_u32`].
 pub fn read_u32(path: &Path) -> std::io::Result<Vec<u32>> {
     let bytes = std::fs::read(path)?;
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{} is not a uint32 .npy file", path.display()));
+    let bad = || {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{} is not a uint32 .npy file", path.display()))
+    };
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad());
     }
     let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    Ok(bytes.get(10 + hlen..).ok_or_else(bad)?.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("chunks of 4"))).collect())
+    Ok(bytes
+        .get(10 + hlen..)
+        .ok_or_else(bad)?
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().expect("chunks of 4")))
+        .collect())
 }
 
 /// Writes every recording of a run into `dir` (which must exist).

@@ -155,24 +155,39 @@ impl fmt::Display for Dim {
                 return f.write_str(sym);
             }
         }
-        // A named unit times or over a power of another named unit.
+        // Powers of one named unit: `s^2`, `1/s^2`, `V^2`.
         for (a, da, _) in NAMED.iter().skip(1) {
-            for (b, db, _) in NAMED.iter().skip(1) {
+            for p in [2, 3, -2, -3] {
+                if *self == da.powi(p) {
+                    return if p < 0 { write!(f, "1/{a}^{}", -p) } else { write!(f, "{a}^{p}") };
+                }
+            }
+        }
+        // A named unit over or times a power of the second: `V/s`, `S*s`.
+        for (a, da, _) in NAMED.iter().skip(1).filter(|(a, _, _)| *a != "s" && *a != "Hz") {
+            for p in [1, 2] {
+                let sp = if p == 1 { "s".to_string() } else { format!("s^{p}") };
+                if *self == da.div(Dim::TIME.powi(p)) {
+                    return write!(f, "{a}/{sp}");
+                }
+                if *self == da.mul(Dim::TIME.powi(p)) {
+                    return write!(f, "{a}*{sp}");
+                }
+            }
+        }
+        // Two other named units.
+        let others: Vec<&(&str, Dim, &str)> =
+            NAMED.iter().skip(1).filter(|(a, _, _)| *a != "s" && *a != "Hz").collect();
+        for (a, da, _) in &others {
+            for (b, db, _) in &others {
                 if a == b {
                     continue;
                 }
-                for p in 1..=2 {
-                    if *self == da.div(db.powi(p)) {
-                        return if p == 1 { write!(f, "{a}/{b}") } else { write!(f, "{a}/{b}^{p}") };
-                    }
-                    if *b != "Hz" && *a != "Hz" && a < b && *self == da.mul(db.powi(p)) {
-                        return if p == 1 { write!(f, "{a}*{b}") } else { write!(f, "{a}*{b}^{p}") };
-                    }
+                if *self == da.div(*db) {
+                    return write!(f, "{a}/{b}");
                 }
-            }
-            for p in [2, 3, -2] {
-                if *self == da.powi(p) {
-                    return if p < 0 { write!(f, "1/{a}^{}", -p) } else { write!(f, "{a}^{p}") };
+                if a < b && *self == da.mul(*db) {
+                    return write!(f, "{a}*{b}");
                 }
             }
         }

@@ -3,7 +3,9 @@
 //! same operations in the same order with the same libm calls.
 
 use hebb::abi::KernelArgs;
-use hebb::ir::{self, BinOp, Column, ColumnRole, Expr, Group, GroupKind, Kernel, KernelKind, Owner, Program, Slot, Stmt, UnOp};
+use hebb::ir::{
+    self, BinOp, Column, ColumnRole, Expr, Group, GroupKind, Kernel, KernelKind, Owner, Program, Slot, Stmt, UnOp,
+};
 use hebb::pipeline::{self, Backend};
 use hebb::runtime::Backend as _;
 use proptest::prelude::*;
@@ -33,7 +35,8 @@ fn jit_matches_interpreter_on_every_shipped_model() {
     for path in models {
         // Short runs: the interpreter is slow, and divergence shows early.
         let options = ir::lower::Options { duration: Some(0.05), seed: None };
-        let program = pipeline::compile_file(&path, &[], &options).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let program =
+            pipeline::compile_file(&path, &[], &options).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let jit = pipeline::simulate(&program, Backend::Jit).expect("jit run");
         let interp = pipeline::simulate(&program, Backend::Interpreter).expect("interpreter run");
         assert_eq!(jit.result, interp.result, "{}", path.display());
@@ -143,7 +146,17 @@ fn number_expr() -> impl Strategy<Value = Expr> {
         });
         prop_oneof![
             (inner.clone(), 0usize..9).prop_map(|(a, k)| {
-                let op = [UnOp::Neg, UnOp::Exp, UnOp::Log, UnOp::Sqrt, UnOp::Abs, UnOp::Sin, UnOp::Cos, UnOp::Tanh, UnOp::Floor][k];
+                let op = [
+                    UnOp::Neg,
+                    UnOp::Exp,
+                    UnOp::Log,
+                    UnOp::Sqrt,
+                    UnOp::Abs,
+                    UnOp::Sin,
+                    UnOp::Cos,
+                    UnOp::Tanh,
+                    UnOp::Floor,
+                ][k];
                 Expr::un(op, a)
             }),
             (inner.clone(), inner.clone(), 0usize..7).prop_map(|(a, b, k)| {

@@ -62,7 +62,17 @@ fn bad_usage_exits_with_2() {
 fn set_overrides_a_param_and_is_checked() {
     let dir = temp_dir("set");
     let out = dir.join("run");
-    let ok = hebb(&["run", &model("cuba.hebb"), "-q", "-o", out.to_str().unwrap(), "--duration", "20 ms", "--set", "CubaLIF.tau_m=10 ms"]);
+    let ok = hebb(&[
+        "run",
+        &model("cuba.hebb"),
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+        "--duration",
+        "20 ms",
+        "--set",
+        "CubaLIF.tau_m=10 ms",
+    ]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     let bad = hebb(&["run", &model("cuba.hebb"), "-q", "-o", out.to_str().unwrap(), "--set", "CubaLIF.tau_m=10 mV"]);
     assert_eq!(bad.status.code(), Some(1));
@@ -103,7 +113,11 @@ fn same_seed_gives_byte_identical_files() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
     let (fa, fb) = (read_all(&a), read_all(&b));
-    assert!(fa.len() >= 8, "expected spike, state and rate files, got {:?}", fa.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert!(
+        fa.len() >= 8,
+        "expected spike, state and rate files, got {:?}",
+        fa.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     assert_eq!(fa, fb);
     let c = dir.join("c");
     let o = hebb(&["run", &model, "-q", "-o", c.to_str().unwrap(), "--seed", "6"]);
@@ -117,7 +131,8 @@ fn run_directory_has_the_documented_layout() {
     let out = dir.join("run");
     let o = hebb(&["run", &model("neurons/adex.hebb"), "-o", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(json["status"], "ok");
     for key in ["parse_s", "check_s", "compile_s", "build_s", "run_s"] {
         assert!(json["timings"][key].is_number(), "timings.{key}");
@@ -147,7 +162,8 @@ fn a_blow_up_fails_with_exit_3_and_keeps_the_data() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("`v` of neuron 0 in population `x` became non-finite"), "{err}");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(json["status"], "failed");
     assert!(json["message"].as_str().unwrap().contains("non-finite"));
     let (shape, v) = hebb::output::read_f64(&out.join("state/x.v.npy")).unwrap();

@@ -7,12 +7,17 @@ use hebb::pipeline::{self, Backend};
 use std::path::Path;
 
 fn data(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).expect("reference file")
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name))
+        .expect("reference file")
 }
 
 /// Columns of a reference CSV (header skipped).
 fn csv(name: &str) -> Vec<Vec<f64>> {
-    data(name).lines().skip(1).map(|l| l.split(',').map(|x| x.trim().parse::<f64>().expect("number")).collect()).collect()
+    data(name)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|x| x.trim().parse::<f64>().expect("number")).collect())
+        .collect()
 }
 
 /// Runs `model` and returns (trace of each recorded variable, spike times in ms).

@@ -128,7 +128,12 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
             KernelKind::Step | KernelKind::Every => {
                 let mut n = 0u64;
                 for i in args.start..args.end {
-                    let mut env = Env { args, el: Element { own: i, pre: 0, post: 0, key: i }, stream: kernel.stream, locals: &mut locals };
+                    let mut env = Env {
+                        args,
+                        el: Element { own: i, pre: 0, post: 0, key: i },
+                        stream: kernel.stream,
+                        locals: &mut locals,
+                    };
                     let mut spiked = false;
                     env.exec(&kernel.body, &mut acc, &mut spiked);
                     if spiked {
@@ -141,7 +146,12 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
             KernelKind::Reset => {
                 for k in 0..args.list_len as usize {
                     let i = *args.list.add(k) as u64;
-                    let mut env = Env { args, el: Element { own: i, pre: 0, post: 0, key: i }, stream: kernel.stream, locals: &mut locals };
+                    let mut env = Env {
+                        args,
+                        el: Element { own: i, pre: 0, post: 0, key: i },
+                        stream: kernel.stream,
+                        locals: &mut locals,
+                    };
                     env.exec(&kernel.body, &mut acc, &mut false);
                 }
             }
@@ -152,7 +162,12 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                     let (a, b) = (*args.seg_start.add(seg), *args.seg_start.add(seg + 1));
                     for syn in a..b {
                         let post = *args.targets.add(syn as usize) as u64;
-                        let mut env = Env { args, el: Element { own: syn as u64, pre, post, key: syn as u64 }, stream: kernel.stream, locals: &mut locals };
+                        let mut env = Env {
+                            args,
+                            el: Element { own: syn as u64, pre, post, key: syn as u64 },
+                            stream: kernel.stream,
+                            locals: &mut locals,
+                        };
                         env.exec(&kernel.body, &mut acc, &mut false);
                     }
                 }
@@ -164,7 +179,12 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                     for p in a..b {
                         let syn = *args.post_syn.add(p as usize) as u64;
                         let pre = *args.syn_pre.add(syn as usize) as u64;
-                        let mut env = Env { args, el: Element { own: syn, pre, post: post as u64, key: syn }, stream: kernel.stream, locals: &mut locals };
+                        let mut env = Env {
+                            args,
+                            el: Element { own: syn, pre, post: post as u64, key: syn },
+                            stream: kernel.stream,
+                            locals: &mut locals,
+                        };
                         env.exec(&kernel.body, &mut acc, &mut false);
                     }
                 }

@@ -158,7 +158,11 @@ impl Ctx<'_> {
                         Expr::bin(BinOp::Min, Expr::bin(BinOp::Max, x, lo), hi)
                     }
                     F::Pos => Expr::bin(BinOp::Max, a.remove(0), Expr::Const(0.0)),
-                    F::Step => Expr::select(Expr::bin(BinOp::Gt, a.remove(0), Expr::Const(0.0)), Expr::Const(1.0), Expr::Const(0.0)),
+                    F::Step => Expr::select(
+                        Expr::bin(BinOp::Gt, a.remove(0), Expr::Const(0.0)),
+                        Expr::Const(1.0),
+                        Expr::Const(0.0),
+                    ),
                     F::Rand => {
                         self.draws += 1;
                         Expr::Rand(self.draws - 1)
@@ -184,7 +188,10 @@ impl Ctx<'_> {
                     }
                     hir::Dist::Exponential => {
                         let mean = a.remove(0);
-                        Expr::mul(Expr::un(UnOp::Neg, mean), Expr::un(UnOp::Log, Expr::sub(Expr::Const(1.0), Expr::Rand(draw))))
+                        Expr::mul(
+                            Expr::un(UnOp::Neg, mean),
+                            Expr::un(UnOp::Log, Expr::sub(Expr::Const(1.0), Expr::Rand(draw))),
+                        )
                     }
                     hir::Dist::LogNormal => {
                         // Mean m and standard deviation s of the variable:
@@ -328,7 +335,11 @@ impl Lowerer<'_> {
                 self.columns(&nt.dynamics, &pop.overrides, &mut group.columns, &mut map, false);
                 if nt.threshold.is_some() {
                     map.lastspike = Some(group.columns.len() as u32);
-                    group.columns.push(Column { name: "lastspike".into(), role: ColumnRole::LastSpike, init: Expr::Const(NEVER_SPIKED) });
+                    group.columns.push(Column {
+                        name: "lastspike".into(),
+                        role: ColumnRole::LastSpike,
+                        init: Expr::Const(NEVER_SPIKED),
+                    });
                 } else {
                     group.spikes = false;
                 }
@@ -346,7 +357,14 @@ impl Lowerer<'_> {
 
     /// Columns for params (only those that differ between elements) and
     /// states, with their initial values.
-    fn columns(&mut self, d: &hir::Dynamics, overrides: &[hir::Override], columns: &mut Vec<Column>, map: &mut VarMap, synapse: bool) {
+    fn columns(
+        &mut self,
+        d: &hir::Dynamics,
+        overrides: &[hir::Override],
+        columns: &mut Vec<Column>,
+        map: &mut VarMap,
+        synapse: bool,
+    ) {
         for (k, p) in d.params.iter().enumerate() {
             let ov = overrides.iter().find(|o| o.target.kind == VarKind::Param && o.target.index == k as u32);
             let value = ov.map(|o| &o.value).unwrap_or(&p.value);
@@ -386,14 +404,24 @@ impl Lowerer<'_> {
             let ls = map.lastspike?;
             // Brian2's timestep(): steps = floor(x / dt + 1e-3), so 2 ms at
             // 0.1 ms is 20 steps despite rounding in 2e-3 / 1e-4.
-            let steps = fold(&Expr::un(UnOp::Floor, Expr::add(Expr::div(r, Expr::Const(self.program.dt)), Expr::Const(1e-3))));
+            let steps =
+                fold(&Expr::un(UnOp::Floor, Expr::add(Expr::div(r, Expr::Const(self.program.dt)), Expr::Const(1e-3))));
             Some(Expr::bin(BinOp::Ge, Expr::sub(Expr::Builtin(Builtin::Step), Expr::Load(Slot::Own(ls))), steps))
         });
         let mut body = Vec::new();
         let mut locals = Locals::default();
         let draws_before = ctx.draws;
         let mut diags = Vec::new();
-        let info = integrate_into(&mut ctx, &nt.dynamics, map, not_refractory.clone(), &mut body, &mut locals, &format!("neuron `{}`", nt.name), &mut diags);
+        let info = integrate_into(
+            &mut ctx,
+            &nt.dynamics,
+            map,
+            not_refractory.clone(),
+            &mut body,
+            &mut locals,
+            &format!("neuron `{}`", nt.name),
+            &mut diags,
+        );
         if let Some(th) = &nt.threshold {
             let cond = ctx.expr(th);
             let cond = match &not_refractory {
@@ -425,70 +453,72 @@ impl Lowerer<'_> {
             self.program.groups[g as usize].every.push((steps, k));
         }
     }
-
 }
 
 #[allow(clippy::too_many_arguments)]
 fn integrate_into(
-        ctx: &mut Ctx<'_>,
-        d: &hir::Dynamics,
-        map: &VarMap,
-        not_refractory: Option<Expr>,
-        body: &mut Vec<Stmt>,
-        locals: &mut Locals,
-        what: &str,
-        diags: &mut Vec<Diagnostic>,
-    ) -> IntegratorInfo {
-        let vars: Vec<OdeVar> = d
-            .odes
-            .iter()
-            .filter_map(|o| {
-                let col = map.states[o.state as usize]?;
-                Some(OdeVar {
-                    slot: Slot::Own(col),
-                    name: d.states[o.state as usize].name.clone(),
-                    rhs: fold(&ctx.expr(&o.rhs)),
-                    frozen_when_refractory: o.unless_refractory,
-                })
+    ctx: &mut Ctx<'_>,
+    d: &hir::Dynamics,
+    map: &VarMap,
+    not_refractory: Option<Expr>,
+    body: &mut Vec<Stmt>,
+    locals: &mut Locals,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> IntegratorInfo {
+    let vars: Vec<OdeVar> = d
+        .odes
+        .iter()
+        .filter_map(|o| {
+            let col = map.states[o.state as usize]?;
+            Some(OdeVar {
+                slot: Slot::Own(col),
+                name: d.states[o.state as usize].name.clone(),
+                rhs: fold(&ctx.expr(&o.rhs)),
+                frozen_when_refractory: o.unless_refractory,
             })
-            .collect();
-        let names: Vec<String> = column_names(map, d);
-        let sys = System { vars, not_refractory, dt: ctx.dt, column_names: &names };
-        let (method, span) = d.method.unwrap_or((Method::Auto, Default::default()));
-        match integrate::integrate(&sys, method, locals) {
-            Ok(r) => {
-                body.extend(r.stmts);
-                r.info
-            }
-            Err(why) => {
-                diags.push(
-                    Diagnostic::error("hebb::method::not_applicable", format!("method `{}` cannot integrate {what}", method.name()))
-                        .label(span, why)
-                        .help("use `method auto` to let hebb choose, or `rk4`"),
-                );
-                IntegratorInfo::default()
-            }
+        })
+        .collect();
+    let names: Vec<String> = column_names(map, d);
+    let sys = System { vars, not_refractory, dt: ctx.dt, column_names: &names };
+    let (method, span) = d.method.unwrap_or((Method::Auto, Default::default()));
+    match integrate::integrate(&sys, method, locals) {
+        Ok(r) => {
+            body.extend(r.stmts);
+            r.info
+        }
+        Err(why) => {
+            diags.push(
+                Diagnostic::error(
+                    "hebb::method::not_applicable",
+                    format!("method `{}` cannot integrate {what}", method.name()),
+                )
+                .label(span, why)
+                .help("use `method auto` to let hebb choose, or `rk4`"),
+            );
+            IntegratorInfo::default()
         }
     }
+}
 
 fn column_names(map: &VarMap, d: &hir::Dynamics) -> Vec<String> {
-        let n = map.states.iter().flatten().chain(map.params.iter().filter_map(|p| match p {
-            ParamVal::Column(c) => Some(c),
-            _ => None,
-        }));
-        let max = n.copied().max().map(|m| m + 1).unwrap_or(0) as usize + 1;
-        let mut names = vec![String::new(); max];
-        for (k, s) in d.states.iter().enumerate() {
-            if let Some(Some(c)) = map.states.get(k) {
-                names[*c as usize] = s.name.clone();
-            }
+    let n = map.states.iter().flatten().chain(map.params.iter().filter_map(|p| match p {
+        ParamVal::Column(c) => Some(c),
+        _ => None,
+    }));
+    let max = n.copied().max().map(|m| m + 1).unwrap_or(0) as usize + 1;
+    let mut names = vec![String::new(); max];
+    for (k, s) in d.states.iter().enumerate() {
+        if let Some(Some(c)) = map.states.get(k) {
+            names[*c as usize] = s.name.clone();
         }
-        for (k, p) in d.params.iter().enumerate() {
-            if let Some(ParamVal::Column(c)) = map.params.get(k) {
-                names[*c as usize] = p.name.clone();
-            }
+    }
+    for (k, p) in d.params.iter().enumerate() {
+        if let Some(ParamVal::Column(c)) = map.params.get(k) {
+            names[*c as usize] = p.name.clone();
         }
-        names
+    }
+    names
 }
 
 impl Lowerer<'_> {
@@ -516,7 +546,16 @@ impl Lowerer<'_> {
             let mut body = Vec::new();
             let mut locals = Locals::default();
             let mut diags = Vec::new();
-            let info = integrate_into(&mut ctx, &sig.dynamics, map, None, &mut body, &mut locals, &format!("signal `{}`", sig.name), &mut diags);
+            let info = integrate_into(
+                &mut ctx,
+                &sig.dynamics,
+                map,
+                None,
+                &mut body,
+                &mut locals,
+                &format!("signal `{}`", sig.name),
+                &mut diags,
+            );
             self.diags.extend(diags);
             let k = self.add_kernel(format!("{}.step", sig.name), KernelKind::Step, Owner::Group(g), body, locals.next);
             self.program.groups[g as usize].step = Some(k);
@@ -579,11 +618,22 @@ impl Lowerer<'_> {
         }
         if !d.odes.is_empty() {
             self.diags.push(
-                Diagnostic::error("hebb::synapse::odes_unsupported", format!("synapse `{}` has differential equations, which this build does not simulate yet", syn.name))
-                    .label(proj.span, "used here"),
+                Diagnostic::error(
+                    "hebb::synapse::odes_unsupported",
+                    format!(
+                        "synapse `{}` has differential equations, which this build does not simulate yet",
+                        syn.name
+                    ),
+                )
+                .label(proj.span, "used here"),
             );
         }
-        let mut ctx = Ctx { pre: Some(&pop_maps[proj.pre.pop as usize]), post: Some(&pop_maps[proj.post.pop as usize]), synapse: true, ..self.ctx(&map) };
+        let mut ctx = Ctx {
+            pre: Some(&pop_maps[proj.pre.pop as usize]),
+            post: Some(&pop_maps[proj.post.pop as usize]),
+            synapse: true,
+            ..self.ctx(&map)
+        };
         let on_pre_body = ctx.stmts(&syn.on_pre);
         let on_post_body = ctx.stmts(&syn.on_post);
         let delay = proj.delay.as_ref().map(|e| fold(&ctx.expr(e)));
@@ -616,7 +666,8 @@ impl Lowerer<'_> {
             self.program.projections[p as usize].on_pre = Some(k);
         }
         if !on_post_body.is_empty() {
-            let k = self.add_kernel(format!("{name}.on_post"), KernelKind::OnPost, Owner::Projection(p), on_post_body, 0);
+            let k =
+                self.add_kernel(format!("{name}.on_post"), KernelKind::OnPost, Owner::Projection(p), on_post_body, 0);
             self.program.projections[p as usize].on_post = Some(k);
         }
     }
@@ -641,7 +692,11 @@ impl Lowerer<'_> {
                                 // A constant param gets a column so it can be recorded.
                                 let group = &mut self.program.groups[g];
                                 let c = group.columns.len() as u32;
-                                group.columns.push(Column { name: name.clone(), role: ColumnRole::Param, init: Expr::Const(x) });
+                                group.columns.push(Column {
+                                    name: name.clone(),
+                                    role: ColumnRole::Param,
+                                    init: Expr::Const(x),
+                                });
                                 pop_maps[g].params[v.index as usize] = ParamVal::Column(c);
                                 Some(c)
                             }
@@ -651,7 +706,11 @@ impl Lowerer<'_> {
                         cols.push((name.clone(), c));
                     }
                 }
-                Record::State { sel: Sel { group: sel.pop, start: sel.start, end: sel.end }, columns: cols, every: self.steps(*every) }
+                Record::State {
+                    sel: Sel { group: sel.pop, start: sel.start, end: sel.end },
+                    columns: cols,
+                    every: self.steps(*every),
+                }
             }
             hir::Record::Synapses { proj, vars, every, sample } => {
                 let pr = &self.program.projections[*proj as usize];

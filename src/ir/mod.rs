@@ -264,9 +264,14 @@ pub struct Column {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum GroupKind {
-    Neurons { type_name: String },
+    Neurons {
+        type_name: String,
+    },
     /// `rate` in Hz may read `T` and `Index`.
-    Poisson { rate: Expr, rate_max: Option<f64> },
+    Poisson {
+        rate: Expr,
+        rate_max: Option<f64>,
+    },
     SpikeTimes(SpikeTimes),
     Signal,
 }
@@ -353,11 +358,25 @@ pub struct Projection {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
-    Spikes { group: u32 },
-    State { sel: Sel, columns: Vec<(String, u32)>, every: u64 },
+    Spikes {
+        group: u32,
+    },
+    State {
+        sel: Sel,
+        columns: Vec<(String, u32)>,
+        every: u64,
+    },
     /// Synaptic variables: a column, or a constant for folded ones.
-    Synapses { proj: u32, vars: Vec<(String, SynVar)>, every: u64, sample: Option<usize> },
-    Rate { group: u32, bin: u64 },
+    Synapses {
+        proj: u32,
+        vars: Vec<(String, SynVar)>,
+        every: u64,
+        sample: Option<usize>,
+    },
+    Rate {
+        group: u32,
+        bin: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

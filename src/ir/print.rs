@@ -14,14 +14,20 @@ struct Names<'a> {
 
 impl Names<'_> {
     fn slot(&self, s: Slot) -> String {
-        let col = |cols: Option<&[Column]>, c: u32| cols.and_then(|cs| cs.get(c as usize)).map(|c| c.name.clone()).unwrap_or(format!("#{c}"));
+        let col = |cols: Option<&[Column]>, c: u32| {
+            cols.and_then(|cs| cs.get(c as usize)).map(|c| c.name.clone()).unwrap_or(format!("#{c}"))
+        };
         match s {
             Slot::Own(c) => col(Some(self.own), c),
             Slot::Pre(c) => format!("pre.{}", col(self.pre, c)),
             Slot::Post(c) => format!("post.{}", col(self.post, c)),
             Slot::Signal(g, c) => {
                 let group = self.program.groups.get(g as usize);
-                format!("{}.{}", group.map(|g| g.name.as_str()).unwrap_or("?"), col(group.map(|g| g.columns.as_slice()), c))
+                format!(
+                    "{}.{}",
+                    group.map(|g| g.name.as_str()).unwrap_or("?"),
+                    col(group.map(|g| g.columns.as_slice()), c)
+                )
             }
         }
     }
@@ -230,7 +236,14 @@ impl fmt::Display for Program {
             writeln!(
                 f,
                 "projection p{p} \"{}\" {} g{}[{}..{}] -> g{}[{}..{}]",
-                proj.name, proj.synapse, proj.pre.group, proj.pre.start, proj.pre.end, proj.post.group, proj.post.start, proj.post.end
+                proj.name,
+                proj.synapse,
+                proj.pre.group,
+                proj.pre.start,
+                proj.pre.end,
+                proj.post.group,
+                proj.post.start,
+                proj.post.end
             )?;
             for c in &proj.columns {
                 writeln!(f, "    synapse state {} init {}", c.name, expr_text(self, &proj.columns, &c.init))?;

@@ -183,7 +183,9 @@ pub fn subst_builtin(e: &Expr, b: Builtin, by: &Expr) -> Expr {
         Expr::Builtin(x) if *x == b => by.clone(),
         Expr::Unary(op, a) => Expr::un(*op, subst_builtin(a, b, by)),
         Expr::Binary(op, a, c) => Expr::bin(*op, subst_builtin(a, b, by), subst_builtin(c, b, by)),
-        Expr::Select(c, a, x) => Expr::select(subst_builtin(c, b, by), subst_builtin(a, b, by), subst_builtin(x, b, by)),
+        Expr::Select(c, a, x) => {
+            Expr::select(subst_builtin(c, b, by), subst_builtin(a, b, by), subst_builtin(x, b, by))
+        }
         Expr::Reduce(r, a) => Expr::Reduce(*r, Box::new(subst_builtin(a, b, by))),
         other => other.clone(),
     }
@@ -230,7 +232,10 @@ pub fn diff(e: &Expr, x: Slot) -> Option<Expr> {
                     Some(n) => Expr::mul(Expr::mul(Expr::Const(n), Expr::bin(BinOp::Pow, a, Expr::Const(n - 1.0))), da),
                     None => {
                         let p = Expr::bin(BinOp::Pow, a.clone(), b.clone());
-                        Expr::mul(p, Expr::add(Expr::mul(db, Expr::un(UnOp::Log, a.clone())), Expr::div(Expr::mul(b, da), a)))
+                        Expr::mul(
+                            p,
+                            Expr::add(Expr::mul(db, Expr::un(UnOp::Log, a.clone())), Expr::div(Expr::mul(b, da), a)),
+                        )
                     }
                 },
                 _ => return None,

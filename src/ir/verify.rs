@@ -28,7 +28,10 @@ pub fn verify(p: &Program) -> Result<(), String> {
         for sel in [proj.pre, proj.post] {
             let g = p.groups.get(sel.group as usize).ok_or(format!("projection p{i}: no group g{}", sel.group))?;
             if sel.start >= sel.end || sel.end > g.size {
-                return Err(format!("projection p{i}: slice {}..{} out of group of size {}", sel.start, sel.end, g.size));
+                return Err(format!(
+                    "projection p{i}: slice {}..{} out of group of size {}",
+                    sel.start, sel.end, g.size
+                ));
             }
         }
         for (c, col) in proj.columns.iter().enumerate() {
@@ -42,7 +45,9 @@ pub fn verify(p: &Program) -> Result<(), String> {
 fn check_init(e: &Expr, column: usize) -> Result<(), String> {
     let mut err = None;
     e.walk(&mut |x| match x {
-        Expr::Load(Slot::Own(c)) if *c as usize >= column => err = Some(format!("reads column #{c}, not yet initialised")),
+        Expr::Load(Slot::Own(c)) if *c as usize >= column => {
+            err = Some(format!("reads column #{c}, not yet initialised"))
+        }
         Expr::Load(Slot::Pre(_) | Slot::Post(_)) => err = Some("reads a pre/post column".into()),
         Expr::Local(_) => err = Some("uses a local".into()),
         Expr::Reduce(..) => err = Some("uses a reduction".into()),
@@ -65,7 +70,11 @@ impl<'a> KernelCtx<'a> {
             Owner::Group(g) => (p.groups.get(g as usize).ok_or("missing group")?.columns.len(), 0, 0),
             Owner::Projection(i) => {
                 let proj = p.projections.get(i as usize).ok_or("missing projection")?;
-                (proj.columns.len(), p.groups[proj.pre.group as usize].columns.len(), p.groups[proj.post.group as usize].columns.len())
+                (
+                    proj.columns.len(),
+                    p.groups[proj.pre.group as usize].columns.len(),
+                    p.groups[proj.post.group as usize].columns.len(),
+                )
             }
         };
         Ok(KernelCtx { kernel, own, pre, post, program: p })

@@ -77,7 +77,8 @@ impl Jit {
         set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
         set(&mut flags, "use_colocated_libcalls", "false")?;
         set(&mut flags, "is_pic", "false")?;
-        let isa_builder = cranelift_native::builder().map_err(|e| format!("this machine is not supported by Cranelift: {e}"))?;
+        let isa_builder =
+            cranelift_native::builder().map_err(|e| format!("this machine is not supported by Cranelift: {e}"))?;
         let isa = isa_builder.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())?;
         let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
         for (name, _) in EXTERNS {

@@ -550,7 +550,8 @@ impl Translator<'_> {
                 let y = self.expr(b);
                 if self.lanes == 2 {
                     let ty = self.b.func.dfg.value_type(x);
-                    let mask = if ty == types::F64X2 { self.b.ins().bitcast(types::F64X2, MemFlags::new(), c) } else { c };
+                    let mask =
+                        if ty == types::F64X2 { self.b.ins().bitcast(types::F64X2, MemFlags::new(), c) } else { c };
                     self.b.ins().bitselect(mask, x, y)
                 } else {
                     self.b.ins().select(c, x, y)

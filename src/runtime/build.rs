@@ -33,7 +33,10 @@ fn err(message: impl Into<String>) -> BuildError {
 
 /// Builds the network of a program. `read` reads data files; the
 /// interpreter is the initial backend (swap in the JIT with `set_backend`).
-pub fn build<'p>(program: &'p Program, read: &dyn Fn(&Path) -> std::io::Result<String>) -> Result<Simulation<'p>, BuildError> {
+pub fn build<'p>(
+    program: &'p Program,
+    read: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Result<Simulation<'p>, BuildError> {
     let mut groups = Vec::new();
     for (g, group) in program.groups.iter().enumerate() {
         groups.push(build_group(program, g, group, read)?);
@@ -87,7 +90,13 @@ fn ptrs_of(columns: &mut [Vec<f64>]) -> Vec<*mut f64> {
 
 /// Evaluates the initial values of `n` elements, column by column; column
 /// `c`'s draws use counter `c`.
-fn init_columns(program: &Program, cols: &[crate::ir::Column], n: usize, stream: u32, element: impl Fn(usize) -> Element) -> Vec<Vec<f64>> {
+fn init_columns(
+    program: &Program,
+    cols: &[crate::ir::Column],
+    n: usize,
+    stream: u32,
+    element: impl Fn(usize) -> Element,
+) -> Vec<Vec<f64>> {
     let mut out: Vec<Vec<f64>> = cols.iter().map(|_| Vec::with_capacity(n)).collect();
     let constants: Vec<Option<f64>> = cols.iter().map(|c| fold(&c.init).as_const()).collect();
     let mut values = Vec::with_capacity(cols.len());
@@ -105,9 +114,18 @@ fn init_columns(program: &Program, cols: &[crate::ir::Column], n: usize, stream:
     out
 }
 
-fn build_group(program: &Program, g: usize, group: &crate::ir::Group, read: &dyn Fn(&Path) -> std::io::Result<String>) -> Result<GroupState, BuildError> {
+fn build_group(
+    program: &Program,
+    g: usize,
+    group: &crate::ir::Group,
+    read: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Result<GroupState, BuildError> {
     let n = group.size;
-    let mut columns = init_columns(program, &group.columns, n, streams::group_init(g as u32), |i| Element { own: i as u64, key: i as u64, ..Element::default() });
+    let mut columns = init_columns(program, &group.columns, n, streams::group_init(g as u32), |i| Element {
+        own: i as u64,
+        key: i as u64,
+        ..Element::default()
+    });
     let source = match &group.kind {
         GroupKind::Poisson { rate, rate_max } => {
             let time_varying = rate.any(&|e| matches!(e, Expr::Builtin(Builtin::T)));
@@ -121,18 +139,39 @@ fn build_group(program: &Program, g: usize, group: &crate::ir::Group, read: &dyn
                         ))
                     })?,
                 };
-                Source::Poisson(Poisson::new(g as u32, vec![0.0; n], Some((rate.clone(), max)), program.seed, program.dt))
+                Source::Poisson(Poisson::new(
+                    g as u32,
+                    vec![0.0; n],
+                    Some((rate.clone(), max)),
+                    program.seed,
+                    program.dt,
+                ))
             } else {
                 let rates: Vec<f64> = (0..n)
-                    .map(|i| eval_at(rate, program.seed, streams::poisson(g as u32), Element { own: i as u64, key: i as u64, ..Element::default() }, 0, &[], 0.0))
+                    .map(|i| {
+                        eval_at(
+                            rate,
+                            program.seed,
+                            streams::poisson(g as u32),
+                            Element { own: i as u64, key: i as u64, ..Element::default() },
+                            0,
+                            &[],
+                            0.0,
+                        )
+                    })
                     .collect();
                 if let Some(i) = rates.iter().position(|r| !(r.is_finite() && *r >= 0.0)) {
-                    return Err(err(format!("the rate of neuron {i} of poisson source `{}` is {} Hz; rates must be finite and non-negative", group.name, rates[i])));
+                    return Err(err(format!(
+                        "the rate of neuron {i} of poisson source `{}` is {} Hz; rates must be finite and non-negative",
+                        group.name, rates[i]
+                    )));
                 }
                 Source::Poisson(Poisson::new(g as u32, rates, None, program.seed, program.dt))
             }
         }
-        GroupKind::SpikeTimes(st) => Source::SpikeTimes(SpikeList::new(spike_events(program, &group.name, n, st, read)?)),
+        GroupKind::SpikeTimes(st) => {
+            Source::SpikeTimes(SpikeList::new(spike_events(program, &group.name, n, st, read)?))
+        }
         _ => Source::None,
     };
     let lastspike = group.columns.iter().position(|c| c.role == crate::ir::ColumnRole::LastSpike);
@@ -152,21 +191,41 @@ fn rate_bound(rate: &Expr, n: usize, duration: f64) -> Option<f64> {
 }
 
 /// Spike events (step, neuron) of a spike_times source.
-fn spike_events(program: &Program, name: &str, n: usize, st: &SpikeTimes, read: &dyn Fn(&Path) -> std::io::Result<String>) -> Result<Vec<(u64, u32)>, BuildError> {
+fn spike_events(
+    program: &Program,
+    name: &str,
+    n: usize,
+    st: &SpikeTimes,
+    read: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Result<Vec<(u64, u32)>, BuildError> {
     let step_of = |t: f64| (t / program.dt).round() as u64;
     match st {
-        SpikeTimes::Inline(times) => Ok(times.iter().flat_map(|&t| (0..n as u32).map(move |i| (step_of(t), i))).collect()),
+        SpikeTimes::Inline(times) => {
+            Ok(times.iter().flat_map(|&t| (0..n as u32).map(move |i| (step_of(t), i))).collect())
+        }
         SpikeTimes::File { path, .. } => {
-            let text = read(path).map_err(|e| err(format!("cannot read spike file `{}` of source `{name}`: {e}", path.display())))?;
+            let text = read(path)
+                .map_err(|e| err(format!("cannot read spike file `{}` of source `{name}`: {e}", path.display())))?;
             let mut events = Vec::new();
             for (line_no, line) in text.lines().enumerate() {
                 let line = line.trim();
-                if line.is_empty() || line.starts_with('#') || (line_no == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic())) {
+                if line.is_empty()
+                    || line.starts_with('#')
+                    || (line_no == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic()))
+                {
                     continue;
                 }
-                let bad = |what: &str| err(format!("{}:{}: {what} (expected `i,t`: a neuron index and a time in seconds)", path.display(), line_no + 1));
+                let bad = |what: &str| {
+                    err(format!(
+                        "{}:{}: {what} (expected `i,t`: a neuron index and a time in seconds)",
+                        path.display(),
+                        line_no + 1
+                    ))
+                };
                 let mut fields = line.split(',').map(str::trim);
-                let (Some(i), Some(t), None) = (fields.next(), fields.next(), fields.next()) else { return Err(bad("not two fields")) };
+                let (Some(i), Some(t), None) = (fields.next(), fields.next(), fields.next()) else {
+                    return Err(bad("not two fields"));
+                };
                 let i: usize = i.parse().map_err(|_| bad(&format!("`{i}` is not a neuron index")))?;
                 let t: f64 = t.parse().map_err(|_| bad(&format!("`{t}` is not a time")))?;
                 if i >= n {
@@ -183,7 +242,12 @@ fn spike_events(program: &Program, name: &str, n: usize, st: &SpikeTimes, read: 
 }
 
 /// Connection pairs (pre, post) in CSR order: by pre, then by post.
-fn connect(program: &Program, p: usize, read: &dyn Fn(&Path) -> std::io::Result<String>, file_extra: &mut Vec<(Option<f64>, Option<f64>)>) -> Result<Vec<(u32, u32)>, BuildError> {
+fn connect(
+    program: &Program,
+    p: usize,
+    read: &dyn Fn(&Path) -> std::io::Result<String>,
+    file_extra: &mut Vec<(Option<f64>, Option<f64>)>,
+) -> Result<Vec<(u32, u32)>, BuildError> {
     let proj = &program.projections[p];
     let (pre, post) = (proj.pre, proj.post);
     let same = pre.group == post.group;
@@ -246,7 +310,15 @@ fn connect(program: &Program, p: usize, read: &dyn Fn(&Path) -> std::io::Result<
                         if !allowed(i, j) {
                             continue;
                         }
-                        let pr = eval_at(&expr, seed, stream, Element { own: 0, pre: i as u64, post: j as u64, key: i as u64 }, j as u64, &[], 0.0);
+                        let pr = eval_at(
+                            &expr,
+                            seed,
+                            stream,
+                            Element { own: 0, pre: i as u64, post: j as u64, key: i as u64 },
+                            j as u64,
+                            &[],
+                            0.0,
+                        );
                         let u = rng::uniform(seed, stream, i as u64, j as u64, 1);
                         if u < pr {
                             pairs.push((i as u32, j as u32));
@@ -290,14 +362,21 @@ fn connect(program: &Program, p: usize, read: &dyn Fn(&Path) -> std::io::Result<
             }
         }
         Rule::File(path) => {
-            let text = read(path).map_err(|e| err(format!("cannot read connection file `{}` of `{}`: {e}", path.display(), proj.name)))?;
+            let text = read(path).map_err(|e| {
+                err(format!("cannot read connection file `{}` of `{}`: {e}", path.display(), proj.name))
+            })?;
             let mut rows = Vec::new();
             for (line_no, line) in text.lines().enumerate() {
                 let line = line.trim();
-                if line.is_empty() || line.starts_with('#') || (line_no == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic())) {
+                if line.is_empty()
+                    || line.starts_with('#')
+                    || (line_no == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic()))
+                {
                     continue;
                 }
-                let bad = |what: String| err(format!("{}:{}: {what} (expected `pre,post[,w[,delay]]`)", path.display(), line_no + 1));
+                let bad = |what: String| {
+                    err(format!("{}:{}: {what} (expected `pre,post[,w[,delay]]`)", path.display(), line_no + 1))
+                };
                 let fields: Vec<&str> = line.split(',').map(str::trim).collect();
                 if !(2..=4).contains(&fields.len()) {
                     return Err(bad(format!("{} fields", fields.len())));
@@ -310,7 +389,12 @@ fn connect(program: &Program, p: usize, read: &dyn Fn(&Path) -> std::io::Result<
                 let num = |k: usize| -> Result<Option<f64>, BuildError> {
                     match fields.get(k) {
                         None => Ok(None),
-                        Some(s) => s.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or_else(|| bad(format!("`{s}` is not a number"))),
+                        Some(s) => s
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|v| v.is_finite())
+                            .map(Some)
+                            .ok_or_else(|| bad(format!("`{s}` is not a number"))),
                     }
                 };
                 let w = num(2)?;
@@ -344,10 +428,22 @@ impl Chooser {
     /// `k` distinct members of `sel` other than `excluded`, in increasing
     /// order, by Floyd's algorithm with draws keyed by `index`.
     #[allow(clippy::too_many_arguments)]
-    fn choose(&mut self, seed: u64, stream: u32, index: u64, sel: Sel, excluded: Option<usize>, k: usize, what: &str, proj: &str) -> Result<Vec<u32>, BuildError> {
+    fn choose(
+        &mut self,
+        seed: u64,
+        stream: u32,
+        index: u64,
+        sel: Sel,
+        excluded: Option<usize>,
+        k: usize,
+        what: &str,
+        proj: &str,
+    ) -> Result<Vec<u32>, BuildError> {
         let n = sel.len() - usize::from(excluded.is_some());
         if k > n {
-            return Err(err(format!("`{what} = {k}` in `{proj}` needs {k} distinct partners but only {n} are allowed (autapses excluded)")));
+            return Err(err(format!(
+                "`{what} = {k}` in `{proj}` needs {k} distinct partners but only {n} are allowed (autapses excluded)"
+            )));
         }
         self.picked.clear();
         for (d, j) in (n - k..n).enumerate() {
@@ -371,7 +467,12 @@ impl Chooser {
     }
 }
 
-fn build_projection(program: &Program, p: usize, groups: &[GroupState], read: &dyn Fn(&Path) -> std::io::Result<String>) -> Result<ProjState, BuildError> {
+fn build_projection(
+    program: &Program,
+    p: usize,
+    groups: &[GroupState],
+    read: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Result<ProjState, BuildError> {
     let proj = &program.projections[p];
     let mut file_extra = Vec::new();
     let mut pairs = connect(program, p, read, &mut file_extra)?;
@@ -400,7 +501,15 @@ fn build_projection(program: &Program, p: usize, groups: &[GroupState], read: &d
             let e = proj.delay.as_ref().map(fold).unwrap_or(Expr::Const(0.0));
             let mut ds = Vec::with_capacity(pairs.len());
             for (s, &(i, j)) in pairs.iter().enumerate() {
-                let d = eval_at(&e, program.seed, stream, Element { own: s as u64, pre: i as u64, post: j as u64, key: s as u64 }, u32::MAX as u64, &[], 0.0);
+                let d = eval_at(
+                    &e,
+                    program.seed,
+                    stream,
+                    Element { own: s as u64, pre: i as u64, post: j as u64, key: s as u64 },
+                    u32::MAX as u64,
+                    &[],
+                    0.0,
+                );
                 ds.push(steps(d)?);
             }
             delays = Some(ds);
@@ -448,7 +557,10 @@ fn build_projection(program: &Program, p: usize, groups: &[GroupState], read: &d
             }
         }
     } else if file_extra.iter().any(|(w, _)| w.is_some()) {
-        return Err(err(format!("the connection file of `{}` gives weights, but its synapses have no state `w`", proj.name)));
+        return Err(err(format!(
+            "the connection file of `{}` gives weights, but its synapses have no state `w`",
+            proj.name
+        )));
     }
     let (mut seg_start, mut seg_pre, mut seg_delay, mut pre_seg) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let heterogeneous = delays.as_ref().is_some_and(|ds| ds.iter().any(|&d| d != delay));

@@ -103,7 +103,9 @@ impl ProjState {
     pub fn bytes_per_synapse(&self) -> f64 {
         let n = self.n_synapses().max(1) as f64;
         let per_syn = 4 + 8 * self.columns.len() + if self.post_syn.is_empty() { 0 } else { 8 };
-        let rows = 4 * self.row_start.len() + 4 * (self.seg_start.len() + self.seg_pre.len() + self.seg_delay.len() + self.pre_seg.len()) + 4 * self.post_start.len();
+        let rows = 4 * self.row_start.len()
+            + 4 * (self.seg_start.len() + self.seg_pre.len() + self.seg_delay.len() + self.pre_seg.len())
+            + 4 * self.post_start.len();
         per_syn as f64 + rows as f64 / n
     }
 
@@ -154,7 +156,13 @@ impl<'p> Simulation<'p> {
 
     fn args(&self) -> KernelArgs {
         let t = self.step as f64 * self.program.dt;
-        KernelArgs { groups: self.group_table.as_ptr(), t, step: self.step as f64, seed: self.program.seed, ..KernelArgs::default() }
+        KernelArgs {
+            groups: self.group_table.as_ptr(),
+            t,
+            step: self.step as f64,
+            seed: self.program.seed,
+            ..KernelArgs::default()
+        }
     }
 
     /// Runs `n` steps (or up to the end of the program).
@@ -321,7 +329,13 @@ impl<'p> Simulation<'p> {
             // Postsynaptic spikes within the projection's post selection.
             self.scratch.clear();
             let sel = proj.post;
-            self.scratch.extend(self.groups[post_g].spikes.iter().copied().filter(|&j| (j as usize) >= sel.start && (j as usize) < sel.end));
+            self.scratch.extend(
+                self.groups[post_g]
+                    .spikes
+                    .iter()
+                    .copied()
+                    .filter(|&j| (j as usize) >= sel.start && (j as usize) < sel.end),
+            );
             if !self.scratch.is_empty() {
                 let mut args = self.args();
                 let ps = &self.projections[p];
@@ -348,7 +362,12 @@ impl<'p> Simulation<'p> {
         let group = &self.program.groups[g];
         for (c, col) in self.groups[g].columns.iter().enumerate() {
             if let Some(i) = col.iter().position(|v| !v.is_finite()) {
-                return RunError::NonFinite { group: group.name.clone(), variable: group.columns[c].name.clone(), index: i, time: n as f64 * self.program.dt };
+                return RunError::NonFinite {
+                    group: group.name.clone(),
+                    variable: group.columns[c].name.clone(),
+                    index: i,
+                    time: n as f64 * self.program.dt,
+                };
             }
         }
         // A projection's own column (a synaptic variable).
@@ -356,11 +375,21 @@ impl<'p> Simulation<'p> {
             for (c, col) in ps.columns.iter().enumerate() {
                 if let Some(i) = col.iter().position(|v| !v.is_finite()) {
                     let proj = &self.program.projections[p];
-                    return RunError::NonFinite { group: proj.name.clone(), variable: proj.columns[c].name.clone(), index: i, time: n as f64 * self.program.dt };
+                    return RunError::NonFinite {
+                        group: proj.name.clone(),
+                        variable: proj.columns[c].name.clone(),
+                        index: i,
+                        time: n as f64 * self.program.dt,
+                    };
                 }
             }
         }
-        RunError::NonFinite { group: group.name.clone(), variable: "?".into(), index: 0, time: n as f64 * self.program.dt }
+        RunError::NonFinite {
+            group: group.name.clone(),
+            variable: "?".into(),
+            index: 0,
+            time: n as f64 * self.program.dt,
+        }
     }
 
     fn sample_records(&mut self, n: u64) {
@@ -412,6 +441,9 @@ impl<'p> Simulation<'p> {
 
     /// Group kinds, for summaries.
     pub fn is_neuron_group(&self, g: usize) -> bool {
-        matches!(self.program.groups[g].kind, GroupKind::Neurons { .. } | GroupKind::Poisson { .. } | GroupKind::SpikeTimes(_))
+        matches!(
+            self.program.groups[g].kind,
+            GroupKind::Neurons { .. } | GroupKind::Poisson { .. } | GroupKind::SpikeTimes(_)
+        )
     }
 }

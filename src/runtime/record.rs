@@ -78,7 +78,9 @@ impl Recordings {
                     sample: *sample,
                     ..Default::default()
                 }),
-                Record::Rate { group, bin } => r.rates.push(RateRecord { group: *group, bin: *bin, counts: Vec::new() }),
+                Record::Rate { group, bin } => {
+                    r.rates.push(RateRecord { group: *group, bin: *bin, counts: Vec::new() })
+                }
             }
         }
         r

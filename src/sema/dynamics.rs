@@ -24,7 +24,7 @@ fn member_allowed(kind: ItemKind, m: &Member) -> bool {
                 | M::Refractory { .. }
                 | M::Method { .. }
                 | M::Every { .. }
-                | M::Error(_)
+                | M::Error { .. }
         ),
         ItemKind::Synapse => matches!(
             m,
@@ -36,12 +36,21 @@ fn member_allowed(kind: ItemKind, m: &Member) -> bool {
                 | M::OnPost { .. }
                 | M::Method { .. }
                 | M::Every { .. }
-                | M::Error(_)
+                | M::Error { .. }
         ),
         ItemKind::Signal => {
-            matches!(m, M::Param { .. } | M::State { .. } | M::Let { .. } | M::Ode { .. } | M::Method { .. } | M::Every { .. } | M::Error(_))
+            matches!(
+                m,
+                M::Param { .. }
+                    | M::State { .. }
+                    | M::Let { .. }
+                    | M::Ode { .. }
+                    | M::Method { .. }
+                    | M::Every { .. }
+                    | M::Error { .. }
+            )
         }
-        ItemKind::Network => matches!(m, M::Population { .. } | M::Connect { .. } | M::Record { .. } | M::Error(_)),
+        ItemKind::Network => matches!(m, M::Population { .. } | M::Connect { .. } | M::Record { .. } | M::Error { .. }),
         ItemKind::Experiment => matches!(
             m,
             M::Assign { .. }
@@ -50,7 +59,7 @@ fn member_allowed(kind: ItemKind, m: &Member) -> bool {
                 | M::Measure { .. }
                 | M::Variant { .. }
                 | M::Abort { .. }
-                | M::Error(_)
+                | M::Error { .. }
         ),
     }
 }
@@ -59,22 +68,44 @@ fn member_allowed(kind: ItemKind, m: &Member) -> bool {
 /// in a `network`, `spike when` in a `neuron`, ...).
 pub fn check_members_allowed(def: &ItemDef, diags: &mut Vec<Diagnostic>) {
     for m in &def.members {
+        // `param = 1` parses as an assignment to a variable named `param`.
+        if let Member::Assign { target, .. } = m {
+            if let [kw] = target.parts.as_slice() {
+                if matches!(kw.name.as_str(), "param" | "state" | "let") {
+                    diags.push(
+                        Diagnostic::error("hebb::syntax", format!("expected a name after `{}`", kw.name))
+                            .label(kw.span, "a name must follow this keyword")
+                            .help(format!("write `{} name = value`", kw.name)),
+                    );
+                    continue;
+                }
+            }
+        }
         if !member_allowed(def.kind, m) {
             let home = match m {
                 Member::SpikeWhen { .. } | Member::Reset { .. } | Member::Refractory { .. } => "a `neuron`",
                 Member::OnPre { .. } | Member::OnPost { .. } => "a `synapse`",
+                Member::Param { .. }
+                | Member::State { .. }
+                | Member::Let { .. }
+                | Member::Ode { .. }
+                | Member::Method { .. } => "a `neuron`, `synapse` or `signal`",
+                Member::Every { .. } => "a `neuron`, `synapse` or `signal`",
                 Member::Population { .. } | Member::Connect { .. } | Member::Record { .. } => "a `network`",
                 Member::Assign { .. } if def.kind != ItemKind::Experiment => "an event block such as `reset { ... }`",
-                Member::Stimuli { .. } | Member::Phase { .. } | Member::Measure { .. } | Member::Variant { .. } | Member::Abort { .. } => {
-                    "an `experiment`"
-                }
+                Member::Stimuli { .. }
+                | Member::Phase { .. }
+                | Member::Measure { .. }
+                | Member::Variant { .. }
+                | Member::Abort { .. } => "an `experiment`",
                 Member::PlasticityOff { .. } | Member::Present { .. } | Member::Set { .. } => "a `phase`",
                 _ => "another kind of item",
             };
+            let article = if def.kind == ItemKind::Experiment { "an" } else { "a" };
             diags.push(
                 Diagnostic::error(
                     "hebb::member::not_allowed",
-                    format!("{} is not allowed in a `{}`", m.describe(), def.kind.keyword()),
+                    format!("{} is not allowed in {article} `{}`", m.describe(), def.kind.keyword()),
                 )
                 .label(m.span(), "not allowed here")
                 .help(format!("this belongs in {home}")),
@@ -136,7 +167,13 @@ impl<'a> DynamicsChecker<'a> {
     }
 
     /// A scope over what has been declared so far.
-    pub fn scope(&self, builtins: &'static [Builtin], allow_dist: bool, allow_rand: bool, allow_reduce: bool) -> Scope<'_> {
+    pub fn scope(
+        &self,
+        builtins: &'static [Builtin],
+        allow_dist: bool,
+        allow_rand: bool,
+        allow_reduce: bool,
+    ) -> Scope<'_> {
         Scope {
             what: self.what.clone(),
             own: Some(&self.dynamics),
@@ -151,7 +188,12 @@ impl<'a> DynamicsChecker<'a> {
         }
     }
 
-    pub fn check(&mut self, scope_builtins: Option<&'static [Builtin]>, e: &ast::Expr, diags: &mut Vec<Diagnostic>) -> Expr {
+    pub fn check(
+        &mut self,
+        scope_builtins: Option<&'static [Builtin]>,
+        e: &ast::Expr,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Expr {
         let builtins = scope_builtins.unwrap_or_else(|| self.builtins());
         let scope = self.scope(builtins, false, true, false);
         expr::check(&scope, e, diags)
@@ -174,8 +216,22 @@ impl<'a> DynamicsChecker<'a> {
     /// earlier states; lets anything declared).
     pub fn declarations(&mut self, def: &ItemDef, diags: &mut Vec<Diagnostic>) {
         for m in &def.members {
-            if let Member::Param { name, unit, value, span } = m {
-                self.param(name, unit.as_ref(), value, *span, diags);
+            match m {
+                Member::Param { name, unit, value, span } => self.param(name, unit.as_ref(), value, *span, diags),
+                // A line that failed to parse still declares its name, with an
+                // unknown type, so its uses are not reported again.
+                Member::Error { declares: Some(name), span } => {
+                    if self.declare("the name", name, &mut Vec::new()) {
+                        let value = Expr::error(*span);
+                        self.dynamics.params.push(Param {
+                            name: name.name.clone(),
+                            ty: Ty::Unknown,
+                            value,
+                            span: *span,
+                        });
+                    }
+                }
+                _ => {}
             }
         }
         for m in &def.members {
@@ -195,14 +251,21 @@ impl<'a> DynamicsChecker<'a> {
 
     /// Rule: a param's value is a constant: numbers, units and earlier
     /// params only.
-    fn param(&mut self, name: &ast::Ident, unit: Option<&ast::UnitExpr>, value: &ast::Expr, span: Span, diags: &mut Vec<Diagnostic>) {
+    fn param(
+        &mut self,
+        name: &ast::Ident,
+        unit: Option<&ast::UnitExpr>,
+        value: &ast::Expr,
+        span: Span,
+        diags: &mut Vec<Diagnostic>,
+    ) {
         if !self.declare("the name", name, diags) {
             return;
         }
         let scope = Scope { lets: &[], pre: None, post: None, ..self.scope(&[], false, false, false) };
         let scope = Scope { what: format!("the params of {}", self.what), ..scope };
         let mut e = expr::check(&scope, value, diags);
-        if e.is_varying() {
+        if e.is_varying() && e.ty != Ty::Unknown {
             diags.push(
                 Diagnostic::error("hebb::param::not_constant", format!("param `{}` must be a constant", name.name))
                     .label(e.span, "this can change during the run")
@@ -245,9 +308,12 @@ impl<'a> DynamicsChecker<'a> {
                 },
                 None => {
                     diags.push(
-                        Diagnostic::error("hebb::state::no_type", format!("state `{}` has neither a unit nor an initial value", name.name))
-                            .label(name.span, "its dimension cannot be known")
-                            .help(format!("write `state {} : mV = 0 mV` (or the unit it has)", name.name)),
+                        Diagnostic::error(
+                            "hebb::state::no_type",
+                            format!("state `{}` has neither a unit nor an initial value", name.name),
+                        )
+                        .label(name.span, "its dimension cannot be known")
+                        .help(format!("write `state {} : mV = 0 mV` (or the unit it has)", name.name)),
                     );
                     Expr::error(name.span)
                 }
@@ -255,8 +321,11 @@ impl<'a> DynamicsChecker<'a> {
         };
         if e.ty == Ty::Bool {
             diags.push(
-                Diagnostic::error("hebb::types::bool_state", format!("state `{}` is initialised with a condition", name.name))
-                    .label(e.span, "states hold numbers"),
+                Diagnostic::error(
+                    "hebb::types::bool_state",
+                    format!("state `{}` is initialised with a condition", name.name),
+                )
+                .label(e.span, "states hold numbers"),
             );
         }
         let ty = declared_ty(&name.name, unit, &e, diags);
@@ -268,7 +337,6 @@ impl<'a> DynamicsChecker<'a> {
     pub fn odes(&mut self, def: &ItemDef, diags: &mut Vec<Diagnostic>) {
         for m in &def.members {
             let Member::Ode { var, rhs, unless_refractory, continuous, span } = m else { continue };
-            let rhs_e = self.check(None, rhs, diags);
             let Some(k) = self.dynamics.state(&var.name) else {
                 let (code, msg, help) = if self.dynamics.param(&var.name).is_some() {
                     (
@@ -277,16 +345,25 @@ impl<'a> DynamicsChecker<'a> {
                         Some(format!("declare it as `state {}` instead", var.name)),
                     )
                 } else if self.lets.iter().any(|(n, _)| *n == var.name) {
-                    ("hebb::ode::not_state", format!("`{}` is a `let`, so it cannot have a differential equation", var.name), None)
+                    (
+                        "hebb::ode::not_state",
+                        format!("`{}` is a `let`, so it cannot have a differential equation", var.name),
+                        None,
+                    )
                 } else {
                     let cands = self.dynamics.states.iter().map(|s| s.name.as_str());
                     let help = did_you_mean(suggest(&var.name, cands))
                         .or_else(|| Some(format!("declare it first: `state {} = ...`", var.name)));
-                    ("hebb::ode::not_state", format!("differential equation for `{}`, which is not a state", var.name), help)
+                    (
+                        "hebb::ode::not_state",
+                        format!("differential equation for `{}`, which is not a state", var.name),
+                        help,
+                    )
                 };
                 diags.push(Diagnostic::error(code, msg).label(var.span, "not a state of this item").with_help(help));
                 continue;
             };
+            let rhs_e = self.check(None, rhs, diags);
             if let Some(prev) = self.dynamics.ode_of(k) {
                 diags.push(
                     Diagnostic::error("hebb::ode::duplicate", format!("`{}` has two differential equations", var.name))
@@ -333,12 +410,17 @@ impl<'a> DynamicsChecker<'a> {
                     let names = Method::ALL.iter().map(|m| m.name());
                     let help = match suggest(&name.name, names) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => "the methods are `auto`, `exact`, `exponential_euler`, `euler`, `rk2` and `rk4`".to_string(),
+                        None => {
+                            "the methods are `auto`, `exact`, `exponential_euler`, `euler`, `rk2` and `rk4`".to_string()
+                        }
                     };
                     diags.push(
-                        Diagnostic::error("hebb::method::unknown", format!("unknown integration method `{}`", name.name))
-                            .label(name.span, "not a method")
-                            .help(help),
+                        Diagnostic::error(
+                            "hebb::method::unknown",
+                            format!("unknown integration method `{}`", name.name),
+                        )
+                        .label(name.span, "not a method")
+                        .help(help),
                     );
                 }
             }
@@ -357,7 +439,13 @@ impl<'a> DynamicsChecker<'a> {
         out
     }
 
-    fn stmt(&mut self, s: &ast::Stmt, builtins: &'static [Builtin], allow_reduce: bool, diags: &mut Vec<Diagnostic>) -> Option<Stmt> {
+    fn stmt(
+        &mut self,
+        s: &ast::Stmt,
+        builtins: &'static [Builtin],
+        allow_reduce: bool,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Stmt> {
         match s {
             ast::Stmt::Error(_) => None,
             ast::Stmt::If { cond, then_body, else_body, span } => {
@@ -395,7 +483,10 @@ impl<'a> DynamicsChecker<'a> {
             [one] => {
                 let name = one.name.as_str();
                 if let Some(k) = self.dynamics.state(name) {
-                    return Some((VarRef { owner: Owner::Own, kind: VarKind::State, index: k as u32 }, self.dynamics.states[k].ty));
+                    return Some((
+                        VarRef { owner: Owner::Own, kind: VarKind::State, index: k as u32 },
+                        self.dynamics.states[k].ty,
+                    ));
                 }
                 if self.dynamics.param(name).is_some() {
                     diags.push(
@@ -406,7 +497,11 @@ impl<'a> DynamicsChecker<'a> {
                     return None;
                 }
                 if self.lets.iter().any(|(n, _)| n == name) {
-                    read_only(format!("`{name}`, which is a `let`"), Some("a `let` is a named expression; assign to a `state`".into()), diags);
+                    read_only(
+                        format!("`{name}`, which is a `let`"),
+                        Some("a `let` is a named expression; assign to a `state`".into()),
+                        diags,
+                    );
                     return None;
                 }
                 if super::names::RESERVED.contains(&name) {
@@ -439,12 +534,18 @@ impl<'a> DynamicsChecker<'a> {
                     if let Some(k) = self.ctx.signals.iter().position(|s| s.name == sig) {
                         let d = &self.ctx.signals[k].dynamics;
                         if let Some(si) = d.state(&var.name) {
-                            return Some((VarRef { owner: Owner::Signal(k as u32), kind: VarKind::State, index: si as u32 }, d.states[si].ty));
+                            return Some((
+                                VarRef { owner: Owner::Signal(k as u32), kind: VarKind::State, index: si as u32 },
+                                d.states[si].ty,
+                            ));
                         }
                         if d.param(&var.name).is_some() {
                             diags.push(
-                                Diagnostic::error("hebb::assign::param", format!("cannot assign to the param `{sig}.{}`", var.name))
-                                    .label(span, "params are constant"),
+                                Diagnostic::error(
+                                    "hebb::assign::param",
+                                    format!("cannot assign to the param `{sig}.{}`", var.name),
+                                )
+                                .label(span, "params are constant"),
                             );
                             return None;
                         }
@@ -460,7 +561,13 @@ impl<'a> DynamicsChecker<'a> {
         }
     }
 
-    fn side_target(&mut self, post: bool, var: &ast::Ident, span: Span, diags: &mut Vec<Diagnostic>) -> Option<(VarRef, Ty)> {
+    fn side_target(
+        &mut self,
+        post: bool,
+        var: &ast::Ident,
+        span: Span,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<(VarRef, Ty)> {
         if self.kind != ItemKind::Synapse {
             diags.push(
                 Diagnostic::error("hebb::names::pre_post_outside_synapse", "`post.` can only be used inside a synapse")
@@ -474,8 +581,11 @@ impl<'a> DynamicsChecker<'a> {
         let (what, d) = if post { self.post.as_ref()? } else { self.pre.as_ref()? };
         let Some(d) = d else {
             diags.push(
-                Diagnostic::error("hebb::names::source_variable", format!("`post.{}` writes a variable of {what}, which has none", var.name))
-                    .label(span, "sources have no state variables"),
+                Diagnostic::error(
+                    "hebb::names::source_variable",
+                    format!("`post.{}` writes a variable of {what}, which has none", var.name),
+                )
+                .label(span, "sources have no state variables"),
             );
             return None;
         };
@@ -508,8 +618,11 @@ impl<'a> DynamicsChecker<'a> {
                     Some(v) if v > 0.0 && v.is_finite() => Some(v),
                     _ => {
                         diags.push(
-                            Diagnostic::error("hebb::every::period", "the period of `every` must be a positive constant time")
-                                .label(p.span, "not a positive constant"),
+                            Diagnostic::error(
+                                "hebb::every::period",
+                                "the period of `every` must be a positive constant time",
+                            )
+                            .label(p.span, "not a positive constant"),
                         );
                         None
                     }
@@ -549,10 +662,13 @@ fn declared_ty(name: &str, unit: Option<&ast::UnitExpr>, value: &Expr, diags: &m
         let zero = matches!(value.kind, ExprKind::Const(v) if v == 0.0);
         if vd != dim && !zero {
             diags.push(
-                Diagnostic::error("hebb::units::declared", format!("`{name}` is declared in `{dim}` but its value has dimension `{vd}`"))
-                    .label(unit.span, format!("declared as `{dim}`"))
-                    .label(value.span, format!("this has dimension {}", describe_ty(value.ty)))
-                    .with_help(Some(format!("write the value with a unit of `{dim}`, e.g. `{}`", example_unit(dim)))),
+                Diagnostic::error(
+                    "hebb::units::declared",
+                    format!("`{name}` is declared in `{dim}` but its value has dimension `{vd}`"),
+                )
+                .label(unit.span, format!("declared as `{dim}`"))
+                .label(value.span, format!("this has dimension {}", describe_ty(value.ty)))
+                .with_help(Some(format!("write the value with a unit of `{dim}`, e.g. `{}`", example_unit(dim)))),
             );
         }
     }
@@ -565,8 +681,11 @@ pub fn check_ode_dim(var: &str, x_ty: Ty, rhs: &Expr, diags: &mut Vec<Diagnostic
     let (Ty::Num(xd), Ty::Num(rd)) = (x_ty, rhs.ty) else {
         if rhs.ty == Ty::Bool {
             diags.push(
-                Diagnostic::error("hebb::types::bool_as_number", format!("the right-hand side of `d{var}/dt` is a condition"))
-                    .label(rhs.span, "this is true or false"),
+                Diagnostic::error(
+                    "hebb::types::bool_as_number",
+                    format!("the right-hand side of `d{var}/dt` is a condition"),
+                )
+                .label(rhs.span, "this is true or false"),
             );
         }
         return;
@@ -576,7 +695,7 @@ pub fn check_ode_dim(var: &str, x_ty: Ty, rhs: &Expr, diags: &mut Vec<Diagnostic
         return;
     }
     let help = if rd == xd {
-        format!("divide by a time constant, as in `d{var}/dt = (... ) / tau`")
+        format!("divide by a time constant, as in `d{var}/dt = (...) / tau`")
     } else if rd == want.div(Dim::TIME) {
         "the right-hand side has one time too few: multiply by a time constant".to_string()
     } else {
@@ -594,13 +713,23 @@ pub fn check_ode_dim(var: &str, x_ty: Ty, rhs: &Expr, diags: &mut Vec<Diagnostic
 
 /// Rule: `x = e`, `x += e` and `x -= e` need `[e] = [x]`; `*=` and `/=` need
 /// a dimensionless `e`.
-fn check_assign_dim(target: &ast::Path, op: AssignOp, ty: Ty, value: &Expr, value_ast: &ast::Expr, diags: &mut Vec<Diagnostic>) {
+fn check_assign_dim(
+    target: &ast::Path,
+    op: AssignOp,
+    ty: Ty,
+    value: &Expr,
+    value_ast: &ast::Expr,
+    diags: &mut Vec<Diagnostic>,
+) {
     let (Ty::Num(td), Ty::Num(vd)) = (ty, value.ty) else {
         if value.ty == Ty::Bool {
             diags.push(
-                Diagnostic::error("hebb::types::bool_as_number", format!("`{}` is assigned a condition", target.dotted()))
-                    .label(value.span, "this is true or false")
-                    .help("use `step(x)` for 1 if x > 0 else 0"),
+                Diagnostic::error(
+                    "hebb::types::bool_as_number",
+                    format!("`{}` is assigned a condition", target.dotted()),
+                )
+                .label(value.span, "this is true or false")
+                .help("use `step(x)` for 1 if x > 0 else 0"),
             );
         }
         return;
@@ -613,14 +742,20 @@ fn check_assign_dim(target: &ast::Path, op: AssignOp, ty: Ty, value: &Expr, valu
     if vd == want || bare_zero {
         return;
     }
-    let mut d = Diagnostic::error(
-        "hebb::units::assign",
-        format!("`{}` has dimension `{td}` but `{}` assigns a value with dimension `{vd}`", target.dotted(), op.symbol()),
-    )
-    .label(target.span, format!("dimension {}", describe_ty(ty)))
-    .label(value.span, format!("dimension {}", describe_ty(value.ty)));
+    let message = if matches!(op, AssignOp::Mul | AssignOp::Div) {
+        format!("`{}` needs a dimensionless factor, but this has dimension `{vd}`", op.symbol())
+    } else {
+        format!(
+            "`{}` has dimension `{td}` but `{}` assigns a value with dimension `{vd}`",
+            target.dotted(),
+            op.symbol()
+        )
+    };
+    let mut d = Diagnostic::error("hebb::units::assign", message)
+        .label(target.span, format!("dimension {}", describe_ty(ty)))
+        .label(value.span, format!("dimension {}", describe_ty(value.ty)));
     if matches!(op, AssignOp::Mul | AssignOp::Div) {
-        d = d.help(format!("`{}` scales by a dimensionless factor", op.symbol()));
+        d = d.help(format!("`{}` scales `{}` by a plain number; remove the unit", op.symbol(), target.dotted()));
     } else {
         d = d.with_help(expr::mismatch_help(td, vd));
     }
@@ -707,7 +842,7 @@ fn check_refractory(c: &mut DynamicsChecker<'_>, value: &ast::Expr, diags: &mut 
         if !(v >= 0.0 && v.is_finite()) {
             diags.push(
                 Diagnostic::error("hebb::refractory::negative", "the refractory period must be a non-negative time")
-                    .label(e.span, format!("this is {v} s")),
+                    .label(e.span, format!("this is {}", crate::units::format_quantity(v, Dim::TIME))),
             );
             return None;
         }
@@ -722,9 +857,12 @@ fn check_unless_refractory(d: &Dynamics, has_refractory: bool, diags: &mut Vec<D
     }
     for ode in d.odes.iter().filter(|o| o.unless_refractory) {
         diags.push(
-            Diagnostic::warning("hebb::refractory::missing", "`unless refractory` has no effect without a `refractory` period")
-                .label(ode.span, "this variable is never frozen")
-                .help("add `refractory 2 ms` (or the period you want) to the neuron"),
+            Diagnostic::warning(
+                "hebb::refractory::missing",
+                "`unless refractory` has no effect without a `refractory` period",
+            )
+            .label(ode.span, "this variable is never frozen")
+            .help("add `refractory 2 ms` (or the period you want) to the neuron"),
         );
     }
 }
@@ -790,7 +928,9 @@ pub fn synapse(
     }
     c.every_blocks(def, &mut local);
     if c.wildcard_sides {
-        local.retain(|d| !d.message.contains("the presynaptic neuron") && !d.message.contains("the postsynaptic neuron"));
+        local.retain(|d| {
+            !d.message.contains("the presynaptic neuron") && !d.message.contains("the postsynaptic neuron")
+        });
         local.retain(|d| d.code != "hebb::units::assign" || !d.message.starts_with("`post."));
     }
     diags.extend(local);

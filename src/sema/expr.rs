@@ -84,8 +84,11 @@ pub fn check_unit(unit: &ast::UnitExpr, diags: &mut Vec<Diagnostic>) -> Option<(
         let Some(sym) = &f.symbol else { continue };
         if f.power.abs() > 16 {
             diags.push(
-                Diagnostic::error("hebb::units::power", format!("the power {} of `{}` is out of range", f.power, sym.name))
-                    .label(sym.span, "powers of units are between -16 and 16"),
+                Diagnostic::error(
+                    "hebb::units::power",
+                    format!("the power {} of `{}` is out of range", f.power, sym.name),
+                )
+                .label(sym.span, "powers of units are between -16 and 16"),
             );
             ok = false;
             continue;
@@ -119,8 +122,17 @@ pub fn check_unit(unit: &ast::UnitExpr, diags: &mut Vec<Diagnostic>) -> Option<(
 
 /// Brian2's long unit names, so that a Brian2 user gets the short symbol.
 fn brian2_unit(name: &str) -> Option<&'static str> {
-    const PREFIXES: [(&str, &str); 6] = [("k", "kilo"), ("m", "milli"), ("u", "micro"), ("n", "nano"), ("p", "pico"), ("M", "mega")];
-    const BASES: [(&str, &str); 7] = [("V", "volt"), ("s", "second"), ("A", "amp"), ("S", "siemens"), ("F", "farad"), ("Hz", "hertz"), ("ohm", "ohm")];
+    const PREFIXES: [(&str, &str); 6] =
+        [("k", "kilo"), ("m", "milli"), ("u", "micro"), ("n", "nano"), ("p", "pico"), ("M", "mega")];
+    const BASES: [(&str, &str); 7] = [
+        ("V", "volt"),
+        ("s", "second"),
+        ("A", "amp"),
+        ("S", "siemens"),
+        ("F", "farad"),
+        ("Hz", "hertz"),
+        ("ohm", "ohm"),
+    ];
     let lower = name.to_ascii_lowercase();
     let lower = lower.strip_suffix('s').filter(|_| !lower.ends_with("siemens")).unwrap_or(&lower);
     for (bsym, bname) in BASES {
@@ -279,7 +291,17 @@ impl Checker<'_, '_> {
         candidates.extend(self.scope.builtins.iter().map(|b| b.name()));
         let mut d = Diagnostic::error("hebb::names::unknown", format!("unknown name `{}`", id.name))
             .label(id.span, format!("not declared in {}", self.scope.what));
-        d = d.with_help(did_you_mean(suggest(&id.name, candidates)));
+        let side_has = |side: Option<Side<'_>>| {
+            side.and_then(|s| s.dynamics).is_some_and(|d| d.state(&id.name).is_some() || d.param(&id.name).is_some())
+        };
+        let side_hint = if side_has(self.scope.post) {
+            Some(format!("`{0}` is a variable of the postsynaptic neuron: write `post.{0}`", id.name))
+        } else if side_has(self.scope.pre) {
+            Some(format!("`{0}` is a variable of the presynaptic neuron: write `pre.{0}`", id.name))
+        } else {
+            None
+        };
+        d = d.with_help(side_hint.or_else(|| did_you_mean(suggest(&id.name, candidates))));
         if d.help.is_none() && self.scope.own.is_none() && self.scope.pre.is_some() {
             d = d.help("read neuron variables as `pre.x` or `post.x`");
         }
@@ -294,7 +316,13 @@ impl Checker<'_, '_> {
             other => {
                 if let Some(k) = self.scope.signals.iter().position(|s| s.name == other) {
                     let sig = &self.scope.signals[k];
-                    return self.var_of(&sig.dynamics, Owner::Signal(k as u32), var, span, &format!("signal `{other}`"));
+                    return self.var_of(
+                        &sig.dynamics,
+                        Owner::Signal(k as u32),
+                        var,
+                        span,
+                        &format!("signal `{other}`"),
+                    );
                 }
                 let candidates = self.scope.signals.iter().map(|s| s.name.as_str());
                 let mut d = Diagnostic::error("hebb::names::unknown", format!("unknown name `{other}`"))
@@ -333,7 +361,7 @@ impl Checker<'_, '_> {
                         "hebb::names::pre_post_outside_synapse",
                         format!("`{}.` can only be used inside a synapse", owner.name),
                     )
-                    .label(owner.span, format!("{} has no {} neuron", self.scope.what, owner.name)),
+                    .label(owner.span, format!("{} has no {}synaptic neuron", self.scope.what, owner.name)),
                 );
                 Expr::error(span)
             }
@@ -349,7 +377,8 @@ impl Checker<'_, '_> {
             let ty = dynamics.params[k].ty;
             return Expr { kind: ExprKind::Var(VarRef { owner, kind: VarKind::Param, index: k as u32 }), ty, span };
         }
-        let candidates = dynamics.states.iter().map(|s| s.name.as_str()).chain(dynamics.params.iter().map(|p| p.name.as_str()));
+        let candidates =
+            dynamics.states.iter().map(|s| s.name.as_str()).chain(dynamics.params.iter().map(|p| p.name.as_str()));
         let d = Diagnostic::error("hebb::names::unknown", format!("{what} has no variable `{}`", var.name))
             .label(var.span, "unknown variable")
             .with_help(did_you_mean(suggest(&var.name, candidates)));
@@ -362,9 +391,12 @@ impl Checker<'_, '_> {
         match e.ty {
             Ty::Bool => {
                 self.err(
-                    Diagnostic::error("hebb::types::bool_as_number", format!("a condition is used as a number in {context}"))
-                        .label(e.span, "this is true or false")
-                        .help("use `step(x)` for 1 if x > 0 else 0"),
+                    Diagnostic::error(
+                        "hebb::types::bool_as_number",
+                        format!("a condition is used as a number in {context}"),
+                    )
+                    .label(e.span, "this is true or false")
+                    .help("use `step(x)` for 1 if x > 0 else 0"),
                 );
                 false
             }
@@ -377,9 +409,12 @@ impl Checker<'_, '_> {
         match e.ty {
             Ty::Num(d) => {
                 self.err(
-                    Diagnostic::error("hebb::types::not_bool", format!("{context} must be a condition"))
-                        .label(e.span, format!("this is a number with dimension {}", ty_text(Ty::Num(d))))
-                        .help("compare it, as in `v > v_th`"),
+                    Diagnostic::error(
+                        "hebb::types::not_bool",
+                        format!("{context} must be true or false, not a number"),
+                    )
+                    .label(e.span, format!("this is a number with dimension {}", ty_text(Ty::Num(d))))
+                    .help("compare it, as in `v > v_th`"),
                 );
                 false
             }
@@ -419,9 +454,10 @@ impl Checker<'_, '_> {
         if is_bare_zero(b_ast) {
             return Some(da);
         }
+        let subject = if what.starts_with("the ") { what.to_string() } else { format!("the operands of {what}") };
         let mut d = Diagnostic::error(
             "hebb::units::mismatch",
-            format!("the operands of {what} have different dimensions: `{da}` and `{db}`"),
+            format!("{subject} have different dimensions: `{da}` and `{db}`"),
         )
         .label(a.span, format!("this has dimension {}", ty_text(a.ty)))
         .label(b.span, format!("this has dimension {}", ty_text(b.ty)));
@@ -457,7 +493,7 @@ impl Checker<'_, '_> {
                 let ok_a = self.want_num(&a, &what);
                 let ok_b = self.want_num(&b, &what);
                 if ok_a && ok_b {
-                    self.same_dim(&format!("the comparison {what}"), &a, a_ast, &b, b_ast);
+                    self.same_dim(&format!("the operands of the comparison {what}"), &a, a_ast, &b, b_ast);
                 }
                 Ty::Bool
             }
@@ -480,8 +516,11 @@ impl Checker<'_, '_> {
         let (Ty::Num(da), Ty::Num(db)) = (a.ty, b.ty) else { return Ty::Unknown };
         if !db.is_dimensionless() {
             self.err(
-                Diagnostic::error("hebb::units::not_dimensionless", format!("the exponent of `^` has dimension `{db}`"))
-                    .label(b.span, "exponents must be dimensionless"),
+                Diagnostic::error(
+                    "hebb::units::not_dimensionless",
+                    format!("the exponent of `^` has dimension `{db}`"),
+                )
+                .label(b.span, "exponents must be dimensionless"),
             );
             return Ty::Unknown;
         }
@@ -528,7 +567,9 @@ impl Checker<'_, '_> {
         names.extend(["uniform", "normal", "lognormal", "exponential", "in_sum", "out_sum"]);
         let help = match suggest(&name.name, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => format!("the functions are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+            None => {
+                format!("the functions are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+            }
         };
         self.err(
             Diagnostic::error("hebb::names::unknown_function", format!("unknown function `{}`", name.name))
@@ -544,10 +585,11 @@ impl Checker<'_, '_> {
             return true;
         }
         let plural = if expected == 1 { "" } else { "s" };
+        let verb = if got == 1 { "was" } else { "were" };
         self.err(
             Diagnostic::error(
                 "hebb::call::arity",
-                format!("`{}` takes {expected} argument{plural} but {got} were given", name.name),
+                format!("`{}` takes {expected} argument{plural} but {got} {verb} given", name.name),
             )
             .label(span, format!("expected {expected} argument{plural}")),
         );
@@ -557,7 +599,14 @@ impl Checker<'_, '_> {
     /// Rule: `exp log sin cos tanh` need dimensionless arguments; `sqrt`
     /// halves exponents; `min max clip` need one dimension; `rand()` and
     /// `randn()` only where random draws are allowed.
-    fn builtin_call(&mut self, f: Func, name: &ast::Ident, args: Vec<Expr>, args_ast: &[ast::Expr], span: Span) -> Expr {
+    fn builtin_call(
+        &mut self,
+        f: Func,
+        name: &ast::Ident,
+        args: Vec<Expr>,
+        args_ast: &[ast::Expr],
+        span: Span,
+    ) -> Expr {
         if !self.arity(name, f.arity(), args.len(), span) {
             return Expr::error(span);
         }
@@ -572,11 +621,11 @@ impl Checker<'_, '_> {
                 Func::Exp | Func::Log | Func::Sin | Func::Cos | Func::Tanh => {
                     let d = args[0].ty.dim().unwrap_or(Dim::ONE);
                     if !d.is_dimensionless() {
-                        let help = if d == Dim::VOLT || d == Dim::TIME {
-                            Some(format!("divide the argument by a quantity with dimension `{d}`, as in `{}(v / mV)`", f.name()))
-                        } else {
-                            Some("divide the argument by its unit to make it dimensionless".to_string())
-                        };
+                        let help = Some(format!(
+                            "divide the argument by a quantity with dimension `{d}`, as in `{}(x / {})`",
+                            f.name(),
+                            example_unit(d)
+                        ));
                         self.err(
                             Diagnostic::error(
                                 "hebb::units::not_dimensionless",
@@ -594,14 +643,20 @@ impl Checker<'_, '_> {
                 Func::Abs | Func::Pos => args[0].ty,
                 Func::Step => Ty::ONE,
                 Func::Min | Func::Max => {
-                    match self.same_dim(&format!("`{}`", f.name()), &args[0], &args_ast[0], &args[1], &args_ast[1]) {
+                    match self.same_dim(
+                        &format!("the arguments of `{}`", f.name()),
+                        &args[0],
+                        &args_ast[0],
+                        &args[1],
+                        &args_ast[1],
+                    ) {
                         Some(d) => Ty::Num(d),
                         None => Ty::Unknown,
                     }
                 }
                 Func::Clip => {
-                    let lo = self.same_dim("`clip`", &args[0], &args_ast[0], &args[1], &args_ast[1]);
-                    let hi = self.same_dim("`clip`", &args[0], &args_ast[0], &args[2], &args_ast[2]);
+                    let lo = self.same_dim("the arguments of `clip`", &args[0], &args_ast[0], &args[1], &args_ast[1]);
+                    let hi = self.same_dim("the arguments of `clip`", &args[0], &args_ast[0], &args[2], &args_ast[2]);
                     match (lo, hi) {
                         (Some(d), Some(_)) => Ty::Num(d),
                         _ => Ty::Unknown,
@@ -626,7 +681,14 @@ impl Checker<'_, '_> {
     /// Rule: distributions (`uniform`, `normal`, ...) are only allowed where
     /// a value is drawn once (initial values, overrides, connection options),
     /// and their arguments share one dimension.
-    fn distribution(&mut self, d: Dist, name: &ast::Ident, args: Vec<Expr>, args_ast: &[ast::Expr], span: Span) -> Expr {
+    fn distribution(
+        &mut self,
+        d: Dist,
+        name: &ast::Ident,
+        args: Vec<Expr>,
+        args_ast: &[ast::Expr],
+        span: Span,
+    ) -> Expr {
         if !self.scope.allow_dist {
             self.err(
                 Diagnostic::error("hebb::call::distribution_here", format!("`{}` cannot be used here", d.name()))
@@ -644,7 +706,13 @@ impl Checker<'_, '_> {
         }
         if args.len() == 2 {
             if self.want_num(&args[1], &format!("`{}`", d.name())) {
-                match self.same_dim(&format!("`{}`", d.name()), &args[0], &args_ast[0], &args[1], &args_ast[1]) {
+                match self.same_dim(
+                    &format!("the arguments of `{}`", d.name()),
+                    &args[0],
+                    &args_ast[0],
+                    &args[1],
+                    &args_ast[1],
+                ) {
                     Some(dim) => ty = Ty::Num(dim),
                     None => ty = Ty::Unknown,
                 }
@@ -662,8 +730,11 @@ impl Checker<'_, '_> {
         }
         if !self.scope.allow_reduce {
             self.err(
-                Diagnostic::error("hebb::call::reduction_here", format!("`{}` can only be used in a synapse's `every` block", name.name))
-                    .label(span, "no set of synapses to sum over here"),
+                Diagnostic::error(
+                    "hebb::call::reduction_here",
+                    format!("`{}` can only be used in a synapse's `every` block", name.name),
+                )
+                .label(span, "no set of synapses to sum over here"),
             );
             return Expr::error(span);
         }
@@ -703,6 +774,7 @@ pub fn expect_dim(e: &Expr, want: Dim, what: &str, diags: &mut Vec<Diagnostic>, 
                 Ty::Num(d) if d.is_dimensionless() && !want.is_dimensionless() => {
                     Some(format!("add a unit, e.g. `{}`", example_unit(want)))
                 }
+                Ty::Num(_) if want.is_dimensionless() => Some("this is a plain number: remove the unit".to_string()),
                 Ty::Num(d) => mismatch_help(d, want),
                 _ => None,
             };
@@ -718,7 +790,8 @@ pub fn expect_dim(e: &Expr, want: Dim, what: &str, diags: &mut Vec<Diagnostic>, 
 
 /// An example quantity in a dimension, for help lines.
 pub fn example_unit(d: Dim) -> String {
-    let sym = units::UNITS.iter().find(|u| u.dim == d && u.scale != 1.0).or_else(|| units::UNITS.iter().find(|u| u.dim == d));
+    let sym =
+        units::UNITS.iter().find(|u| u.dim == d && u.scale != 1.0).or_else(|| units::UNITS.iter().find(|u| u.dim == d));
     match sym {
         Some(u) => format!("1 {}", u.symbol),
         None => format!("1 {d}"),

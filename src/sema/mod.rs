@@ -21,6 +21,11 @@ use names::{did_you_mean, suggest};
 pub use expr::const_eval;
 pub use names::levenshtein;
 
+/// The closest of `candidates` to `name`, for "did you mean" help.
+pub fn suggest_name<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    names::suggest(name, candidates)
+}
+
 /// A `--set Name.param=value` from the command line, parsed.
 #[derive(Clone, Debug)]
 pub struct Setting {
@@ -158,9 +163,12 @@ fn collect<'a>(files: &'a [ast::File], diags: &mut Vec<Diagnostic>) -> Items<'a>
                     }
                     if matches!(name.name.as_str(), "Static" | "poisson" | "spike_times") {
                         diags.push(
-                            Diagnostic::error("hebb::names::builtin_type", format!("`{}` is a built-in type and cannot be declared", name.name))
-                                .label(name.span, "reserved")
-                                .help("choose another name"),
+                            Diagnostic::error(
+                                "hebb::names::builtin_type",
+                                format!("`{}` is a built-in type and cannot be declared", name.name),
+                            )
+                            .label(name.span, "reserved")
+                            .help("choose another name"),
                         );
                         continue;
                     }
@@ -193,7 +201,9 @@ const SETTINGS: [&str; 4] = ["network", "dt", "seed", "duration"];
 
 fn setting<'a>(def: &'a ItemDef, key: &str) -> Option<(&'a ast::Path, &'a ast::Expr)> {
     def.members.iter().find_map(|m| match m {
-        Member::Assign { target, op: ast::AssignOp::Set, value, .. } if target.parts.len() == 1 && target.parts[0].name == key => {
+        Member::Assign { target, op: ast::AssignOp::Set, value, .. }
+            if target.parts.len() == 1 && target.parts[0].name == key =>
+        {
             Some((target, value))
         }
         _ => None,
@@ -212,7 +222,10 @@ fn experiment_dt(def: &ItemDef, diags: &mut Vec<Diagnostic>) -> Option<f64> {
         v => {
             diags.push(
                 Diagnostic::error("hebb::experiment::dt", "`dt` must be a positive time")
-                    .label(e.span, format!("this is {} s", v.unwrap_or(f64::NAN)))
+                    .label(
+                        e.span,
+                        format!("this is {}", crate::units::format_quantity(v.unwrap_or(f64::NAN), Dim::TIME)),
+                    )
                     .help("the usual time step is `dt = 0.1 ms`"),
             );
             None
@@ -227,11 +240,25 @@ fn experiment(def: &ItemDef, model: &Model, _items: &Items<'_>, diags: &mut Vec<
     for m in &def.members {
         let Member::Assign { target, op, span, .. } = m else { continue };
         let key = target.dotted();
-        if *op != ast::AssignOp::Set || !SETTINGS.contains(&key.as_str()) {
+        if *op != ast::AssignOp::Set && SETTINGS.contains(&key.as_str()) {
+            diags.push(
+                Diagnostic::error(
+                    "hebb::experiment::setting_op",
+                    format!("`{key}` is set with `=`, not `{}`", op.symbol()),
+                )
+                .label(*span, "settings are not variables")
+                .help(format!("write `{key} = ...`")),
+            );
+            continue;
+        }
+        if !SETTINGS.contains(&key.as_str()) {
             diags.push(
                 Diagnostic::error("hebb::experiment::unknown_setting", format!("unknown experiment setting `{key}`"))
                     .label(target.span, "not a setting")
-                    .with_help(did_you_mean(suggest(&key, SETTINGS)).or_else(|| Some("the settings are `network`, `dt`, `seed` and `duration`".into()))),
+                    .with_help(
+                        did_you_mean(suggest(&key, SETTINGS))
+                            .or_else(|| Some("the settings are `network`, `dt`, `seed` and `duration`".into())),
+                    ),
             );
             continue;
         }
@@ -244,6 +271,27 @@ fn experiment(def: &ItemDef, model: &Model, _items: &Items<'_>, diags: &mut Vec<
             );
         }
         seen.push((key_static, *span));
+    }
+    // Rule: the fuller experiment form (phases, stimuli, metrics, variants,
+    // aborts) is not simulated by this version; say so instead of ignoring it.
+    for m in &def.members {
+        if matches!(
+            m,
+            Member::Stimuli { .. }
+                | Member::Phase { .. }
+                | Member::Measure { .. }
+                | Member::Variant { .. }
+                | Member::Abort { .. }
+        ) {
+            diags.push(
+                Diagnostic::error(
+                    "hebb::experiment::unsupported",
+                    format!("{} is not supported by this version of hebb", m.describe()),
+                )
+                .label(m.span(), "not simulated")
+                .help("use the simple form: `network`, `dt`, `seed` and `duration`"),
+            );
+        }
     }
     let dt = experiment_dt(def, diags);
     // Rule: `seed` is a non-negative integer.
@@ -280,8 +328,14 @@ fn experiment(def: &ItemDef, model: &Model, _items: &Items<'_>, diags: &mut Vec<
                     Some(x) if x > 0.0 && x.is_finite() => Some(x),
                     x => {
                         diags.push(
-                            Diagnostic::error("hebb::experiment::duration", "`duration` must be a positive, finite time")
-                                .label(e.span, format!("this is {} s", x.unwrap_or(f64::NAN))),
+                            Diagnostic::error(
+                                "hebb::experiment::duration",
+                                "`duration` must be a positive, finite time",
+                            )
+                            .label(
+                                e.span,
+                                format!("this is {}", crate::units::format_quantity(x.unwrap_or(f64::NAN), Dim::TIME)),
+                            ),
                         );
                         None
                     }
@@ -374,7 +428,11 @@ fn apply_settings(model: &mut Model, settings: &[Setting], diags: &mut Vec<Diagn
         };
         let Some(k) = dynamics.param(&param.name) else {
             let cands: Vec<&str> = dynamics.params.iter().map(|p| p.name.as_str()).collect();
-            let list = format!("the params of `{}` are {}", ty.name, cands.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "));
+            let list = format!(
+                "the params of `{}` are {}",
+                ty.name,
+                cands.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            );
             diags.push(
                 Diagnostic::error("hebb::set::unknown", format!("`{}` has no param `{}`", ty.name, param.name))
                     .label(param.span, "unknown param")
@@ -390,7 +448,10 @@ fn apply_settings(model: &mut Model, settings: &[Setting], diags: &mut Vec<Diagn
             }
         }
         if const_eval(&e, &[]).is_none() {
-            diags.push(Diagnostic::error("hebb::set::not_constant", "a `--set` value must be a constant").label(e.span, "not a constant"));
+            diags.push(
+                Diagnostic::error("hebb::set::not_constant", "a `--set` value must be a constant")
+                    .label(e.span, "not a constant"),
+            );
             continue;
         }
         dynamics.params[k].value = e;

@@ -8,20 +8,28 @@ use crate::units;
 /// Built-in names that cannot be declared (LANGUAGE.md section 1).
 pub const RESERVED: [&str; 5] = ["t", "dt", "i", "N", "lastspike"];
 
-/// Edit distance between two names, for suggestions.
+/// Edit distance between two names, for suggestions: insertions, deletions,
+/// substitutions and swaps of neighbours (optimal string alignment).
 pub fn levenshtein(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The closest candidate within a distance that scales with the name's
@@ -51,9 +59,12 @@ pub fn did_you_mean(suggestion: Option<String>) -> Option<String> {
 pub fn check_declarable(name: &Ident, diags: &mut Vec<Diagnostic>) -> bool {
     if RESERVED.contains(&name.name.as_str()) {
         diags.push(
-            Diagnostic::error("hebb::names::reserved", format!("`{}` is a built-in name and cannot be declared", name.name))
-                .label(name.span, "reserved by the language")
-                .help("choose another name"),
+            Diagnostic::error(
+                "hebb::names::reserved",
+                format!("`{}` is a built-in name and cannot be declared", name.name),
+            )
+            .label(name.span, "reserved by the language")
+            .help("choose another name"),
         );
         return false;
     }
@@ -76,8 +87,9 @@ pub fn check_declarable(name: &Ident, diags: &mut Vec<Diagnostic>) -> bool {
 pub fn check_unique(what: &str, name: &Ident, previous: Option<Span>, diags: &mut Vec<Diagnostic>) -> bool {
     match previous {
         Some(first) => {
-            let mut d = Diagnostic::error("hebb::names::duplicate", format!("{what} `{}` is declared twice", name.name))
-                .label(name.span, "declared again here");
+            let mut d =
+                Diagnostic::error("hebb::names::duplicate", format!("{what} `{}` is declared twice", name.name))
+                    .label(name.span, "declared again here");
             if first != name.span {
                 d = d.label(first, "first declared here");
             }

@@ -125,15 +125,27 @@ fn population(
     let size = positive_integer(size, "the size of a population", diags);
     unique_options(options, diags);
     let kind_and_overrides = match type_name.name.as_str() {
-        "poisson" => poisson(options, types, diags).map(|k| (k, Vec::new())),
-        "spike_times" => spike_times(options, types, diags).map(|k| (k, Vec::new())),
+        "poisson" => poisson(options, type_name.span, types, diags).map(|k| (k, Vec::new())),
+        "spike_times" => spike_times(options, type_name.span, types, diags).map(|k| (k, Vec::new())),
         other => match types.neurons.iter().position(|n| n.name == other) {
             Some(k) => {
-                let ov = overrides(&types.neurons[k].dynamics, &format!("neuron `{other}`"), options, &[Builtin::I, Builtin::N], types.ctx, diags);
+                let ov = overrides(
+                    &types.neurons[k].dynamics,
+                    &format!("neuron `{other}`"),
+                    options,
+                    &[Builtin::I, Builtin::N],
+                    types.ctx,
+                    diags,
+                );
                 Some((PopulationKind::Neurons { type_id: k as u32 }, ov))
             }
             None => {
-                unknown_type(type_name, "neuron type", types.neurons.iter().map(|n| n.name.as_str()).chain(SOURCES), diags);
+                unknown_type(
+                    type_name,
+                    "neuron type",
+                    types.neurons.iter().map(|n| n.name.as_str()).chain(SOURCES),
+                    diags,
+                );
                 None
             }
         },
@@ -144,13 +156,21 @@ fn population(
 
 /// Rule: a type named in a network (neuron type, synapse type) is declared
 /// in the model or one of its imports.
-pub fn unknown_type<'a>(name: &ast::Ident, what: &str, candidates: impl IntoIterator<Item = &'a str>, diags: &mut Vec<Diagnostic>) {
+pub fn unknown_type<'a>(
+    name: &ast::Ident,
+    what: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let cands: Vec<&str> = candidates.into_iter().collect();
     let help = did_you_mean(suggest(&name.name, cands.iter().copied())).or_else(|| {
         if cands.is_empty() {
             None
         } else {
-            Some(format!("the known ones are {}", cands.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")))
+            Some(format!(
+                "the known ones are {}",
+                cands.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            ))
         }
     });
     diags.push(
@@ -192,11 +212,15 @@ fn one_override(
     } else if let Some(k) = dynamics.state(&o.name.name) {
         (VarRef { owner: Owner::Own, kind: VarKind::State, index: k as u32 }, dynamics.states[k].ty)
     } else {
-        let cands = dynamics.params.iter().map(|p| p.name.as_str()).chain(dynamics.states.iter().map(|s| s.name.as_str()));
+        let cands =
+            dynamics.params.iter().map(|p| p.name.as_str()).chain(dynamics.states.iter().map(|s| s.name.as_str()));
         diags.push(
-            Diagnostic::error("hebb::network::unknown_override", format!("{what} has no param or state `{}`", o.name.name))
-                .label(o.name.span, "nothing to override")
-                .with_help(did_you_mean(suggest(&o.name.name, cands))),
+            Diagnostic::error(
+                "hebb::network::unknown_override",
+                format!("{what} has no param or state `{}`", o.name.name),
+            )
+            .label(o.name.span, "nothing to override")
+            .with_help(did_you_mean(suggest(&o.name.name, cands))),
         );
         return None;
     };
@@ -239,21 +263,27 @@ fn one_override(
 }
 
 /// Rule: a poisson source has a `rate` in Hz, which may use `t` and `i`.
-fn poisson(options: &[ast::Opt], types: &Types<'_>, diags: &mut Vec<Diagnostic>) -> Option<PopulationKind> {
+fn poisson(options: &[ast::Opt], at: Span, types: &Types<'_>, diags: &mut Vec<Diagnostic>) -> Option<PopulationKind> {
     let mut rate = None;
     let mut rate_max = None;
     let mut ok = true;
     for o in options {
         match (o.name.name.as_str(), &o.value) {
             ("rate", Some(v)) => {
-                let scope = Scope { signals: types.ctx.signals, ..Scope::constant("the rate of a poisson source", &[Builtin::T, Builtin::I, Builtin::N]) };
+                let scope = Scope {
+                    signals: types.ctx.signals,
+                    ..Scope::constant("the rate of a poisson source", &[Builtin::T, Builtin::I, Builtin::N])
+                };
                 let e = expr::check(&scope, v, diags);
                 ok &= expect_dim(&e, Dim::HERTZ, "the rate of a poisson source", diags, true);
                 if let Some(r) = expr::const_eval(&e, &[]) {
                     if !(r >= 0.0 && r.is_finite()) {
                         diags.push(
-                            Diagnostic::error("hebb::network::rate", "the rate of a poisson source must be a non-negative finite rate")
-                                .label(e.span, format!("this is {r} Hz")),
+                            Diagnostic::error(
+                                "hebb::network::rate",
+                                "the rate of a poisson source must be a non-negative finite rate",
+                            )
+                            .label(e.span, format!("this is {r} Hz")),
                         );
                         ok = false;
                     }
@@ -267,7 +297,8 @@ fn poisson(options: &[ast::Opt], types: &Types<'_>, diags: &mut Vec<Diagnostic>)
                     Some(r) if r > 0.0 && r.is_finite() => rate_max = Some(r),
                     _ => {
                         diags.push(
-                            Diagnostic::error("hebb::network::rate", "`rate_max` must be a positive constant rate").label(e.span, "here"),
+                            Diagnostic::error("hebb::network::rate", "`rate_max` must be a positive constant rate")
+                                .label(e.span, "here"),
                         );
                         ok = false;
                     }
@@ -282,7 +313,7 @@ fn poisson(options: &[ast::Opt], types: &Types<'_>, diags: &mut Vec<Diagnostic>)
     let Some(rate) = rate else {
         diags.push(
             Diagnostic::error("hebb::network::missing_option", "a poisson source needs a `rate`")
-                .label(options.first().map(|o| o.span).unwrap_or_default(), "here")
+                .label(at, "no `rate` given")
                 .help("write `poisson { rate = 10 Hz }`"),
         );
         return None;
@@ -291,8 +322,9 @@ fn poisson(options: &[ast::Opt], types: &Types<'_>, diags: &mut Vec<Diagnostic>)
 }
 
 fn unknown_option(o: &ast::Opt, name: &str, known: &[&str], what: &str, diags: &mut Vec<Diagnostic>) {
-    let help = did_you_mean(suggest(name, known.iter().copied()))
-        .or_else(|| Some(format!("the options are {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))));
+    let help = did_you_mean(suggest(name, known.iter().copied())).or_else(|| {
+        Some(format!("the options are {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")))
+    });
     diags.push(
         Diagnostic::error("hebb::network::unknown_option", format!("{what} has no option `{name}`"))
             .label(o.span, if o.value.is_none() { "unknown option (or missing `= value`)" } else { "unknown option" })
@@ -302,7 +334,12 @@ fn unknown_option(o: &ast::Opt, name: &str, known: &[&str], what: &str, diags: &
 
 /// Rule: a spike_times source has exactly one of `file = "x.csv"` and
 /// `times = [...]` (times, non-negative).
-fn spike_times(options: &[ast::Opt], types: &Types<'_>, diags: &mut Vec<Diagnostic>) -> Option<PopulationKind> {
+fn spike_times(
+    options: &[ast::Opt],
+    at: Span,
+    types: &Types<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<PopulationKind> {
     let mut found: Option<PopulationKind> = None;
     for o in options {
         let kind = match (o.name.name.as_str(), &o.value) {
@@ -337,8 +374,11 @@ fn spike_times(options: &[ast::Opt], types: &Types<'_>, diags: &mut Vec<Diagnost
                         Some(t) if t >= 0.0 && t.is_finite() => times.push(t),
                         _ => {
                             diags.push(
-                                Diagnostic::error("hebb::network::spike_time", "spike times must be non-negative constants")
-                                    .label(e.span, "here"),
+                                Diagnostic::error(
+                                    "hebb::network::spike_time",
+                                    "spike times must be non-negative constants",
+                                )
+                                .label(e.span, "here"),
                             );
                             ok = false;
                         }
@@ -355,8 +395,11 @@ fn spike_times(options: &[ast::Opt], types: &Types<'_>, diags: &mut Vec<Diagnost
         if let Some(k) = kind {
             if found.is_some() {
                 diags.push(
-                    Diagnostic::error("hebb::network::spike_times_twice", "a spike_times source takes `file` or `times`, not both")
-                        .label(o.span, "second source of spike times"),
+                    Diagnostic::error(
+                        "hebb::network::spike_times_twice",
+                        "a spike_times source takes `file` or `times`, not both",
+                    )
+                    .label(o.span, "second source of spike times"),
                 );
             }
             found = Some(k);
@@ -365,7 +408,7 @@ fn spike_times(options: &[ast::Opt], types: &Types<'_>, diags: &mut Vec<Diagnost
     if found.is_none() && !options.iter().any(|o| o.name.name == "file" || o.name.name == "times") {
         diags.push(
             Diagnostic::error("hebb::network::missing_option", "a spike_times source needs `file` or `times`")
-                .label(options.first().map(|o| o.span).unwrap_or_default(), "here")
+                .label(at, "no spike times given")
                 .help("write `spike_times { times = [10 ms, 20 ms] }` or `spike_times { file = \"in.csv\" }`"),
         );
     }
@@ -401,9 +444,14 @@ fn pop_sel(net: &Network, r: &ast::PopRef, diags: &mut Vec<Diagnostic>) -> Optio
     };
     let (start, end) = (bound(a, diags)?, bound(b, diags)?);
     if start >= end || end > size {
+        let message = if start >= end {
+            format!("the slice `[{start}..{end}]` of population `{}` is empty", r.name.name)
+        } else {
+            format!("the slice `[{start}..{end}]` is not within population `{}` of size {size}", r.name.name)
+        };
         diags.push(
-            Diagnostic::error("hebb::network::slice", format!("the slice `[{start}..{end}]` is not within population `{}` of size {size}", r.name.name))
-                .label(r.span, "empty or out of range")
+            Diagnostic::error("hebb::network::slice", message)
+                .label(r.span, if start >= end { "no neurons selected" } else { "out of range" })
                 .help(format!("use bounds with 0 <= start < end <= {size}")),
         );
         return None;
@@ -495,7 +543,7 @@ fn connect(
         let is_flag = matches!(name, "one_to_one" | "all_to_all");
         if RULES.contains(&name) && o.value.is_none() && !is_flag {
             diags.push(
-                Diagnostic::error("hebb::network::override_value", format!("`{name}` needs a value"))
+                Diagnostic::error("hebb::network::option_value", format!("`{name}` needs a value"))
                     .label(o.span, format!("write `{name} = ...`")),
             );
             continue;
@@ -508,14 +556,25 @@ fn connect(
             }
             "indegree" | "outdegree" => {
                 if let Some(k) = o.value.as_ref().and_then(|v| positive_integer(v, &format!("`{name}`"), diags)) {
-                    let (limit, side) = if name == "indegree" { (pre.end - pre.start, "presynaptic") } else { (post.end - post.start, "postsynaptic") };
+                    let (limit, side) = if name == "indegree" {
+                        (pre.end - pre.start, "presynaptic")
+                    } else {
+                        (post.end - post.start, "postsynaptic")
+                    };
                     if k > limit {
                         diags.push(
-                            Diagnostic::error("hebb::network::degree", format!("`{name} = {k}` is more than the {limit} {side} neurons"))
-                                .label(o.span, "too many"),
+                            Diagnostic::error(
+                                "hebb::network::degree",
+                                format!("`{name} = {k}` is more than the {limit} {side} neurons"),
+                            )
+                            .label(o.span, "too many"),
                         );
                     } else {
-                        set_rule(if name == "indegree" { ConnRule::InDegree(k) } else { ConnRule::OutDegree(k) }, o, diags);
+                        set_rule(
+                            if name == "indegree" { ConnRule::InDegree(k) } else { ConnRule::OutDegree(k) },
+                            o,
+                            diags,
+                        );
                     }
                 }
             }
@@ -530,7 +589,11 @@ fn connect(
                     diags.push(
                         Diagnostic::error(
                             "hebb::network::one_to_one",
-                            format!("`one_to_one` needs populations of one size, but they have {} and {}", pre.end - pre.start, post.end - post.start),
+                            format!(
+                                "`one_to_one` needs populations of one size, but they have {} and {}",
+                                pre.end - pre.start,
+                                post.end - post.start
+                            ),
                         )
                         .label(o.span, "sizes differ")
                         .label(pre_ref.span, format!("{} neurons", pre.end - pre.start))
@@ -555,7 +618,8 @@ fn connect(
                 Some(ast::ExprKind::Bool(b)) => autapses = *b,
                 None => autapses = true,
                 Some(_) => diags.push(
-                    Diagnostic::error("hebb::network::autapses", "`autapses` is `true` or `false`").label(o.span, "not a boolean"),
+                    Diagnostic::error("hebb::network::autapses", "`autapses` is `true` or `false`")
+                        .label(o.span, "not a boolean"),
                 ),
             },
             "delay" | "post_delay" => {
@@ -577,7 +641,9 @@ fn connect(
                     unknown_option(o, name, &known, "a connection", diags);
                     continue;
                 }
-                if let Some(ov) = one_override(&instance.dynamics, &what, o, &[Builtin::I, Builtin::J], types.ctx, diags) {
+                if let Some(ov) =
+                    one_override(&instance.dynamics, &what, o, &[Builtin::I, Builtin::J], types.ctx, diags)
+                {
                     overrides.push(ov);
                 }
             }
@@ -595,7 +661,12 @@ fn connect(
         );
         return None;
     };
-    if instance.type_id.is_none() && !overrides.iter().any(|o| instance.dynamics.states.get(o.target.index as usize).is_some_and(|s| s.name == "w") && o.target.kind == VarKind::State) {
+    if instance.type_id.is_none()
+        && !overrides.iter().any(|o| {
+            instance.dynamics.states.get(o.target.index as usize).is_some_and(|s| s.name == "w")
+                && o.target.kind == VarKind::State
+        })
+    {
         diags.push(
             Diagnostic::error("hebb::network::static_weight", "a `Static` connection needs a weight `w`")
                 .label(span, "no `w` given")
@@ -644,8 +715,11 @@ fn static_synapse(
     let post_pop = &net.populations[post.pop as usize];
     let PopulationKind::Neurons { type_id } = post_pop.kind else {
         diags.push(
-            Diagnostic::error("hebb::network::static_target", format!("population `{}` is a source and has no variables", post_pop.name))
-                .label(var.span, "sources cannot receive synapses"),
+            Diagnostic::error(
+                "hebb::network::static_target",
+                format!("population `{}` is a source and has no variables", post_pop.name),
+            )
+            .label(var.span, "sources cannot receive synapses"),
         );
         return None;
     };
@@ -686,7 +760,8 @@ fn static_synapse(
 /// and lies in [0, 1] when constant.
 fn probability(o: &ast::Opt, types: &Types<'_>, diags: &mut Vec<Diagnostic>) -> Option<Expr> {
     let v = o.value.as_ref()?;
-    let scope = Scope { signals: types.ctx.signals, ..Scope::constant("a connection probability", &[Builtin::I, Builtin::J]) };
+    let scope =
+        Scope { signals: types.ctx.signals, ..Scope::constant("a connection probability", &[Builtin::I, Builtin::J]) };
     let e = expr::check(&scope, v, diags);
     if !expect_dim(&e, Dim::ONE, "a connection probability", diags, false) {
         return None;
@@ -694,9 +769,12 @@ fn probability(o: &ast::Opt, types: &Types<'_>, diags: &mut Vec<Diagnostic>) -> 
     if let Some(p) = expr::const_eval(&e, &[]) {
         if !(0.0..=1.0).contains(&p) {
             diags.push(
-                Diagnostic::error("hebb::network::probability", format!("the connection probability {p} is outside [0, 1]"))
-                    .label(e.span, "not a probability")
-                    .help("use a value between 0 and 1"),
+                Diagnostic::error(
+                    "hebb::network::probability",
+                    format!("the connection probability {p} is outside [0, 1]"),
+                )
+                .label(e.span, "not a probability")
+                .help("use a value between 0 and 1"),
             );
             return None;
         }
@@ -718,8 +796,11 @@ fn delay_option(o: &ast::Opt, types: &Types<'_>, diags: &mut Vec<Diagnostic>) ->
     if let Some(d) = expr::const_eval(&e, &[]) {
         if !(d >= 0.0 && d.is_finite()) {
             diags.push(
-                Diagnostic::error("hebb::network::delay", format!("`{}` must be a non-negative finite time", o.name.name))
-                    .label(e.span, format!("this is {d} s")),
+                Diagnostic::error(
+                    "hebb::network::delay",
+                    format!("`{}` must be a non-negative finite time", o.name.name),
+                )
+                .label(e.span, format!("this is {}", crate::units::format_quantity(d, Dim::TIME))),
             );
             return None;
         }
@@ -727,9 +808,19 @@ fn delay_option(o: &ast::Opt, types: &Types<'_>, diags: &mut Vec<Diagnostic>) ->
             let steps = d / dt;
             if (steps - steps.round()).abs() > 1e-6 {
                 diags.push(
-                    Diagnostic::warning("hebb::network::delay_rounded", format!("`{}` is not a multiple of `dt` and is rounded", o.name.name))
-                        .label(e.span, format!("rounded to {} steps = {}", steps.round(), crate::units::format_quantity(steps.round() * dt, Dim::TIME)))
-                        .help("use a multiple of the time step"),
+                    Diagnostic::warning(
+                        "hebb::network::delay_rounded",
+                        format!("`{}` is not a multiple of `dt` and is rounded", o.name.name),
+                    )
+                    .label(
+                        e.span,
+                        format!(
+                            "rounded to {} steps = {}",
+                            steps.round(),
+                            crate::units::format_quantity(steps.round() * dt, Dim::TIME)
+                        ),
+                    )
+                    .help("use a multiple of the time step"),
                 );
             }
         }
@@ -762,7 +853,10 @@ fn record(
         match expr::const_eval(&v, &[]) {
             Some(x) if x > 0.0 && x.is_finite() => Some(x),
             _ => {
-                diags.push(Diagnostic::error("hebb::record::interval", format!("{what} must be a positive time")).label(v.span, "here"));
+                diags.push(
+                    Diagnostic::error("hebb::record::interval", format!("{what} must be a positive time"))
+                        .label(v.span, "not a positive constant time"),
+                );
                 None
             }
         }
@@ -780,8 +874,11 @@ fn record(
         for t in targets {
             if t.post.is_some() || t.pre.range.is_some() {
                 diags.push(
-                    Diagnostic::error("hebb::record::target", format!("`{}` is recorded for whole populations", sp.name))
-                        .label(t.span, "write just the population name"),
+                    Diagnostic::error(
+                        "hebb::record::target",
+                        format!("`{}` is recorded for whole populations", sp.name),
+                    )
+                    .label(t.span, "write just the population name"),
                 );
                 continue;
             }
@@ -803,8 +900,11 @@ fn record(
                 let pop = &net.populations[sel.pop as usize];
                 let PopulationKind::Neurons { type_id } = pop.kind else {
                     diags.push(
-                        Diagnostic::error("hebb::record::source", format!("population `{}` is a source and has no variables", pop.name))
-                            .label(t.span, "only `spikes` and `rate` can be recorded from a source"),
+                        Diagnostic::error(
+                            "hebb::record::source",
+                            format!("population `{}` is a source and has no variables", pop.name),
+                        )
+                        .label(t.span, "only `spikes` and `rate` can be recorded from a source"),
                     );
                     continue;
                 };
@@ -818,9 +918,15 @@ fn record(
                     } else {
                         let cands = d.states.iter().map(|s| s.name.as_str());
                         diags.push(
-                            Diagnostic::error("hebb::record::unknown_var", format!("population `{}` has no variable `{}`", pop.name, v.name))
-                                .label(v.span, "unknown variable")
-                                .with_help(did_you_mean(suggest(&v.name, cands)).or_else(|| Some("record `spikes`, `rate` or a state variable".into()))),
+                            Diagnostic::error(
+                                "hebb::record::unknown_var",
+                                format!("population `{}` has no variable `{}`", pop.name, v.name),
+                            )
+                            .label(v.span, "unknown variable")
+                            .with_help(
+                                did_you_mean(suggest(&v.name, cands))
+                                    .or_else(|| Some("record `spikes`, `rate` or a state variable".into())),
+                            ),
                         );
                     }
                 }
@@ -837,11 +943,17 @@ fn record(
                 }
             }
             Some(post_ref) => {
-                let (Some(pre), Some(post)) = (pop_sel(net, &t.pre, diags), pop_sel(net, post_ref, diags)) else { continue };
-                let Some(k) = net.projections.iter().position(|p| p.pre.pop == pre.pop && p.post.pop == post.pop) else {
+                let (Some(pre), Some(post)) = (pop_sel(net, &t.pre, diags), pop_sel(net, post_ref, diags)) else {
+                    continue;
+                };
+                let Some(k) = net.projections.iter().position(|p| p.pre.pop == pre.pop && p.post.pop == post.pop)
+                else {
                     diags.push(
-                        Diagnostic::error("hebb::record::no_projection", format!("there is no projection `{} -> {}`", t.pre.name.name, post_ref.name.name))
-                            .label(t.span, "not connected"),
+                        Diagnostic::error(
+                            "hebb::record::no_projection",
+                            format!("there is no projection `{} -> {}`", t.pre.name.name, post_ref.name.name),
+                        )
+                        .label(t.span, "not connected"),
                     );
                     continue;
                 };
@@ -855,7 +967,10 @@ fn record(
                             diags.push(
                                 Diagnostic::error(
                                     "hebb::record::unknown_var",
-                                    format!("the synapses `{} -> {}` have no state `{}`", t.pre.name.name, post_ref.name.name, v.name),
+                                    format!(
+                                        "the synapses `{} -> {}` have no state `{}`",
+                                        t.pre.name.name, post_ref.name.name, v.name
+                                    ),
                                 )
                                 .label(v.span, "unknown variable")
                                 .with_help(did_you_mean(suggest(&v.name, cands))),

@@ -32,7 +32,10 @@ pub struct File {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
-    Import { path: String, span: Span },
+    Import {
+        path: String,
+        span: Span,
+    },
     Def(ItemDef),
     /// A part of the file that could not be parsed; its diagnostic was emitted.
     Error(Span),
@@ -176,8 +179,18 @@ impl AssignOp {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stmt {
-    Assign { target: Path, op: AssignOp, value: Expr, span: Span },
-    If { cond: Expr, then_body: Vec<Stmt>, else_body: Option<Vec<Stmt>>, span: Span },
+    Assign {
+        target: Path,
+        op: AssignOp,
+        value: Expr,
+        span: Span,
+    },
+    If {
+        cond: Expr,
+        then_body: Vec<Stmt>,
+        else_body: Option<Vec<Stmt>>,
+        span: Span,
+    },
     /// A statement that could not be parsed; its diagnostic was emitted.
     Error(Span),
 }
@@ -216,32 +229,142 @@ pub enum CmpOp {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Member {
-    Param { name: Ident, unit: Option<UnitExpr>, value: Expr, span: Span },
-    State { name: Ident, unit: Option<UnitExpr>, init: Option<Expr>, span: Span },
-    Let { name: Ident, value: Expr, span: Span },
-    Ode { var: Ident, rhs: Expr, unless_refractory: bool, continuous: bool, span: Span },
-    SpikeWhen { cond: Expr, span: Span },
-    Reset { body: Vec<Stmt>, span: Span },
-    Refractory { value: Expr, span: Span },
-    Method { name: Ident, span: Span },
-    OnPre { body: Vec<Stmt>, span: Span },
-    OnPost { body: Vec<Stmt>, span: Span },
-    Every { period: Expr, body: Vec<Stmt>, span: Span },
-    Population { name: Ident, size: Expr, type_name: Ident, options: Vec<Opt>, span: Span },
-    Connect { pre: PopRef, post: PopRef, synapse: Ident, type_args: Vec<Opt>, options: Vec<Opt>, span: Span },
-    Record { vars: Vec<Ident>, targets: Vec<Target>, every: Option<Expr>, bin: Option<Expr>, sample: Option<Expr>, span: Span },
-    Stimuli { name: Ident, count: Expr, kind: Ident, source: Ident, options: Vec<Opt>, span: Span },
-    Phase { name: Ident, duration: Expr, members: Vec<Member>, span: Span },
-    Measure { metrics: Vec<Ident>, target: Target, about: Option<Ident>, in_phase: Option<Ident>, options: Vec<Opt>, span: Span },
-    Variant { name: Ident, members: Vec<Member>, span: Span },
-    Abort { population: Ident, op: CmpOp, threshold: Expr, span: Span },
-    PlasticityOff { span: Span },
-    Present { stimuli: Ident, each: Expr, span: Span },
-    Set { target: Path, value: Expr, span: Span },
+    Param {
+        name: Ident,
+        unit: Option<UnitExpr>,
+        value: Expr,
+        span: Span,
+    },
+    State {
+        name: Ident,
+        unit: Option<UnitExpr>,
+        init: Option<Expr>,
+        span: Span,
+    },
+    Let {
+        name: Ident,
+        value: Expr,
+        span: Span,
+    },
+    Ode {
+        var: Ident,
+        rhs: Expr,
+        unless_refractory: bool,
+        continuous: bool,
+        span: Span,
+    },
+    SpikeWhen {
+        cond: Expr,
+        span: Span,
+    },
+    Reset {
+        body: Vec<Stmt>,
+        span: Span,
+    },
+    Refractory {
+        value: Expr,
+        span: Span,
+    },
+    Method {
+        name: Ident,
+        span: Span,
+    },
+    OnPre {
+        body: Vec<Stmt>,
+        span: Span,
+    },
+    OnPost {
+        body: Vec<Stmt>,
+        span: Span,
+    },
+    Every {
+        period: Expr,
+        body: Vec<Stmt>,
+        span: Span,
+    },
+    Population {
+        name: Ident,
+        size: Expr,
+        type_name: Ident,
+        options: Vec<Opt>,
+        span: Span,
+    },
+    Connect {
+        pre: PopRef,
+        post: PopRef,
+        synapse: Ident,
+        type_args: Vec<Opt>,
+        options: Vec<Opt>,
+        span: Span,
+    },
+    Record {
+        vars: Vec<Ident>,
+        targets: Vec<Target>,
+        every: Option<Expr>,
+        bin: Option<Expr>,
+        sample: Option<Expr>,
+        span: Span,
+    },
+    Stimuli {
+        name: Ident,
+        count: Expr,
+        kind: Ident,
+        source: Ident,
+        options: Vec<Opt>,
+        span: Span,
+    },
+    Phase {
+        name: Ident,
+        duration: Expr,
+        members: Vec<Member>,
+        span: Span,
+    },
+    Measure {
+        metrics: Vec<Ident>,
+        target: Target,
+        about: Option<Ident>,
+        in_phase: Option<Ident>,
+        options: Vec<Opt>,
+        span: Span,
+    },
+    Variant {
+        name: Ident,
+        members: Vec<Member>,
+        span: Span,
+    },
+    Abort {
+        population: Ident,
+        op: CmpOp,
+        threshold: Expr,
+        span: Span,
+    },
+    PlasticityOff {
+        span: Span,
+    },
+    Present {
+        stimuli: Ident,
+        each: Expr,
+        span: Span,
+    },
+    Set {
+        target: Path,
+        value: Expr,
+        span: Span,
+    },
     /// `key = value` (experiment settings, variant overrides) or `x += e`.
-    Assign { target: Path, op: AssignOp, value: Expr, span: Span },
+    Assign {
+        target: Path,
+        op: AssignOp,
+        value: Expr,
+        span: Span,
+    },
     /// A member that could not be parsed; its diagnostic was emitted.
-    Error(Span),
+    /// `declares` is the name a broken `param`/`state`/`let` line meant to
+    /// declare.
+    Error {
+        span: Span,
+        declares: Option<Ident>,
+    },
 }
 
 impl Member {
@@ -270,7 +393,7 @@ impl Member {
             | Member::Present { span, .. }
             | Member::Set { span, .. }
             | Member::Assign { span, .. } => *span,
-            Member::Error(span) => *span,
+            Member::Error { span, .. } => *span,
         }
     }
 
@@ -300,7 +423,7 @@ impl Member {
             Member::Present { .. } => "a `present`",
             Member::Set { .. } => "a `set`",
             Member::Assign { .. } => "an assignment",
-            Member::Error(_) => "a malformed member",
+            Member::Error { .. } => "a malformed member",
         }
     }
 }

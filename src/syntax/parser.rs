@@ -47,7 +47,7 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         },
         // The grammar accepts every input except when the call limit is hit.
         Err(err) => {
-            builder.diags.push(builder.pest_error(err, 0, "this file could not be parsed"));
+            builder.diags.push(builder.pest_error(err, 0, None, "this file could not be parsed"));
             File::default()
         }
     };
@@ -94,11 +94,11 @@ fn describe(rule: Rule) -> Option<&'static str> {
             "an item (`neuron`, `synapse`, `signal`, `network`, `experiment` or `import`)"
         }
         member_strict | members | param_decl | state_decl | let_decl | ode | spike_when | reset_block
-        | refractory_decl | method_decl | on_pre | on_post | every_block | population | connect | record
-        | stimuli | phase | measure | variant | abort | plasticity_off | present | set_member | assign
-        | kw_param | kw_state | kw_let | kw_continuous | continuous | kw_spike | kw_reset | kw_method
-        | kw_on | kw_every | kw_population | kw_connect | kw_record | kw_stimuli | kw_phase | kw_measure
-        | kw_variant | kw_abort | kw_plasticity | kw_present | kw_set => "a declaration or a statement",
+        | refractory_decl | method_decl | on_pre | on_post | every_block | population | connect | record | stimuli
+        | phase | measure | variant | abort | plasticity_off | present | set_member | assign | kw_param | kw_state
+        | kw_let | kw_continuous | continuous | kw_spike | kw_reset | kw_method | kw_on | kw_every | kw_population
+        | kw_connect | kw_record | kw_stimuli | kw_phase | kw_measure | kw_variant | kw_abort | kw_plasticity
+        | kw_present | kw_set => "a declaration or a statement",
         stmt_strict | if_stmt | kw_if => "a statement",
         kw_when => "`when`",
         kw_pre => "`pre`",
@@ -117,6 +117,24 @@ fn describe(rule: Rule) -> Option<&'static str> {
         EOI => "the end of the file",
         _ => return None,
     })
+}
+
+/// The name a broken `param`, `state` or `let` line meant to declare, so
+/// that later uses of it are not reported as unknown too.
+fn declared_name(file: FileId, start: usize, text: &str) -> Option<Ident> {
+    let trimmed = text.trim_start();
+    let lead = text.len() - trimmed.len();
+    let kw = ["param", "state", "let"]
+        .into_iter()
+        .find(|k| trimmed.starts_with(k) && trimmed[k.len()..].starts_with([' ', '\t']))?;
+    let rest = &trimmed[kw.len()..];
+    let rest_trim = rest.trim_start();
+    let name: String = rest_trim.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let at = start + lead + kw.len() + (rest.len() - rest_trim.len());
+    Some(Ident { span: Span::new(file, at, at + name.len()), name })
 }
 
 fn join_or(items: &[&str]) -> String {
@@ -149,25 +167,50 @@ impl<'t> Builder<'t> {
     }
 
     /// Turns a pest error in text starting at `offset` into a diagnostic.
-    fn pest_error(&self, err: pest::error::Error<Rule>, offset: usize, fallback: &str) -> Diagnostic {
+    /// `line_end` is the end of the re-parsed piece: running into it means
+    /// the line ended, not the file.
+    fn pest_error(
+        &self,
+        err: pest::error::Error<Rule>,
+        offset: usize,
+        line_end: Option<usize>,
+        fallback: &str,
+    ) -> Diagnostic {
         use pest::error::{ErrorVariant, InputLocation};
-        let pos = offset
+        let mut pos = offset
             + match err.location {
                 InputLocation::Pos(p) => p,
                 InputLocation::Span((s, _)) => s,
             };
-        let found = token_at(self.text, pos);
-        let end = (pos + if found.starts_with('`') { found.len() - 2 } else { 0 }).min(self.text.len());
+        // Point at the next token, not at the spaces before it.
+        while self.text[pos.min(self.text.len())..].starts_with([' ', '\t']) {
+            pos += 1;
+        }
+        let mut at_end = line_end.is_some_and(|e| pos >= e);
+        // A piece cut short by the `}` of its block: that `}` is what was found.
+        if at_end && self.text[pos.min(self.text.len())..].starts_with('}') {
+            at_end = false;
+        }
+        let found = if at_end { "the end of the line".to_string() } else { token_at(self.text, pos) };
+        let end = (pos + if found.starts_with('`') { found.chars().count() - 2 } else { 0 }).min(self.text.len());
         let span = Span::new(self.file, pos, end.max(pos));
         let message = match &err.variant {
             ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
                 let mut names: Vec<&str> = Vec::new();
                 for rule in positives {
-                    if let Some(name) = describe(*rule) {
+                    let name = match describe(*rule) {
+                        Some("the end of the file") if line_end.is_some() => continue,
+                        other => other,
+                    };
+                    if let Some(name) = name {
                         if !names.contains(&name) {
                             names.push(name);
                         }
                     }
+                }
+                // Parts of an expression are summed up as one.
+                if names.contains(&"an expression") {
+                    names.retain(|n| !matches!(*n, "a name" | "a number" | "a string in double quotes"));
                 }
                 // Where an operator could continue an expression that is also
                 // complete, the operator is rarely what was meant.
@@ -183,24 +226,136 @@ impl<'t> Builder<'t> {
             ErrorVariant::CustomError { message } => message.clone(),
             _ => fallback.to_string(),
         };
-        let label = if found.starts_with('`') { "unexpected here".to_string() } else { "expected more here".to_string() };
+        let label =
+            if found.starts_with('`') { "unexpected here".to_string() } else { "expected more here".to_string() };
         let mut diag = Diagnostic::error("hebb::syntax", message).label(span, label);
-        if self.text[pos.min(self.text.len())..].starts_with("**") {
+        let before = &self.text[..pos.min(self.text.len())];
+        if self.text[pos.min(self.text.len())..].starts_with("**")
+            || (before.ends_with('*') && self.text[pos..].starts_with('*'))
+            || before.trim_end().ends_with("**")
+        {
             diag = diag.help("powers are written with `^`, as in `x^2`");
         }
         diag
     }
 
-    /// Explains an error node by re-parsing its text with a strict rule.
+    /// A message for a piece of text whose brackets or quotes do not match,
+    /// which pest would report far away from the cause.
+    fn unbalanced(&self, start: usize, piece: &str) -> Option<Diagnostic> {
+        let mut stack: Vec<(char, usize)> = Vec::new();
+        let mut in_string: Option<usize> = None;
+        let mut in_comment = false;
+        for (k, c) in piece.char_indices() {
+            if in_comment {
+                in_comment = c != '\n';
+                continue;
+            }
+            if let Some(q) = in_string {
+                if c == '"' {
+                    in_string = None;
+                } else if c == '\n' {
+                    let span = Span::new(self.file, start + q, start + q + 1);
+                    return Some(
+                        Diagnostic::error("hebb::syntax", "this string is not closed")
+                            .label(span, "the string starts here and the line ends first")
+                            .help("close it with `\"` on the same line"),
+                    );
+                }
+                continue;
+            }
+            match c {
+                '#' => in_comment = true,
+                '"' => in_string = Some(k),
+                '(' | '{' | '[' => stack.push((c, k)),
+                ')' | '}' | ']' => {
+                    let want = match c {
+                        ')' => '(',
+                        '}' => '{',
+                        _ => '[',
+                    };
+                    if stack.last().map(|x| x.0) == Some(want) {
+                        stack.pop();
+                    } else if stack.iter().any(|x| x.0 == want) {
+                        // An inner bracket was left open.
+                        let (open, at) = stack.pop()?;
+                        let span = Span::new(self.file, start + at, start + at + 1);
+                        return Some(
+                            Diagnostic::error("hebb::syntax", format!("this `{open}` is never closed"))
+                                .label(span, "opened here")
+                                .label(Span::new(self.file, start + k, start + k + 1), format!("`{c}` found first")),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(q) = in_string {
+            let span = Span::new(self.file, start + q, start + q + 1);
+            return Some(
+                Diagnostic::error("hebb::syntax", "this string is not closed")
+                    .label(span, "starts here")
+                    .help("close it with `\"`"),
+            );
+        }
+        let (open, at) = *stack.last()?;
+        let close = match open {
+            '(' => ')',
+            '{' => '}',
+            _ => ']',
+        };
+        let span = Span::new(self.file, start + at, start + at + 1);
+        Some(
+            Diagnostic::error("hebb::syntax", format!("this `{open}` is never closed"))
+                .label(span, "opened here")
+                .help(format!("add the matching `{close}`")),
+        )
+    }
+
+    /// Explains an error node: unbalanced brackets and quotes first, then by
+    /// re-parsing its text with the strict rule.
     fn explain(&mut self, pair: &Pair<'_, Rule>, strict: Rule, what: &str) {
         let s = pair.as_span();
         let piece = s.as_str();
+        if let Some(d) = self.unbalanced(s.start(), piece) {
+            self.diags.push(d);
+            return;
+        }
+        if strict == Rule::item_line {
+            if let Some(d) = self.unknown_item(s.start(), piece) {
+                self.diags.push(d);
+                return;
+            }
+        }
+        let line_end = (strict != Rule::item_line).then_some(s.start() + piece.trim_end().len());
         let diag = match HebbParser::parse(strict, piece) {
-            Err(err) => self.pest_error(err, s.start(), what),
+            Err(err) => self.pest_error(err, s.start(), line_end, what),
             Ok(_) => Diagnostic::error("hebb::syntax", format!("this {what} could not be parsed"))
                 .label(self.span(pair), "here"),
         };
         self.diags.push(diag);
+    }
+
+    /// An item that starts with a word that is not an item keyword.
+    fn unknown_item(&self, start: usize, piece: &str) -> Option<Diagnostic> {
+        const ITEMS: [&str; 6] = ["neuron", "synapse", "signal", "network", "experiment", "import"];
+        let trimmed = piece.trim_start();
+        let lead = piece.len() - trimmed.len();
+        let word: String = trimmed.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if word.is_empty() || ITEMS.contains(&word.as_str()) {
+            return None;
+        }
+        let span = Span::new(self.file, start + lead, start + lead + word.len());
+        let help = match crate::sema::suggest_name(&word, ITEMS) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => {
+                "a file holds `import`, `neuron`, `synapse`, `signal`, `network` and `experiment` items".to_string()
+            }
+        };
+        Some(
+            Diagnostic::error("hebb::syntax", format!("unknown item `{word}`"))
+                .label(span, "expected an item keyword")
+                .help(help),
+        )
     }
 
     fn file(&mut self, pair: Pair<'_, Rule>) -> File {
@@ -209,7 +364,8 @@ impl<'t> Builder<'t> {
             match p.as_rule() {
                 Rule::import_item => {
                     let span = self.span(&p);
-                    let path = kids(p).find(|k| k.as_rule() == Rule::string).map(|s| self.string(s)).unwrap_or_default();
+                    let path =
+                        kids(p).find(|k| k.as_rule() == Rule::string).map(|s| self.string(s)).unwrap_or_default();
                     items.push(Item::Import { path, span });
                 }
                 Rule::def_item => items.push(Item::Def(self.def_item(p))),
@@ -266,7 +422,10 @@ impl<'t> Builder<'t> {
         let rule = pair.as_rule();
         if rule == Rule::member_error {
             self.explain(&pair, Rule::member_line, "line");
-            return Some(Member::Error(span));
+            return Some(Member::Error {
+                span,
+                declares: declared_name(self.file, pair.as_span().start(), pair.as_str()),
+            });
         }
         // Keywords are their own pairs; skip them so the interesting children
         // can be taken in order.
@@ -380,8 +539,12 @@ impl<'t> Builder<'t> {
                 let (mut about, mut in_phase, mut options) = (None, None, Vec::new());
                 for p in it {
                     match p.as_rule() {
-                        Rule::measure_about => about = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k)),
-                        Rule::measure_in => in_phase = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k)),
+                        Rule::measure_about => {
+                            about = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k))
+                        }
+                        Rule::measure_in => {
+                            in_phase = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k))
+                        }
                         Rule::options => options = self.options(p),
                         _ => {}
                     }
@@ -631,9 +794,7 @@ impl<'t> Builder<'t> {
             }
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
             Rule::string => ExprKind::Str(self.string(pair)),
-            Rule::list => {
-                ExprKind::List(kids(pair).map(|p| self.expr(p)).collect())
-            }
+            Rule::list => ExprKind::List(kids(pair).map(|p| self.expr(p)).collect()),
             Rule::call => {
                 let mut it = kids(pair);
                 let name = match it.next() {
@@ -643,16 +804,14 @@ impl<'t> Builder<'t> {
                 ExprKind::Call(name, it.map(|p| self.expr(p)).collect())
             }
             Rule::path => ExprKind::Name(self.path(pair)),
-            Rule::paren => {
-                match kids(pair).next() {
-                    Some(inner) => {
-                        let mut e = self.expr(inner);
-                        e.span = span;
-                        return e;
-                    }
-                    None => ExprKind::Number(f64::NAN),
+            Rule::paren => match kids(pair).next() {
+                Some(inner) => {
+                    let mut e = self.expr(inner);
+                    e.span = span;
+                    return e;
                 }
-            }
+                None => ExprKind::Number(f64::NAN),
+            },
             _ => ExprKind::Number(f64::NAN),
         };
         Expr { kind, span }
@@ -684,7 +843,9 @@ mod tests {
         let file = parse_ok("neuron A {\n param x = -2^2\n}\n");
         let Item::Def(def) = &file.items[0] else { panic!() };
         let Member::Param { value, .. } = &def.members[0] else { panic!() };
-        assert!(matches!(&value.kind, ExprKind::Unary(UnOp::Neg, inner) if matches!(inner.kind, ExprKind::Binary(BinOp::Pow, ..))));
+        assert!(
+            matches!(&value.kind, ExprKind::Unary(UnOp::Neg, inner) if matches!(inner.kind, ExprKind::Binary(BinOp::Pow, ..)))
+        );
     }
 
     #[test]

@@ -29,20 +29,11 @@ pub struct ControlConfig {
 impl ControlConfig {
     /// Target and error window with a 10 % band, no hold and no perturbation.
     pub fn new(target_hz: f64, window: Window) -> Self {
-        Self {
-            target_hz,
-            window,
-            perturbation_time_s: None,
-            tolerance: DEFAULT_RECOVERY_TOLERANCE,
-            hold_s: 0.0,
-        }
+        Self { target_hz, window, perturbation_time_s: None, tolerance: DEFAULT_RECOVERY_TOLERANCE, hold_s: 0.0 }
     }
 
     pub fn with_perturbation(self, t: f64) -> Self {
-        Self {
-            perturbation_time_s: Some(t),
-            ..self
-        }
+        Self { perturbation_time_s: Some(t), ..self }
     }
 }
 
@@ -132,18 +123,10 @@ pub fn control_quality(series: RateSeries<'_>, config: &ControlConfig) -> Result
                     .find(|&j| j + hold_bins <= r.len() && (j..j + hold_bins).all(in_band))
                     .map(|j| series.time_of(j) - tp),
             };
-            Some(Recovery {
-                perturbation_time_s: tp,
-                left_band: departure.is_some(),
-                time_to_return_s,
-            })
+            Some(Recovery { perturbation_time_s: tp, left_band: departure.is_some(), time_to_return_s })
         }
     };
-    Ok(ControlStats {
-        mean_rel_error,
-        n_samples: errs.len(),
-        recovery,
-    })
+    Ok(ControlStats { mean_rel_error, n_samples: errs.len(), recovery })
 }
 
 #[cfg(test)]
@@ -170,14 +153,7 @@ mod tests {
         let rec = c.recovery.unwrap();
         assert!(rec.left_band);
         assert_close(rec.time_to_return_s.unwrap(), 3.0, 1e-12);
-        let c = control_quality(
-            series,
-            &ControlConfig {
-                hold_s: 2.0,
-                ..cfg.clone()
-            },
-        )
-        .unwrap();
+        let c = control_quality(series, &ControlConfig { hold_s: 2.0, ..cfg.clone() }).unwrap();
         assert_close(c.recovery.unwrap().time_to_return_s.unwrap(), 5.0, 1e-12);
         // Needing 3 in-band samples in a row: only 10, 9.5 remain at the end → never returns.
         let c = control_quality(series, &ControlConfig { hold_s: 3.0, ..cfg }).unwrap();
@@ -196,11 +172,9 @@ mod tests {
         assert_close(c.recovery.unwrap().time_to_return_s.unwrap(), 2.0, 1e-12);
         // A rate that never leaves the band: recovered immediately, flagged as never left.
         let flat = [5.0; 6];
-        let c = control_quality(
-            RateSeries::new(&flat, 1.0),
-            &ControlConfig::new(5.0, w(0.0, 6.0)).with_perturbation(2.0),
-        )
-        .unwrap();
+        let c =
+            control_quality(RateSeries::new(&flat, 1.0), &ControlConfig::new(5.0, w(0.0, 6.0)).with_perturbation(2.0))
+                .unwrap();
         let rec = c.recovery.unwrap();
         assert!(!rec.left_band);
         assert_eq!(rec.time_to_return_s, Some(0.0));
@@ -214,14 +188,7 @@ mod tests {
         assert!(control_quality(s, &ControlConfig::new(1.0, w(5.0, 6.0))).is_err());
         assert!(control_quality(s, &ControlConfig::new(1.0, w(0.0, 2.0)).with_perturbation(3.0)).is_err());
         assert!(
-            control_quality(
-                s,
-                &ControlConfig {
-                    tolerance: -0.1,
-                    ..ControlConfig::new(1.0, w(0.0, 2.0))
-                }
-            )
-            .is_err()
+            control_quality(s, &ControlConfig { tolerance: -0.1, ..ControlConfig::new(1.0, w(0.0, 2.0)) }).is_err()
         );
         assert!(control_quality(RateSeries::new(&[], 1.0), &ControlConfig::new(1.0, w(0.0, 2.0))).is_err());
     }

@@ -31,11 +31,7 @@ pub struct CorrelationConfig {
 
 impl Default for CorrelationConfig {
     fn default() -> Self {
-        Self {
-            bin_width_s: DEFAULT_CORRELATION_BIN_S,
-            n_pairs: DEFAULT_CORRELATION_PAIRS,
-            seed: 0,
-        }
+        Self { bin_width_s: DEFAULT_CORRELATION_BIN_S, n_pairs: DEFAULT_CORRELATION_PAIRS, seed: 0 }
     }
 }
 
@@ -86,11 +82,7 @@ pub fn correlation(spikes: &SpikeTrains, window: Window, config: &CorrelationCon
     let pair_ids: Vec<u64> = if total_pairs <= config.n_pairs as u64 {
         (0..total_pairs).collect()
     } else {
-        sample_distinct(
-            total_pairs,
-            config.n_pairs,
-            &mut SplitMix64::for_purpose(config.seed, PAIR_SAMPLING_STREAM),
-        )
+        sample_distinct(total_pairs, config.n_pairs, &mut SplitMix64::for_purpose(config.seed, PAIR_SAMPLING_STREAM))
     };
     let rs: Vec<f64> = pair_ids
         .into_iter()
@@ -160,9 +152,8 @@ pub fn synchrony(spikes: &SpikeTrains, window: Window, bin_width: f64) -> Result
         used += 1;
     }
     let chi_squared = (used > 0).then(|| {
-        let (s, s2) = pop.iter().fold((0u128, 0u128), |(s, s2), &x| {
-            (s + u128::from(x), s2 + u128::from(x) * u128::from(x))
-        });
+        let (s, s2) =
+            pop.iter().fold((0u128, 0u128), |(s, s2), &x| (s + u128::from(x), s2 + u128::from(x) * u128::from(x)));
         // V = S/N, so n²Var(V) = (n Σ S² − (Σ S)²)/N², and the denominator is (1/N) Σᵢ n²Var(xᵢ)
         // (the common n² cancels): χ² = (n ΣS² − (ΣS)²) / (N · Σᵢ n²Var(xᵢ)).
         let num = n as u128 * s2 - s * s;
@@ -271,15 +262,7 @@ mod tests {
         let sy = synchrony(&s, w, 0.01).unwrap();
         assert_eq!(sy.n_neurons_used, 50);
         assert_close(sy.chi.unwrap(), 1.0, 1e-9);
-        let c = correlation(
-            &s,
-            w,
-            &CorrelationConfig {
-                n_pairs: 100,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let c = correlation(&s, w, &CorrelationConfig { n_pairs: 100, ..Default::default() }).unwrap();
         assert_close(c.mean_correlation.unwrap(), 1.0, 1e-9);
     }
 
@@ -291,10 +274,7 @@ mod tests {
         let c = correlation(
             &s,
             Window::new(0.0, 4.0).unwrap(),
-            &CorrelationConfig {
-                bin_width_s: 1.0,
-                ..Default::default()
-            },
+            &CorrelationConfig { bin_width_s: 1.0, ..Default::default() },
         )
         .unwrap();
         assert_eq!((c.n_pairs_used, c.n_neurons_active), (1, 2));
@@ -305,18 +285,12 @@ mod tests {
     fn sampling_is_deterministic_per_seed() {
         let s = poisson_population(60, 10.0, 10.0, 3);
         let w = Window::new(0.0, 10.0).unwrap();
-        let cfg = CorrelationConfig {
-            n_pairs: 50,
-            seed: 4,
-            ..Default::default()
-        };
+        let cfg = CorrelationConfig { n_pairs: 50, seed: 4, ..Default::default() };
         let a = correlation(&s, w, &cfg).unwrap();
         assert_eq!(a, correlation(&s, w, &cfg).unwrap());
         assert_ne!(
             a.mean_correlation,
-            correlation(&s, w, &CorrelationConfig { seed: 5, ..cfg })
-                .unwrap()
-                .mean_correlation
+            correlation(&s, w, &CorrelationConfig { seed: 5, ..cfg }).unwrap().mean_correlation
         );
     }
 
@@ -324,12 +298,7 @@ mod tests {
     fn silent_population_gives_none() {
         let w = Window::new(0.0, 1.0).unwrap();
         let s = SpikeTrains::empty(10);
-        assert_eq!(
-            correlation(&s, w, &CorrelationConfig::default())
-                .unwrap()
-                .mean_correlation,
-            None
-        );
+        assert_eq!(correlation(&s, w, &CorrelationConfig::default()).unwrap().mean_correlation, None);
         assert_eq!(synchrony(&s, w, 0.1).unwrap().chi, None);
     }
 }

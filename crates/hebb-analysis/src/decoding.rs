@@ -40,11 +40,7 @@ impl Responses {
         for (k, &v) in values.iter().enumerate() {
             check_finite(|| format!("response value #{k}"), v)?;
         }
-        Ok(Self {
-            n_features,
-            values,
-            patterns,
-        })
+        Ok(Self { n_features, values, patterns })
     }
 
     pub fn n_trials(&self) -> usize {
@@ -72,11 +68,7 @@ impl Responses {
     /// The same responses with different trial labels (used for the shuffled-label control).
     pub(crate) fn with_patterns(&self, patterns: Vec<usize>) -> Self {
         debug_assert_eq!(patterns.len(), self.patterns.len());
-        Self {
-            n_features: self.n_features,
-            values: self.values.clone(),
-            patterns,
-        }
+        Self { n_features: self.n_features, values: self.values.clone(), patterns }
     }
 }
 
@@ -119,10 +111,7 @@ pub struct DecoderConfig {
 
 impl Default for DecoderConfig {
     fn default() -> Self {
-        Self {
-            n_folds: DEFAULT_FOLDS,
-            seed: 0,
-        }
+        Self { n_folds: DEFAULT_FOLDS, seed: 0 }
     }
 }
 
@@ -166,10 +155,7 @@ pub struct DecodingResult {
 pub fn decode(responses: &Responses, config: &DecoderConfig) -> Result<DecodingResult> {
     let classes = Classes::of(responses.patterns())?;
     if config.n_folds < 2 {
-        return Err(AnalysisError::Invalid(format!(
-            "need at least 2 folds, got {}",
-            config.n_folds
-        )));
+        return Err(AnalysisError::Invalid(format!("need at least 2 folds, got {}", config.n_folds)));
     }
     let folds = stratified_folds(&classes, config.n_folds, config.seed);
     let k = classes.ids.len();
@@ -247,9 +233,7 @@ fn stratified_folds(classes: &Classes, n_folds: usize, seed: u64) -> Vec<usize> 
     let mut folds = vec![0usize; classes.of_trial.len()];
     let mut deal = 0usize;
     for c in 0..classes.ids.len() {
-        let mut members: Vec<usize> = (0..classes.of_trial.len())
-            .filter(|&t| classes.of_trial[t] == c)
-            .collect();
+        let mut members: Vec<usize> = (0..classes.of_trial.len()).filter(|&t| classes.of_trial[t] == c).collect();
         g.shuffle(&mut members);
         for t in members {
             folds[t] = deal % n_folds;
@@ -312,11 +296,7 @@ impl NearestMean {
     }
 
     fn predict(&self, x: &[f64]) -> usize {
-        let z: Vec<f64> = self
-            .features
-            .iter()
-            .map(|&(i, m, inv_sd)| (x[i] - m) * inv_sd)
-            .collect();
+        let z: Vec<f64> = self.features.iter().map(|&(i, m, inv_sd)| (x[i] - m) * inv_sd).collect();
         let mut best = (0usize, f64::INFINITY);
         for (c, mean) in self.means.iter().enumerate() {
             let Some(mean) = mean else { continue };
@@ -368,10 +348,7 @@ pub(crate) mod tests {
         let (s, pres) = deterministic_code(20, 4, 50);
         let d = decoding(&s, &pres, &DecoderConfig::default()).unwrap();
         assert_eq!(d.accuracy, 1.0);
-        assert_eq!(
-            (d.n_trials, d.n_patterns, d.patterns.clone()),
-            (200, 4, vec![0, 1, 2, 3])
-        );
+        assert_eq!((d.n_trials, d.n_patterns, d.patterns.clone()), (200, 4, vec![0, 1, 2, 3]));
         assert_close(d.chance_level, 0.25, 1e-12);
         assert_eq!(d.confusion[2], vec![0, 0, 50, 0]);
     }
@@ -394,15 +371,10 @@ pub(crate) mod tests {
         let folds = stratified_folds(&classes, 5, 1);
         let mut sizes = [0usize; 5];
         folds.iter().for_each(|&f| sizes[f] += 1);
-        assert!(
-            sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
-            "{sizes:?}"
-        );
+        assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1, "{sizes:?}");
         for c in 0..3 {
             let mut per_fold = [0usize; 5];
-            (0..23)
-                .filter(|&t| classes.of_trial[t] == c)
-                .for_each(|t| per_fold[folds[t]] += 1);
+            (0..23).filter(|&t| classes.of_trial[t] == c).for_each(|t| per_fold[folds[t]] += 1);
             assert!(per_fold.iter().max().unwrap() - per_fold.iter().min().unwrap() <= 1);
         }
         assert_eq!(folds, stratified_folds(&classes, 5, 1));
@@ -415,39 +387,19 @@ pub(crate) mod tests {
         let e = decode(&r, &DecoderConfig::default()).unwrap_err();
         assert_eq!(e.to_string(), "need at least 2 patterns, found 1");
         let r = Responses::new(1, vec![1.0, 2.0, 3.0], vec![0, 0, 1]).unwrap();
-        assert!(
-            decode(&r, &DecoderConfig::default())
-                .unwrap_err()
-                .to_string()
-                .contains("pattern 1 has only 1")
-        );
+        assert!(decode(&r, &DecoderConfig::default()).unwrap_err().to_string().contains("pattern 1 has only 1"));
         let r = Responses::new(1, vec![1.0, 2.0, 3.0, 4.0], vec![0, 0, 1, 1]).unwrap();
         assert!(decode(&r, &DecoderConfig { n_folds: 1, seed: 0 }).is_err());
         assert!(Responses::new(2, vec![1.0, 2.0, 3.0], vec![0, 1]).is_err());
         assert!(response_counts(&SpikeTrains::empty(3), &[]).is_err());
-        let bad = [Presentation {
-            pattern: 0,
-            t0: 1.0,
-            t1: 0.5,
-        }];
+        let bad = [Presentation { pattern: 0, t0: 1.0, t1: 0.5 }];
         assert!(response_counts(&SpikeTrains::empty(3), &bad).is_err());
     }
 
     #[test]
     fn response_counts_are_chronological() {
         let s = SpikeTrains::from_per_neuron(&[vec![0.1, 1.1, 1.2], vec![1.5]]).unwrap();
-        let pres = [
-            Presentation {
-                pattern: 7,
-                t0: 1.0,
-                t1: 2.0,
-            },
-            Presentation {
-                pattern: 3,
-                t0: 0.0,
-                t1: 1.0,
-            },
-        ];
+        let pres = [Presentation { pattern: 7, t0: 1.0, t1: 2.0 }, Presentation { pattern: 3, t0: 0.0, t1: 1.0 }];
         let r = response_counts(&s, &pres).unwrap();
         assert_eq!(r.patterns(), &[3, 7]);
         assert_eq!(r.trial(0), Some(&[1.0, 0.0][..]));

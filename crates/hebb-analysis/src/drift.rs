@@ -43,14 +43,10 @@ pub struct DriftResult {
 pub fn drift_responses(responses: &Responses, n_blocks: usize) -> Result<DriftResult> {
     let t = responses.n_trials();
     if n_blocks < 2 {
-        return Err(AnalysisError::Invalid(format!(
-            "need at least 2 blocks, got {n_blocks}"
-        )));
+        return Err(AnalysisError::Invalid(format!("need at least 2 blocks, got {n_blocks}")));
     }
     if t < n_blocks {
-        return Err(AnalysisError::Invalid(format!(
-            "{t} trials cannot fill {n_blocks} blocks"
-        )));
+        return Err(AnalysisError::Invalid(format!("{t} trials cannot fill {n_blocks} blocks")));
     }
     let mut ids = responses.patterns().to_vec();
     ids.sort_unstable();
@@ -67,9 +63,7 @@ pub fn drift_responses(responses: &Responses, n_blocks: usize) -> Result<DriftRe
                 acc.iter_mut().zip(responses.row(trial)).for_each(|(a, &x)| *a += x);
                 *n += 1;
             }
-            sums.into_iter()
-                .map(|(acc, n)| (n > 0).then(|| acc.into_iter().map(|a| a / n as f64).collect()))
-                .collect()
+            sums.into_iter().map(|(acc, n)| (n > 0).then(|| acc.into_iter().map(|a| a / n as f64).collect())).collect()
         })
         .collect();
     let block_similarity = |b: usize, c: usize| -> Option<f64> {
@@ -81,9 +75,8 @@ pub fn drift_responses(responses: &Responses, n_blocks: usize) -> Result<DriftRe
             .collect();
         (!rs.is_empty()).then(|| rs.iter().sum::<f64>() / rs.len() as f64)
     };
-    let similarity: Vec<Vec<Option<f64>>> = (0..n_blocks)
-        .map(|b| (0..n_blocks).map(|c| block_similarity(b, c)).collect())
-        .collect();
+    let similarity: Vec<Vec<Option<f64>>> =
+        (0..n_blocks).map(|b| (0..n_blocks).map(|c| block_similarity(b, c)).collect()).collect();
     // Adjacent: average of the per-(pattern, b) values, i.e. weight each block pair by how many
     // patterns defined it.
     let mut adj = (0.0, 0usize);
@@ -134,14 +127,7 @@ mod tests {
         // Two patterns, 3 features, 6 trials in 3 blocks of 2 (one trial of each pattern per block).
         // Pattern 0: (1,2,3) → (1,2,3) → (3,2,1): ρ01 = 1, ρ12 = −1, ρ02 = −1.
         // Pattern 5: (0,1,0) → (0,1,0) → (0,1,0): ρ = 1 throughout.
-        let rows = [
-            [1., 2., 3.],
-            [0., 1., 0.],
-            [1., 2., 3.],
-            [0., 1., 0.],
-            [3., 2., 1.],
-            [0., 1., 0.],
-        ];
+        let rows = [[1., 2., 3.], [0., 1., 0.], [1., 2., 3.], [0., 1., 0.], [3., 2., 1.], [0., 1., 0.]];
         let r = Responses::new(3, rows.concat(), vec![0, 5, 0, 5, 0, 5]).unwrap();
         let d = drift_responses(&r, 3).unwrap();
         assert_eq!(d.n_patterns, 2);

@@ -20,11 +20,7 @@ pub enum AnalysisError {
 
     /// Two inputs that must have matching lengths do not.
     #[error("{what}: expected length {expected}, got {found}")]
-    LengthMismatch {
-        what: String,
-        expected: usize,
-        found: usize,
-    },
+    LengthMismatch { what: String, expected: usize, found: usize },
 
     /// Decoding and information need at least two distinct stimulus patterns.
     #[error("need at least 2 patterns, found {found}")]
@@ -32,12 +28,7 @@ pub enum AnalysisError {
 
     /// The window is too short for the requested bin width.
     #[error("window of {duration} s holds {n_bins} bin(s) of {bin_width} s; need at least {needed}")]
-    TooFewBins {
-        duration: f64,
-        bin_width: f64,
-        n_bins: usize,
-        needed: usize,
-    },
+    TooFewBins { duration: f64, bin_width: f64, n_bins: usize, needed: usize },
 
     /// Any other invalid argument, with a message naming the argument and the constraint.
     #[error("invalid input: {0}")]
@@ -49,19 +40,11 @@ pub type Result<T> = std::result::Result<T, AnalysisError>;
 
 /// Rejects NaN and infinities with a message naming the offending quantity.
 pub(crate) fn check_finite(what: impl FnOnce() -> String, value: f64) -> Result<f64> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(AnalysisError::NonFinite { what: what(), value })
-    }
+    if value.is_finite() { Ok(value) } else { Err(AnalysisError::NonFinite { what: what(), value }) }
 }
 
 /// Rejects values that are not finite and strictly positive (bin widths, rates, durations).
 pub(crate) fn check_positive(what: &str, value: f64) -> Result<f64> {
     let value = check_finite(|| what.to_string(), value)?;
-    if value > 0.0 {
-        Ok(value)
-    } else {
-        Err(AnalysisError::Invalid(format!("{what} must be positive, got {value}")))
-    }
+    if value > 0.0 { Ok(value) } else { Err(AnalysisError::Invalid(format!("{what} must be positive, got {value}"))) }
 }

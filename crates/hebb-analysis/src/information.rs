@@ -78,12 +78,7 @@ pub fn confusion_mi(table: &[Vec<u64>]) -> Result<MiEstimate> {
         .sum();
     let r_total = col_sums.iter().filter(|&&c| c > 0).count() as f64;
     let bias = (sum_rs_minus_1 - (r_total - 1.0)) / (2.0 * nf * std::f64::consts::LN_2);
-    Ok(MiEstimate {
-        naive_bits: naive,
-        pt_bias_bits: bias,
-        corrected_bits: naive - bias,
-        n,
-    })
+    Ok(MiEstimate { naive_bits: naive, pt_bias_bits: bias, corrected_bits: naive - bias, n })
 }
 
 /// Result of [`mutual_information`].

@@ -21,11 +21,7 @@ pub struct RateStats {
 /// Per-neuron rate rᵢ = nᵢ / (t1 − t0) in Hz, where nᵢ counts spikes with t0 ≤ t < t1.
 pub fn per_neuron_rates(spikes: &SpikeTrains, window: Window) -> Vec<f64> {
     let d = window.duration();
-    spikes
-        .counts_in(window.t0(), window.t1())
-        .into_iter()
-        .map(|n| n as f64 / d)
-        .collect()
+    spikes.counts_in(window.t0(), window.t1()).into_iter().map(|n| n as f64 / d).collect()
 }
 
 /// Mean rate, median rate and fraction silent over `window`.
@@ -41,18 +37,8 @@ pub fn rates(spikes: &SpikeTrains, window: Window) -> Result<RateStats> {
     let mean_hz = r.iter().sum::<f64>() / n as f64;
     let fraction_silent = r.iter().filter(|&&x| x == 0.0).count() as f64 / n as f64;
     r.sort_by(f64::total_cmp);
-    let median_hz = if n % 2 == 1 {
-        r[n / 2]
-    } else {
-        0.5 * (r[n / 2 - 1] + r[n / 2])
-    };
-    Ok(RateStats {
-        mean_hz,
-        median_hz,
-        fraction_silent,
-        n_neurons: n,
-        duration_s: window.duration(),
-    })
+    let median_hz = if n % 2 == 1 { r[n / 2] } else { 0.5 * (r[n / 2 - 1] + r[n / 2]) };
+    Ok(RateStats { mean_hz, median_hz, fraction_silent, n_neurons: n, duration_s: window.duration() })
 }
 
 #[cfg(test)]

@@ -18,11 +18,7 @@ pub struct RateSeries<'a> {
 impl<'a> RateSeries<'a> {
     /// A series whose first bin starts at t = 0.
     pub fn new(rates: &'a [f64], bin_width: f64) -> Self {
-        Self {
-            rates,
-            bin_width,
-            t_start: 0.0,
-        }
+        Self { rates, bin_width, t_start: 0.0 }
     }
 
     /// The same series with its first bin starting at `t_start`.

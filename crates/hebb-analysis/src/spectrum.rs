@@ -59,9 +59,7 @@ pub fn spectrum(series: RateSeries<'_>, segment_len: usize, bands: &[(f64, f64)]
     let x = series.rates;
     let l = segment_len;
     if l < 4 {
-        return Err(AnalysisError::Invalid(format!(
-            "segment length must be at least 4 samples, got {l}"
-        )));
+        return Err(AnalysisError::Invalid(format!("segment length must be at least 4 samples, got {l}")));
     }
     if x.len() < l {
         return Err(AnalysisError::Invalid(format!(
@@ -73,18 +71,15 @@ pub fn spectrum(series: RateSeries<'_>, segment_len: usize, bands: &[(f64, f64)]
         check_finite(|| "band lower edge".into(), lo)?;
         check_finite(|| "band upper edge".into(), hi)?;
         if !(lo >= 0.0 && lo < hi) {
-            return Err(AnalysisError::Invalid(format!(
-                "band [{lo}, {hi}) Hz must satisfy 0 <= lo < hi"
-            )));
+            return Err(AnalysisError::Invalid(format!("band [{lo}, {hi}) Hz must satisfy 0 <= lo < hi")));
         }
     }
 
     let fs = 1.0 / series.bin_width;
     let hop = l / 2;
     let n_segments = 1 + (x.len() - l) / hop;
-    let window: Vec<f64> = (0..l)
-        .map(|n| 0.5 * (1.0 - (2.0 * std::f64::consts::PI * n as f64 / l as f64).cos()))
-        .collect();
+    let window: Vec<f64> =
+        (0..l).map(|n| 0.5 * (1.0 - (2.0 * std::f64::consts::PI * n as f64 / l as f64).cos())).collect();
     let window_power: f64 = window.iter().map(|w| w * w).sum();
 
     let fft = FftPlanner::<f64>::new().plan_fft_forward(l);
@@ -107,11 +102,7 @@ pub fn spectrum(series: RateSeries<'_>, segment_len: usize, bands: &[(f64, f64)]
         .iter()
         .enumerate()
         .map(|(k, &a)| {
-            let one_sided = if k == 0 || (l.is_multiple_of(2) && k == l / 2) {
-                1.0
-            } else {
-                2.0
-            };
+            let one_sided = if k == 0 || (l.is_multiple_of(2) && k == l / 2) { 1.0 } else { 2.0 };
             one_sided * a * scale
         })
         .collect();
@@ -134,12 +125,7 @@ pub fn spectrum(series: RateSeries<'_>, segment_len: usize, bands: &[(f64, f64)]
         .map(|&(lo, hi)| BandPower {
             lo_hz: lo,
             hi_hz: hi,
-            power: frequencies_hz
-                .iter()
-                .zip(&psd)
-                .filter(|&(&f, _)| f >= lo && f < hi)
-                .map(|(_, &p)| p * df)
-                .sum(),
+            power: frequencies_hz.iter().zip(&psd).filter(|&(&f, _)| f >= lo && f < hi).map(|(_, &p)| p * df).sum(),
         })
         .collect();
     let total_power = psd.iter().sum::<f64>() * df;
@@ -169,9 +155,8 @@ mod tests {
         // is A²/2 = 12.5 Hz²; the Hann main lobe (±2 bins) lies inside [5, 11) Hz, and the window's
         // sidelobes leak < 0.1 %, so 2 % tolerance on the band and total power only absorbs the
         // non-integer number of cycles per segment.
-        let rates: Vec<f64> = (0..10_000)
-            .map(|k| 10.0 + 5.0 * (2.0 * std::f64::consts::PI * 8.0 * k as f64 * 1e-3).sin())
-            .collect();
+        let rates: Vec<f64> =
+            (0..10_000).map(|k| 10.0 + 5.0 * (2.0 * std::f64::consts::PI * 8.0 * k as f64 * 1e-3).sin()).collect();
         let sp = spectrum(RateSeries::new(&rates, 1e-3), 1024, &[(5.0, 11.0), (20.0, 40.0)]).unwrap();
         assert_eq!(sp.n_segments, 1 + (10_000 - 1024) / 512);
         assert!((sp.peak_frequency_hz.unwrap() - 8.0).abs() <= sp.resolution_hz);
@@ -201,11 +186,7 @@ mod tests {
         let s = modulated_population(100, 20.0, 0.5, 10.0, 20.0, 21);
         let rate = population_rate(&s, Window::new(0.0, 20.0).unwrap(), 1e-3).unwrap();
         let sp = spectrum(RateSeries::new(&rate, 1e-3), 2048, &[(8.0, 12.0)]).unwrap();
-        assert!(
-            (sp.peak_frequency_hz.unwrap() - 10.0).abs() <= sp.resolution_hz,
-            "{:?}",
-            sp.peak_frequency_hz
-        );
+        assert!((sp.peak_frequency_hz.unwrap() - 10.0).abs() <= sp.resolution_hz, "{:?}", sp.peak_frequency_hz);
         assert_close(sp.band_powers[0].power, 50.0, 5.0);
     }
 
@@ -218,9 +199,6 @@ mod tests {
         assert!(spectrum(RateSeries::new(&x, 1e-3), 32, &[(5.0, 5.0)]).is_err());
         assert!(spectrum(RateSeries::new(&[], 1e-3), 32, &[]).is_err());
         // A constant series has no power anywhere: no peak rather than a spurious one.
-        assert_eq!(
-            spectrum(RateSeries::new(&x, 1e-3), 32, &[]).unwrap().peak_frequency_hz,
-            None
-        );
+        assert_eq!(spectrum(RateSeries::new(&x, 1e-3), 32, &[]).unwrap().peak_frequency_hz, None);
     }
 }

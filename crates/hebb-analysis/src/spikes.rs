@@ -53,11 +53,7 @@ impl Window {
     pub(crate) fn n_full_bins(&self, bin_width: f64) -> usize {
         let ratio = self.duration() / bin_width;
         let nearest = ratio.round();
-        let n = if (ratio - nearest).abs() <= 1e-9 * nearest.max(1.0) {
-            nearest
-        } else {
-            ratio.floor()
-        };
+        let n = if (ratio - nearest).abs() <= 1e-9 * nearest.max(1.0) { nearest } else { ratio.floor() };
         n as usize
     }
 }
@@ -117,11 +113,7 @@ impl SpikeTrains {
                 )));
             }
         }
-        Ok(Self {
-            n_neurons,
-            times,
-            indices,
-        })
+        Ok(Self { n_neurons, times, indices })
     }
 
     /// Builds from unsorted parallel arrays, sorting by time (ties by neuron index).
@@ -146,10 +138,7 @@ impl SpikeTrains {
     /// any order). The population size is `per_neuron.len()`.
     pub fn from_per_neuron(per_neuron: &[Vec<f64>]) -> Result<Self> {
         if per_neuron.len() > u32::MAX as usize {
-            return Err(AnalysisError::Invalid(format!(
-                "{} neurons exceed the u32 index range",
-                per_neuron.len()
-            )));
+            return Err(AnalysisError::Invalid(format!("{} neurons exceed the u32 index range", per_neuron.len())));
         }
         let total = per_neuron.iter().map(Vec::len).sum();
         let mut times = Vec::with_capacity(total);
@@ -163,11 +152,7 @@ impl SpikeTrains {
 
     /// A population of `n_neurons` that never fired.
     pub fn empty(n_neurons: usize) -> Self {
-        Self {
-            n_neurons,
-            times: Vec::new(),
-            indices: Vec::new(),
-        }
+        Self { n_neurons, times: Vec::new(), indices: Vec::new() }
     }
 
     pub fn n_neurons(&self) -> usize {
@@ -227,17 +212,10 @@ impl SpikeTrains {
         let bin_width = check_positive("bin width", bin_width)?;
         let n_bins = window.n_full_bins(bin_width);
         if n_bins < min_bins {
-            return Err(AnalysisError::TooFewBins {
-                duration: window.duration(),
-                bin_width,
-                n_bins,
-                needed: min_bins,
-            });
+            return Err(AnalysisError::TooFewBins { duration: window.duration(), bin_width, n_bins, needed: min_bins });
         }
         if n_bins > u32::MAX as usize {
-            return Err(AnalysisError::Invalid(format!(
-                "{n_bins} bins is too many; use a wider bin"
-            )));
+            return Err(AnalysisError::Invalid(format!("{n_bins} bins is too many; use a wider bin")));
         }
         let mut rows: Vec<Vec<(u32, u32)>> = vec![Vec::new(); self.n_neurons];
         let r = self.range_in(window.t0, window.t1);
@@ -257,11 +235,7 @@ impl SpikeTrains {
                 _ => row.push((b, 1)),
             }
         }
-        Ok(SparseBinned {
-            n_bins,
-            bin_width,
-            rows,
-        })
+        Ok(SparseBinned { n_bins, bin_width, rows })
     }
 }
 
@@ -288,10 +262,7 @@ impl CountMoments {
     pub(crate) fn of(row: &[(u32, u32)]) -> Self {
         row.iter().fold(Self::default(), |m, &(_, c)| {
             let c = u128::from(c);
-            Self {
-                sum: m.sum + c,
-                sum_sq: m.sum_sq + c * c,
-            }
+            Self { sum: m.sum + c, sum_sq: m.sum_sq + c * c }
         })
     }
 
@@ -344,14 +315,8 @@ mod tests {
     fn window_rejects_empty_and_non_finite() {
         assert!(matches!(Window::new(1.0, 1.0), Err(AnalysisError::EmptyWindow { .. })));
         assert!(matches!(Window::new(2.0, 1.0), Err(AnalysisError::EmptyWindow { .. })));
-        assert!(matches!(
-            Window::new(f64::NAN, 1.0),
-            Err(AnalysisError::NonFinite { .. })
-        ));
-        assert_eq!(
-            Window::new(1.0, 1.0).unwrap_err().to_string(),
-            "window is empty: [1, 1) has no duration"
-        );
+        assert!(matches!(Window::new(f64::NAN, 1.0), Err(AnalysisError::NonFinite { .. })));
+        assert_eq!(Window::new(1.0, 1.0).unwrap_err().to_string(), "window is empty: [1, 1) has no duration");
     }
 
     #[test]
@@ -386,10 +351,7 @@ mod tests {
         assert_eq!(sparse_dot(&b.rows[0], &b.rows[1]), 1);
         let m = CountMoments::of(&b.rows[0]);
         assert_eq!((m.sum, m.sum_sq, m.n2_var(2)), (3, 5, 1));
-        assert!(matches!(
-            s.bin_sparse(w, 0.15, 2),
-            Err(AnalysisError::TooFewBins { .. })
-        ));
+        assert!(matches!(s.bin_sparse(w, 0.15, 2), Err(AnalysisError::TooFewBins { .. })));
     }
 
     #[test]

@@ -33,10 +33,7 @@ pub(crate) fn regular_population(n: usize, rate: f64, duration: f64) -> SpikeTra
         .map(|i| {
             let phase = period * (i as f64 + 0.5) / n as f64;
             // t_k = phase + k·T computed from k (not by accumulation) so every ISI is T up to one ulp.
-            (0u64..)
-                .map(|k| phase + k as f64 * period)
-                .take_while(|&t| t < duration)
-                .collect()
+            (0u64..).map(|k| phase + k as f64 * period).take_while(|&t| t < duration).collect()
         })
         .collect();
     SpikeTrains::from_per_neuron(&trains).expect("synthetic trains are valid")
@@ -77,20 +74,14 @@ pub(crate) fn presentations(
     gap: f64,
     seed: u64,
 ) -> Vec<Presentation> {
-    let mut order: Vec<usize> = (0..n_patterns)
-        .flat_map(|p| std::iter::repeat_n(p, per_pattern))
-        .collect();
+    let mut order: Vec<usize> = (0..n_patterns).flat_map(|p| std::iter::repeat_n(p, per_pattern)).collect();
     SplitMix64::new(seed).shuffle(&mut order);
     order
         .into_iter()
         .enumerate()
         .map(|(k, pattern)| {
             let t0 = k as f64 * (duration + gap);
-            Presentation {
-                pattern,
-                t0,
-                t1: t0 + duration,
-            }
+            Presentation { pattern, t0, t1: t0 + duration }
         })
         .collect()
 }
@@ -98,8 +89,5 @@ pub(crate) fn presentations(
 /// Asserts `|actual − expected| <= tol` with a readable message.
 #[track_caller]
 pub(crate) fn assert_close(actual: f64, expected: f64, tol: f64) {
-    assert!(
-        (actual - expected).abs() <= tol,
-        "expected {expected} ± {tol}, got {actual}"
-    );
+    assert!((actual - expected).abs() <= tol, "expected {expected} ± {tol}, got {actual}");
 }

@@ -40,9 +40,7 @@ pub struct CvStats {
 /// Errors if `min_isis < 2` (a standard deviation needs two intervals).
 pub fn cv_isi(spikes: &SpikeTrains, window: Window, min_isis: usize) -> Result<CvStats> {
     if min_isis < 2 {
-        return Err(AnalysisError::Invalid(format!(
-            "min_isis must be at least 2, got {min_isis}"
-        )));
+        return Err(AnalysisError::Invalid(format!("min_isis must be at least 2, got {min_isis}")));
     }
     let mut sum_cv = 0.0;
     let mut used = 0usize;
@@ -62,11 +60,7 @@ pub fn cv_isi(spikes: &SpikeTrains, window: Window, min_isis: usize) -> Result<C
         sum_cv += var.sqrt() / mean;
         used += 1;
     }
-    Ok(CvStats {
-        mean_cv: (used > 0).then(|| sum_cv / used as f64),
-        n_neurons_used: used,
-        min_isis,
-    })
+    Ok(CvStats { mean_cv: (used > 0).then(|| sum_cv / used as f64), n_neurons_used: used, min_isis })
 }
 
 /// Result of [`fano`].

@@ -26,12 +26,7 @@ pub struct WeightConfig {
 impl WeightConfig {
     /// Bounds with the default bin count and tolerance.
     pub fn new(lo: f64, hi: f64) -> Self {
-        Self {
-            lo,
-            hi,
-            n_bins: DEFAULT_WEIGHT_BINS,
-            bound_tol: DEFAULT_BOUND_TOL,
-        }
+        Self { lo, hi, n_bins: DEFAULT_WEIGHT_BINS, bound_tol: DEFAULT_BOUND_TOL }
     }
 }
 
@@ -71,26 +66,17 @@ pub struct WeightStats {
 /// Errors if there are no weights, any weight is not finite, `lo >= hi`, `n_bins == 0`,
 /// `bound_tol` is negative or not finite, or `previous` differs in length.
 pub fn weight_stats(weights: &[f64], config: &WeightConfig, previous: Option<&[f64]>) -> Result<WeightStats> {
-    let WeightConfig {
-        lo,
-        hi,
-        n_bins,
-        bound_tol,
-    } = *config;
+    let WeightConfig { lo, hi, n_bins, bound_tol } = *config;
     check_finite(|| "lower weight bound".into(), lo)?;
     check_finite(|| "upper weight bound".into(), hi)?;
     if lo >= hi {
-        return Err(AnalysisError::Invalid(format!(
-            "weight bounds must satisfy lo < hi, got [{lo}, {hi}]"
-        )));
+        return Err(AnalysisError::Invalid(format!("weight bounds must satisfy lo < hi, got [{lo}, {hi}]")));
     }
     if n_bins == 0 {
         return Err(AnalysisError::Invalid("histogram needs at least 1 bin".into()));
     }
     if !(bound_tol.is_finite() && bound_tol >= 0.0) {
-        return Err(AnalysisError::Invalid(format!(
-            "bound tolerance must be >= 0, got {bound_tol}"
-        )));
+        return Err(AnalysisError::Invalid(format!("bound tolerance must be >= 0, got {bound_tol}")));
     }
     if weights.is_empty() {
         return Err(AnalysisError::Invalid("no weights".into()));
@@ -117,9 +103,7 @@ pub fn weight_stats(weights: &[f64], config: &WeightConfig, previous: Option<&[f
         }
         // bin = ⌊(w − lo)/(hi − lo) · n_bins⌋, clamped so hi (and tolerated overshoot) lands in
         // the last bin and tolerated undershoot in the first.
-        let b = ((w - lo) / range * n_bins as f64)
-            .floor()
-            .clamp(0.0, (n_bins - 1) as f64) as usize;
+        let b = ((w - lo) / range * n_bins as f64).floor().clamp(0.0, (n_bins - 1) as f64) as usize;
         histogram[b] += 1;
     }
 
@@ -136,14 +120,9 @@ pub fn weight_stats(weights: &[f64], config: &WeightConfig, previous: Option<&[f
             for (k, &w) in prev.iter().enumerate() {
                 check_finite(|| format!("previous weight #{k}"), w)?;
             }
-            let (abs, net) = weights
-                .iter()
-                .zip(prev)
-                .fold((0.0, 0.0), |(a, s), (&w, &p)| (a + (w - p).abs(), s + (w - p)));
-            Some(WeightChange {
-                mean_abs_change: abs / n,
-                mean_change: net / n,
-            })
+            let (abs, net) =
+                weights.iter().zip(prev).fold((0.0, 0.0), |(a, s), (&w, &p)| (a + (w - p).abs(), s + (w - p)));
+            Some(WeightChange { mean_abs_change: abs / n, mean_change: net / n })
         }
     };
 
@@ -172,10 +151,7 @@ mod tests {
         // Previous (0.1, 0, 0.5, 0.5, 1): Δ = (−.1, .25, 0, .5, 0) → mean .13, mean |Δ| .17.
         let w = [0.0, 0.25, 0.5, 1.0, 1.0];
         let prev = [0.1, 0.0, 0.5, 0.5, 1.0];
-        let cfg = WeightConfig {
-            n_bins: 4,
-            ..WeightConfig::new(0.0, 1.0)
-        };
+        let cfg = WeightConfig { n_bins: 4, ..WeightConfig::new(0.0, 1.0) };
         let s = weight_stats(&w, &cfg, Some(&prev)).unwrap();
         assert_close(s.mean, 0.55, 1e-12);
         assert_close(s.sd, 0.4, 1e-12);
@@ -194,15 +170,7 @@ mod tests {
         // Range 2, tol 1e-3 → ±0.002: −0.001 is "at lo" and goes in bin 0; 2.0015 "at hi", last
         // bin; 2.5 is out of range.
         let w = [-0.001, 0.7, 2.0015, 2.5];
-        let s = weight_stats(
-            &w,
-            &WeightConfig {
-                n_bins: 2,
-                ..WeightConfig::new(0.0, 2.0)
-            },
-            None,
-        )
-        .unwrap();
+        let s = weight_stats(&w, &WeightConfig { n_bins: 2, ..WeightConfig::new(0.0, 2.0) }, None).unwrap();
         assert_close(s.fraction_at_lo, 0.25, 1e-12);
         assert_close(s.fraction_at_hi, 0.25, 1e-12);
         assert_eq!(s.histogram, vec![2, 1]);
@@ -213,23 +181,10 @@ mod tests {
     #[test]
     fn invalid_inputs() {
         let cfg = WeightConfig::new(0.0, 1.0);
-        assert_eq!(
-            weight_stats(&[], &cfg, None).unwrap_err().to_string(),
-            "invalid input: no weights"
-        );
+        assert_eq!(weight_stats(&[], &cfg, None).unwrap_err().to_string(), "invalid input: no weights");
         assert!(weight_stats(&[f64::NAN], &cfg, None).is_err());
         assert!(weight_stats(&[0.5], &WeightConfig::new(1.0, 1.0), None).is_err());
-        assert!(
-            weight_stats(
-                &[0.5],
-                &WeightConfig {
-                    n_bins: 0,
-                    ..cfg.clone()
-                },
-                None
-            )
-            .is_err()
-        );
+        assert!(weight_stats(&[0.5], &WeightConfig { n_bins: 0, ..cfg.clone() }, None).is_err());
         assert!(weight_stats(&[0.5], &cfg, Some(&[0.1, 0.2])).is_err());
     }
 }
