@@ -1,0 +1,156 @@
+//! `cargo bench --bench core`: the core figures of the README.
+//!
+//! * file → first simulated step for `models/cuba.hebb` (parse, check,
+//!   lower, JIT, build, one step), median of 20;
+//! * `cuba` 1 s single-threaded run time, median of 3;
+//! * CUBA scaled to 64k neurons with the same in-degree (about 5M synapses):
+//!   construction time, run time, bytes per synapse and peak memory;
+//! * with `HEBB_BRIAN2_PYTHON=/path/to/python` (a venv with brian2, see
+//!   ../shared/anchors/setup.sh): Brian2's C++ standalone run of the same
+//!   CUBA in the same session, and the ratio.
+//!
+//! Machines are noisy: compare ratios measured in one run, not absolute
+//! times from different runs.
+
+use hebb::ir::lower::Options;
+use hebb::pipeline;
+use std::path::Path;
+use std::time::Instant;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// File → first step: everything a user waits for after editing a model.
+fn file_to_first_step(path: &Path) -> f64 {
+    let t0 = Instant::now();
+    let program = pipeline::compile_file(path, &[], &Options::default()).expect("compiles");
+    let compiled = hebb::jit::compile(&program).expect("jit");
+    let read = |p: &Path| std::fs::read_to_string(p);
+    let mut sim = hebb::runtime::build(&program, &read).expect("builds");
+    sim.set_backend(Box::new(compiled.backend()));
+    sim.run_steps(1).expect("steps");
+    t0.elapsed().as_secs_f64()
+}
+
+struct RunFigures {
+    build_s: f64,
+    run_s: f64,
+    synapses: usize,
+    bytes_per_synapse: f64,
+    rss_delta: u64,
+    rate_hz: f64,
+}
+
+fn run_model(text: &str, path: &Path, duration: f64) -> RunFigures {
+    let options = Options { duration: Some(duration), seed: None };
+    let program = pipeline::compile(text, path, &[], &options).expect("compiles");
+    let compiled = hebb::jit::compile(&program).expect("jit");
+    let read = |p: &Path| std::fs::read_to_string(p);
+    let rss0 = rss_bytes().unwrap_or(0);
+    let t0 = Instant::now();
+    let mut sim = hebb::runtime::build(&program, &read).expect("builds");
+    let build_s = t0.elapsed().as_secs_f64();
+    let rss1 = rss_bytes().unwrap_or(0);
+    sim.set_backend(Box::new(compiled.backend()));
+    let t1 = Instant::now();
+    sim.run_steps(program.n_steps).expect("runs");
+    let run_s = t1.elapsed().as_secs_f64();
+    let synapses: usize = sim.projections.iter().map(|p| p.n_synapses()).sum();
+    let bytes: f64 = sim.projections.iter().map(|p| p.bytes_per_synapse() * p.n_synapses() as f64).sum();
+    let neurons: usize = program.groups.iter().map(|g| g.size).sum();
+    let spikes: u64 = sim.recordings.spike_counts.iter().sum();
+    RunFigures {
+        build_s,
+        run_s,
+        synapses,
+        bytes_per_synapse: bytes / synapses.max(1) as f64,
+        rss_delta: rss1.saturating_sub(rss0),
+        rate_hz: spikes as f64 / neurons as f64 / duration,
+    }
+}
+
+fn brian2_cuba(python: &str, neurons: usize, duration: f64) -> Option<serde_json::Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors/bench_brian2.py");
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .args(["--model", "cuba", "--mode", "standalone", "--duration", &duration.to_string(), "--neurons", &neurons.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last()?).ok()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; ignore arguments.
+    let cuba = pipeline::models_dir().join("cuba.hebb");
+    let text = std::fs::read_to_string(&cuba).expect("cuba model");
+    println!("hebb core benchmarks ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
+
+    let first: Vec<f64> = (0..20).map(|_| file_to_first_step(&cuba)).collect();
+    println!("file -> first step (cuba, 4000 neurons, 320k synapses): median {:.1} ms (min {:.1} ms)", median(first.clone()) * 1e3, first.iter().copied().fold(f64::INFINITY, f64::min) * 1e3);
+
+    let runs: Vec<RunFigures> = (0..3).map(|_| run_model(&text, &cuba, 1.0)).collect();
+    let cuba_run = median(runs.iter().map(|r| r.run_s).collect());
+    println!(
+        "cuba 1 s, 1 thread: run {:.3} s, build {:.1} ms, {} synapses, {:.2} bytes/synapse, {:.2} Hz",
+        cuba_run,
+        runs[0].build_s * 1e3,
+        runs[0].synapses,
+        runs[0].bytes_per_synapse,
+        runs[0].rate_hz
+    );
+
+    // CUBA at 64k neurons, in-degree kept at 80 (p = 0.02 * 4000 / 64000).
+    let big = text
+        .replace("population P = 4000", "population P = 64000")
+        .replace("P[0..3200]", "P[0..51200]")
+        .replace("P[3200..4000]", "P[51200..64000]")
+        .replace("p = 0.02", "p = 0.00125");
+    let b = run_model(&big, &cuba, 1.0);
+    println!(
+        "cuba 64k neurons, 1 s: build {:.2} s for {} synapses, run {:.2} s, {:.2} bytes/synapse in the synapse store, RSS growth during build {:.1} MB ({:.2} bytes/synapse), peak RSS {:.0} MB",
+        b.build_s,
+        b.synapses,
+        b.run_s,
+        b.bytes_per_synapse,
+        b.rss_delta as f64 / 1e6,
+        b.rss_delta as f64 / b.synapses as f64,
+        peak_rss_bytes().unwrap_or(0) as f64 / 1e6
+    );
+
+    if let Ok(python) = std::env::var("HEBB_BRIAN2_PYTHON") {
+        let mut b2 = Vec::new();
+        for _ in 0..3 {
+            if let Some(j) = brian2_cuba(&python, 4000, 1.0) {
+                b2.push(j["run_s"].as_f64().unwrap_or(f64::NAN));
+            }
+        }
+        if b2.is_empty() {
+            println!("brian2: could not run ../shared/anchors/bench_brian2.py with {python}");
+        } else {
+            let b2m = median(b2.clone());
+            // Re-measure hebb right after Brian2, in the same conditions.
+            let again = median((0..3).map(|_| run_model(&text, &cuba, 1.0).run_s).collect());
+            println!("brian2 standalone cuba 1 s run: median {:.3} s of {:?}", b2m, b2);
+            println!("hebb / brian2 run-time ratio: {:.2} (hebb {:.3} s)", again / b2m, again);
+        }
+    } else {
+        println!("(set HEBB_BRIAN2_PYTHON to a python with brian2 to compare with Brian2's C++ standalone mode)");
+    }
+}
