@@ -89,7 +89,16 @@ fn brian2_cuba(python: &str, neurons: usize, duration: f64) -> Option<serde_json
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors/bench_brian2.py");
     let out = std::process::Command::new(python)
         .arg(&script)
-        .args(["--model", "cuba", "--mode", "standalone", "--duration", &duration.to_string(), "--neurons", &neurons.to_string()])
+        .args([
+            "--model",
+            "cuba",
+            "--mode",
+            "standalone",
+            "--duration",
+            &duration.to_string(),
+            "--neurons",
+            &neurons.to_string(),
+        ])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -103,7 +112,11 @@ fn main() {
     println!("hebb core benchmarks ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
 
     let first: Vec<f64> = (0..20).map(|_| file_to_first_step(&cuba)).collect();
-    println!("file -> first step (cuba, 4000 neurons, 320k synapses): median {:.1} ms (min {:.1} ms)", median(first.clone()) * 1e3, first.iter().copied().fold(f64::INFINITY, f64::min) * 1e3);
+    println!(
+        "file -> first step (cuba, 4000 neurons, 320k synapses): median {:.1} ms (min {:.1} ms)",
+        median(first.clone()) * 1e3,
+        first.iter().copied().fold(f64::INFINITY, f64::min) * 1e3
+    );
 
     let runs: Vec<RunFigures> = (0..3).map(|_| run_model(&text, &cuba, 1.0)).collect();
     let cuba_run = median(runs.iter().map(|r| r.run_s).collect());

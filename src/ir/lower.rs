@@ -603,7 +603,9 @@ impl Lowerer<'_> {
             let value = ov.map(|o| &o.value).unwrap_or(&s.init);
             let mut ctx = Ctx { synapse: true, ..self.ctx(&map) };
             let init = fold(&ctx.expr(value));
-            match (&init, written[k]) {
+            // A connection file may give per-synapse weights: keep columns.
+            let from_file = matches!(proj.rule, hir::ConnRule::File { .. });
+            match (&init, written[k] || from_file) {
                 (Expr::Const(v), false) => {
                     map.states.push(None);
                     map.folded.push(Some(*v));

@@ -72,9 +72,9 @@ pub fn network(def: &ItemDef, types: &Types<'_>, diags: &mut Vec<Diagnostic>) ->
     let mut pop_spans: Vec<Span> = Vec::new();
     for m in &def.members {
         if let Member::Population { name, size, type_name, options, span } = m {
-            if !check_declarable(name, diags) {
-                continue;
-            }
+            // A reserved name is reported but the population still exists,
+            // so its uses are not reported again.
+            check_declarable(name, diags);
             let prev = net.population(&name.name).map(|k| pop_spans[k]);
             if !check_unique("population", name, prev, diags) {
                 continue;
@@ -661,7 +661,10 @@ fn connect(
         );
         return None;
     };
+    // A connection file may give the weights instead.
+    let weights_from_file = matches!(rule, ConnRule::File { .. });
     if instance.type_id.is_none()
+        && !weights_from_file
         && !overrides.iter().any(|o| {
             instance.dynamics.states.get(o.target.index as usize).is_some_and(|s| s.name == "w")
                 && o.target.kind == VarKind::State
