@@ -14,7 +14,9 @@
 /// * OnPost: the `list_len` postsynaptic neurons in `list`; neuron `j` has
 ///   synapses `post_syn[post_start[j]..post_start[j+1]]`, with presynaptic
 ///   neurons `syn_pre[syn]`.
-/// * Every: elements `start..end`.
+/// * Every: elements `start..end`. For a projection's Step (continuous
+///   ODEs) and Every kernels, elements are synapses with presynaptic neuron
+///   `syn_pre[syn]` and postsynaptic neuron `targets[syn]`.
 ///
 /// Kernels return the sum of `x - x` over every value they store, which is
 /// NaN exactly when one of them is not finite.
@@ -41,6 +43,13 @@ pub struct KernelArgs {
     pub syn_pre: *const u32,
     pub spikes_out: *mut u32,
     pub n_spikes: u64,
+    /// Hoisted columns of the projection, indexed by pre / post neuron.
+    pub pre_side: *const *mut f64,
+    pub post_side: *const *mut f64,
+    /// Reduction `k` of an every kernel sums into `scratch[k * stride + x]`
+    /// (x the post or pre neuron); zeroed by the caller.
+    pub scratch: *mut f64,
+    pub scratch_stride: u64,
 }
 
 impl Default for KernelArgs {
@@ -65,6 +74,10 @@ impl Default for KernelArgs {
             syn_pre: std::ptr::null(),
             spikes_out: std::ptr::null_mut(),
             n_spikes: 0,
+            pre_side: std::ptr::null(),
+            post_side: std::ptr::null(),
+            scratch: std::ptr::null_mut(),
+            scratch_stride: 0,
         }
     }
 }
@@ -92,4 +105,8 @@ pub mod offsets {
     pub const SYN_PRE: i32 = offset_of!(KernelArgs, syn_pre) as i32;
     pub const SPIKES_OUT: i32 = offset_of!(KernelArgs, spikes_out) as i32;
     pub const N_SPIKES: i32 = offset_of!(KernelArgs, n_spikes) as i32;
+    pub const PRE_SIDE: i32 = offset_of!(KernelArgs, pre_side) as i32;
+    pub const POST_SIDE: i32 = offset_of!(KernelArgs, post_side) as i32;
+    pub const SCRATCH: i32 = offset_of!(KernelArgs, scratch) as i32;
+    pub const SCRATCH_STRIDE: i32 = offset_of!(KernelArgs, scratch_stride) as i32;
 }

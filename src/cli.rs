@@ -66,6 +66,10 @@ pub enum Command {
         /// Which backend runs the kernels.
         #[arg(long, value_enum, default_value_t = BackendChoice::Jit)]
         backend: BackendChoice,
+        /// Keep every synaptic variable per synapse (no trace hoisting); for
+        /// checking that hoisting does not change results.
+        #[arg(long)]
+        no_hoist: bool,
     },
     /// Explain how a model is compiled: integrators, propagators, memory.
     Explain {
@@ -121,8 +125,8 @@ pub fn main_with(cli: Cli) -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Run { file, output, duration, seed, set, threads, quiet, backend } => {
-            run_command(&RunArgs { file, output, duration, seed, set, threads, quiet, backend })
+        Command::Run { file, output, duration, seed, set, threads, quiet, backend, no_hoist } => {
+            run_command(&RunArgs { file, output, duration, seed, set, threads, quiet, backend, no_hoist })
         }
         Command::Explain { file, ir, set } => explain_command(&file, ir, &set),
     };
@@ -138,6 +142,7 @@ pub struct RunArgs {
     pub threads: usize,
     pub quiet: bool,
     pub backend: BackendChoice,
+    pub no_hoist: bool,
 }
 
 /// Compiles a checked model: lowering, verification, JIT.
@@ -191,7 +196,7 @@ fn run_command(args: &RunArgs) -> u8 {
         Err(code) => return code,
     };
     let t_compile = Instant::now();
-    let program = match lower(&checked, &ir::lower::Options { duration, seed: args.seed }) {
+    let program = match lower(&checked, &ir::lower::Options { duration, seed: args.seed, no_hoist: args.no_hoist }) {
         Ok(p) => p,
         Err(code) => return code,
     };

@@ -47,13 +47,19 @@ pub fn explain(program: &Program) -> String {
             );
         }
     }
-    for proj in &program.projections {
+    for (p, proj) in program.projections.iter().enumerate() {
         let _ = writeln!(out, "\n{}: synapses `{}`", proj.name, proj.synapse);
         let cols: Vec<&str> = proj.columns.iter().map(|c| c.name.as_str()).collect();
+        let index = if proj.on_post.is_some() { 12 } else if proj.step.is_some() || !proj.every.is_empty() { 8 } else { 4 };
+        let index_text = match index {
+            12 => "target, presynaptic and post-index entries 12",
+            8 => "target and presynaptic indices 8",
+            _ => "target index 4",
+        };
         let _ = writeln!(
             out,
-            "  memory: {} bytes per synapse (target index 4 + {} per-synapse variable{} × 8){}",
-            4 + 8 * cols.len(),
+            "  memory: {} bytes per synapse ({index_text} + {} per-synapse variable{} × 8){}",
+            index + 8 * cols.len(),
             cols.len(),
             if cols.len() == 1 { "" } else { "s" },
             if cols.is_empty() { String::new() } else { format!(": {}", cols.join(", ")) }
@@ -61,6 +67,31 @@ pub fn explain(program: &Program) -> String {
         for (name, v) in &proj.folded {
             let _ = writeln!(out, "  `{name}` = {v} for every synapse: folded into the code, not stored");
         }
+        let hoisted: Vec<String> = proj
+            .pre_side
+            .iter()
+            .filter(|c| c.name != "lastupdate")
+            .map(|c| format!("`{}` per presynaptic neuron", c.name))
+            .chain(proj.post_side.iter().filter(|c| c.name != "lastupdate").map(|c| format!("`{}` per postsynaptic neuron", c.name)))
+            .collect();
+        if !hoisted.is_empty() {
+            let _ = writeln!(
+                out,
+                "  hoisted: {}; without hoisting {} bytes per synapse",
+                hoisted.join(", "),
+                index + 8 * proj.unhoisted_columns
+            );
+        }
+        let kernels = [(proj.on_pre, "on pre"), (proj.on_post, "on post"), (proj.step, "continuous equations")];
+        for (k, what) in kernels {
+            if let Some(k) = k {
+                let kernel = &program.kernels[k as usize];
+                if !kernel.prologue.is_empty() {
+                    let _ = writeln!(out, "  {what}: {} statements once per spike, {} per synapse", kernel.prologue.len(), kernel.body.len());
+                }
+            }
+        }
+        let _ = p;
     }
     out
 }

@@ -26,6 +26,8 @@ pub struct Env<'a> {
     pub el: Element,
     pub stream: u32,
     pub locals: &'a mut [f64],
+    /// Kinds of the kernel's reductions (`Slot::Reduced(k)`).
+    pub reductions: &'a [Reduce],
 }
 
 impl Env<'_> {
@@ -38,6 +40,15 @@ impl Env<'_> {
                 Slot::Pre(c) => (*self.args.pre.add(c as usize)).add(self.el.pre as usize),
                 Slot::Post(c) => (*self.args.post.add(c as usize)).add(self.el.post as usize),
                 Slot::Signal(g, c) => *(*self.args.groups.add(g as usize)).add(c as usize),
+                Slot::PreSide(c) => (*self.args.pre_side.add(c as usize)).add(self.el.pre as usize),
+                Slot::PostSide(c) => (*self.args.post_side.add(c as usize)).add(self.el.post as usize),
+                Slot::Reduced(k) => {
+                    let at = match self.reductions[k as usize] {
+                        Reduce::InSum => self.el.post,
+                        Reduce::OutSum => self.el.pre,
+                    };
+                    self.args.scratch.add(k as usize * self.args.scratch_stride as usize + at as usize)
+                }
             }
         }
     }
@@ -119,21 +130,39 @@ impl Env<'_> {
 /// # Safety
 /// All pointers in `args` must be valid for the kernel's kind (see
 /// [`KernelArgs`]): columns long enough for every index reached, lists of
-/// `list_len` entries, `spikes_out` room for `end - start` entries.
+/// `list_len` entries, `spikes_out` room for `end - start` entries, and
+/// `scratch` room for every reduction.
 pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
     let mut locals = vec![0.0; kernel.n_locals as usize];
     let mut acc = 0.0;
+    let reductions: Vec<Reduce> = kernel.reductions.iter().map(|(r, _)| *r).collect();
+    let synapses = matches!(kernel.owner, Owner::Projection(_));
     unsafe {
+        let element = |args: &KernelArgs, i: u64| {
+            if synapses {
+                let pre = *args.syn_pre.add(i as usize) as u64;
+                let post = *args.targets.add(i as usize) as u64;
+                Element { own: i, pre, post, key: i }
+            } else {
+                Element { own: i, pre: 0, post: 0, key: i }
+            }
+        };
         match kernel.kind {
             KernelKind::Step | KernelKind::Every => {
+                // Reductions first, over every synapse in order.
+                for (k, (r, e)) in kernel.reductions.iter().enumerate() {
+                    for i in args.start..args.end {
+                        let el = element(args, i);
+                        let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
+                        let v = env.eval(e);
+                        let at = if *r == Reduce::InSum { el.post } else { el.pre };
+                        *args.scratch.add(k * args.scratch_stride as usize + at as usize) += v;
+                    }
+                }
                 let mut n = 0u64;
                 for i in args.start..args.end {
-                    let mut env = Env {
-                        args,
-                        el: Element { own: i, pre: 0, post: 0, key: i },
-                        stream: kernel.stream,
-                        locals: &mut locals,
-                    };
+                    let el = element(args, i);
+                    let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
                     let mut spiked = false;
                     env.exec(&kernel.body, &mut acc, &mut spiked);
                     if spiked {
@@ -146,12 +175,8 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
             KernelKind::Reset => {
                 for k in 0..args.list_len as usize {
                     let i = *args.list.add(k) as u64;
-                    let mut env = Env {
-                        args,
-                        el: Element { own: i, pre: 0, post: 0, key: i },
-                        stream: kernel.stream,
-                        locals: &mut locals,
-                    };
+                    let el = Element { own: i, pre: 0, post: 0, key: i };
+                    let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
                     env.exec(&kernel.body, &mut acc, &mut false);
                 }
             }
@@ -160,14 +185,15 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                     let seg = *args.list.add(k) as usize;
                     let pre = if args.seg_pre.is_null() { seg as u64 } else { *args.seg_pre.add(seg) as u64 };
                     let (a, b) = (*args.seg_start.add(seg), *args.seg_start.add(seg + 1));
+                    if !kernel.prologue.is_empty() {
+                        let el = Element { own: 0, pre, post: 0, key: pre };
+                        let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
+                        env.exec(&kernel.prologue, &mut acc, &mut false);
+                    }
                     for syn in a..b {
                         let post = *args.targets.add(syn as usize) as u64;
-                        let mut env = Env {
-                            args,
-                            el: Element { own: syn as u64, pre, post, key: syn as u64 },
-                            stream: kernel.stream,
-                            locals: &mut locals,
-                        };
+                        let el = Element { own: syn as u64, pre, post, key: syn as u64 };
+                        let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
                         env.exec(&kernel.body, &mut acc, &mut false);
                     }
                 }
@@ -176,15 +202,16 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                 for k in 0..args.list_len as usize {
                     let post = *args.list.add(k) as usize;
                     let (a, b) = (*args.post_start.add(post), *args.post_start.add(post + 1));
+                    if !kernel.prologue.is_empty() {
+                        let el = Element { own: 0, pre: 0, post: post as u64, key: post as u64 };
+                        let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
+                        env.exec(&kernel.prologue, &mut acc, &mut false);
+                    }
                     for p in a..b {
                         let syn = *args.post_syn.add(p as usize) as u64;
                         let pre = *args.syn_pre.add(syn as usize) as u64;
-                        let mut env = Env {
-                            args,
-                            el: Element { own: syn, pre, post: post as u64, key: syn },
-                            stream: kernel.stream,
-                            locals: &mut locals,
-                        };
+                        let el = Element { own: syn, pre, post: post as u64, key: syn };
+                        let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
                         env.exec(&kernel.body, &mut acc, &mut false);
                     }
                 }
@@ -211,7 +238,7 @@ pub fn eval_at(e: &Expr, seed: u64, stream: u32, el: Element, counter: u64, own_
     let args = KernelArgs { own: ptrs.as_ptr(), seed, t, step: counter as f64, ..KernelArgs::default() };
     let e = symbolic::subst_builtin(e, Builtin::Index, &Expr::Const(el.own as f64));
     // Own columns are one-value arrays, so the element's offset is 0.
-    let mut env = Env { args: &args, el: Element { own: 0, ..el }, stream, locals: &mut [] };
+    let mut env = Env { args: &args, el: Element { own: 0, ..el }, stream, locals: &mut [], reductions: &[] };
     // SAFETY: every own column pointer addresses one valid f64, and loads of
     // anything else were rejected above.
     unsafe { env.eval(&e) }

@@ -10,6 +10,9 @@ use crate::diag::Diagnostic;
 use crate::hir::{self, Method, Model, Owner as HOwner, VarKind};
 use crate::integrate::{self, Locals, OdeVar, System};
 
+#[path = "lower_synapse.rs"]
+mod synapse;
+
 /// Where a param of a group lives.
 #[derive(Clone, Copy, Debug)]
 enum ParamVal {
@@ -45,10 +48,20 @@ struct Ctx<'a> {
     dt: f64,
     synapse: bool,
     draws: u32,
+    /// Reads of own states replaced by these expressions (hoisted variables
+    /// and event-driven decays in synapse kernels).
+    overrides: Vec<Option<Expr>>,
+    /// The same inside `in_sum`/`out_sum`, which run before the block.
+    reduce_overrides: Option<Vec<Option<Expr>>>,
 }
 
 impl Ctx<'_> {
     fn var(&self, side: Side, kind: VarKind, index: u32) -> Expr {
+        if side == Side::Own && kind == VarKind::State {
+            if let Some(Some(e)) = self.overrides.get(index as usize) {
+                return e.clone();
+            }
+        }
         let (map, slot): (&VarMap, fn(u32) -> Slot) = match side {
             Side::Own => (self.own, Slot::Own),
             Side::Pre => (self.pre.expect("pre exists in synapse context"), Slot::Pre),
@@ -205,7 +218,14 @@ impl Ctx<'_> {
                 }
             }
             K::Reduce(r, a) => {
+                let saved = match &self.reduce_overrides {
+                    Some(o) => Some(std::mem::replace(&mut self.overrides, o.clone())),
+                    None => None,
+                };
                 let a = self.expr(a);
+                if let Some(s) = saved {
+                    self.overrides = s;
+                }
                 Expr::Reduce(if *r == hir::Reduce::InSum { Reduce::InSum } else { Reduce::OutSum }, Box::new(a))
             }
             K::Error => Expr::Const(f64::NAN),
@@ -256,6 +276,8 @@ pub struct Options {
     pub duration: Option<f64>,
     /// Overrides the experiment's seed.
     pub seed: Option<u64>,
+    /// Keep every synaptic variable per synapse (for testing hoisting).
+    pub no_hoist: bool,
 }
 
 struct Lowerer<'m> {
@@ -263,6 +285,7 @@ struct Lowerer<'m> {
     program: Program,
     signals: Vec<(u32, VarMap)>,
     diags: Vec<Diagnostic>,
+    options: Options,
 }
 
 /// Lowers the model's experiment. The model must have no errors.
@@ -279,7 +302,7 @@ pub fn lower(model: &Model, options: &Options) -> (Program, Vec<Diagnostic>) {
         kernels: Vec::new(),
         records: Vec::new(),
     };
-    let mut l = Lowerer { model, program, signals: Vec::new(), diags: Vec::new() };
+    let mut l = Lowerer { model, program, signals: Vec::new(), diags: Vec::new(), options: options.clone() };
     let mut pop_maps = Vec::new();
     for pop in &net.populations {
         pop_maps.push(l.population(pop));
@@ -310,7 +333,17 @@ pub fn lower(model: &Model, options: &Options) -> (Program, Vec<Diagnostic>) {
 
 impl Lowerer<'_> {
     fn ctx<'a>(&'a self, own: &'a VarMap) -> Ctx<'a> {
-        Ctx { own, pre: None, post: None, signals: &self.signals, dt: self.program.dt, synapse: false, draws: 0 }
+        Ctx {
+            own,
+            pre: None,
+            post: None,
+            signals: &self.signals,
+            dt: self.program.dt,
+            synapse: false,
+            draws: 0,
+            overrides: Vec::new(),
+            reduce_overrides: None,
+        }
     }
 
     /// Params and states of a neuron population as columns.
@@ -391,7 +424,16 @@ impl Lowerer<'_> {
 
     fn add_kernel(&mut self, name: String, kind: KernelKind, owner: Owner, body: Vec<Stmt>, n_locals: u32) -> u32 {
         let k = self.program.kernels.len() as u32;
-        self.program.kernels.push(Kernel { name, kind, owner, body, n_locals, stream: streams::kernel(k) });
+        self.program.kernels.push(Kernel {
+            name,
+            kind,
+            owner,
+            prologue: Vec::new(),
+            reductions: Vec::new(),
+            body,
+            n_locals,
+            stream: streams::kernel(k),
+        });
         k
     }
 
@@ -564,116 +606,6 @@ impl Lowerer<'_> {
         self.every_kernels(g, &sig.dynamics, map, &sig.name);
     }
 
-    fn projection(&mut self, p: u32, net: &hir::Network, proj: &hir::Projection, pop_maps: &[VarMap]) {
-        let syn = &proj.synapse;
-        let d = &syn.dynamics;
-        let pre_name = &net.populations[proj.pre.pop as usize].name;
-        let post_name = &net.populations[proj.post.pop as usize].name;
-        let sel = |s: hir::PopSel| Sel { group: s.pop, start: s.start, end: s.end };
-        let mut map = VarMap { size: 0, ..VarMap::default() };
-        let mut columns = Vec::new();
-        // States never written by any block, without an ODE, and initialised
-        // to one constant are folded into the kernels.
-        let mut written = vec![false; d.states.len()];
-        for s in syn.on_pre.iter().chain(&syn.on_post).chain(d.every.iter().flat_map(|e| &e.body)) {
-            s.walk_targets(&mut |v, _| {
-                if v.owner == HOwner::Own && v.kind == VarKind::State {
-                    written[v.index as usize] = true;
-                }
-            });
-        }
-        for o in &d.odes {
-            written[o.state as usize] = true;
-        }
-        let mut folded = Vec::new();
-        for (k, prm) in d.params.iter().enumerate() {
-            let ov = proj.overrides.iter().find(|o| o.target.kind == VarKind::Param && o.target.index == k as u32);
-            let value = ov.map(|o| &o.value).unwrap_or(&prm.value);
-            let mut ctx = Ctx { synapse: true, ..self.ctx(&map) };
-            match fold(&ctx.expr(value)) {
-                Expr::Const(v) => map.params.push(ParamVal::Const(v)),
-                init => {
-                    map.params.push(ParamVal::Column(columns.len() as u32));
-                    columns.push(Column { name: prm.name.clone(), role: ColumnRole::Param, init });
-                }
-            }
-        }
-        for (k, s) in d.states.iter().enumerate() {
-            let ov = proj.overrides.iter().find(|o| o.target.kind == VarKind::State && o.target.index == k as u32);
-            let value = ov.map(|o| &o.value).unwrap_or(&s.init);
-            let mut ctx = Ctx { synapse: true, ..self.ctx(&map) };
-            let init = fold(&ctx.expr(value));
-            // A connection file may give per-synapse weights: keep columns.
-            let from_file = matches!(proj.rule, hir::ConnRule::File { .. });
-            match (&init, written[k] || from_file) {
-                (Expr::Const(v), false) => {
-                    map.states.push(None);
-                    map.folded.push(Some(*v));
-                    folded.push((s.name.clone(), *v));
-                }
-                _ => {
-                    map.states.push(Some(columns.len() as u32));
-                    map.folded.push(None);
-                    columns.push(Column { name: s.name.clone(), role: ColumnRole::State, init });
-                }
-            }
-        }
-        if !d.odes.is_empty() {
-            self.diags.push(
-                Diagnostic::error(
-                    "hebb::synapse::odes_unsupported",
-                    format!(
-                        "synapse `{}` has differential equations, which this build does not simulate yet",
-                        syn.name
-                    ),
-                )
-                .label(proj.span, "used here"),
-            );
-        }
-        let mut ctx = Ctx {
-            pre: Some(&pop_maps[proj.pre.pop as usize]),
-            post: Some(&pop_maps[proj.post.pop as usize]),
-            synapse: true,
-            ..self.ctx(&map)
-        };
-        let on_pre_body = ctx.stmts(&syn.on_pre);
-        let on_post_body = ctx.stmts(&syn.on_post);
-        let delay = proj.delay.as_ref().map(|e| fold(&ctx.expr(e)));
-        let post_delay = proj.post_delay.as_ref().map(|e| fold(&ctx.expr(e)));
-        let rule = match &proj.rule {
-            hir::ConnRule::Prob(e) => Rule::Prob(fold(&ctx.expr(e))),
-            hir::ConnRule::InDegree(k) => Rule::InDegree(*k),
-            hir::ConnRule::OutDegree(k) => Rule::OutDegree(*k),
-            hir::ConnRule::OneToOne => Rule::OneToOne,
-            hir::ConnRule::AllToAll => Rule::AllToAll,
-            hir::ConnRule::File { path, .. } => Rule::File(path.clone()),
-        };
-        let name = format!("{pre_name}-{post_name}");
-        self.program.projections.push(Projection {
-            name: name.clone(),
-            synapse: syn.name.clone(),
-            pre: sel(proj.pre),
-            post: sel(proj.post),
-            rule,
-            autapses: proj.autapses,
-            delay,
-            post_delay,
-            columns,
-            folded,
-            on_pre: None,
-            on_post: None,
-        });
-        if !on_pre_body.is_empty() {
-            let k = self.add_kernel(format!("{name}.on_pre"), KernelKind::OnPre, Owner::Projection(p), on_pre_body, 0);
-            self.program.projections[p as usize].on_pre = Some(k);
-        }
-        if !on_post_body.is_empty() {
-            let k =
-                self.add_kernel(format!("{name}.on_post"), KernelKind::OnPost, Owner::Projection(p), on_post_body, 0);
-            self.program.projections[p as usize].on_post = Some(k);
-        }
-    }
-
     fn steps(&self, seconds: f64) -> u64 {
         ((seconds / self.program.dt).round() as u64).max(1)
     }
@@ -722,6 +654,10 @@ impl Lowerer<'_> {
                         out.push((name.clone(), SynVar::Column(c as u32)));
                     } else if let Some((_, v)) = pr.folded.iter().find(|(n, _)| n == name) {
                         out.push((name.clone(), SynVar::Folded(*v)));
+                    } else if let Some(c) = pr.pre_side.iter().position(|c| &c.name == name) {
+                        out.push((name.clone(), SynVar::PreSide(c as u32)));
+                    } else if let Some(c) = pr.post_side.iter().position(|c| &c.name == name) {
+                        out.push((name.clone(), SynVar::PostSide(c as u32)));
                     }
                 }
                 Record::Synapses { proj: *proj, vars: out, every: self.steps(*every), sample: *sample }

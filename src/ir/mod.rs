@@ -30,6 +30,15 @@ pub enum Slot {
     Post(u32),
     /// Column of a signal group (which has one element).
     Signal(u32, u32),
+    /// A hoisted synaptic variable stored once per presynaptic neuron: column
+    /// of the projection's pre-side table, at the presynaptic index.
+    PreSide(u32),
+    /// Likewise once per postsynaptic neuron.
+    PostSide(u32),
+    /// The value of reduction `k` of an `every` kernel for this synapse: the
+    /// sum over its postsynaptic neuron's synapses (`in_sum`) or its
+    /// presynaptic neuron's (`out_sum`). Read-only.
+    Reduced(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -229,6 +238,15 @@ pub enum KernelKind {
 pub struct Kernel {
     pub name: String,
     pub kind: KernelKind,
+    /// OnPre and OnPost kernels: statements run once per arriving spike
+    /// (per presynaptic segment, per postsynaptic neuron) before the body
+    /// runs for each of its synapses: the updates of hoisted variables.
+    /// Locals it defines are visible in the body.
+    pub prologue: Vec<Stmt>,
+    /// `every` kernels of projections: the sums `in_sum(e)` / `out_sum(e)`
+    /// the body reads as `Slot::Reduced(k)`, computed over all synapses
+    /// (in synapse order) before the body runs.
+    pub reductions: Vec<(Reduce, Expr)>,
     /// The group (Step, Reset, group Every) or projection (OnPre, OnPost,
     /// synapse Every) it belongs to.
     pub owner: Owner,
@@ -346,14 +364,25 @@ pub struct Projection {
     pub autapses: bool,
     /// Seconds; may read `PreIndex`, `PostIndex` and draw random numbers.
     pub delay: Option<Expr>,
-    pub post_delay: Option<Expr>,
     /// Per-synapse columns. Initial values may read `PreIndex`, `PostIndex`.
     pub columns: Vec<Column>,
     /// Synapse states that are never written and start at one constant for
     /// every synapse: folded into the kernels instead of stored.
     pub folded: Vec<(String, f64)>,
+    /// Hoisted variables stored once per presynaptic (`pre_side`) or
+    /// postsynaptic (`post_side`) neuron; initial values are constants.
+    pub pre_side: Vec<Column>,
+    pub post_side: Vec<Column>,
     pub on_pre: Option<u32>,
     pub on_post: Option<u32>,
+    /// Continuous synaptic ODEs, integrated every step.
+    pub step: Option<u32>,
+    /// `every` kernels and their periods in steps.
+    pub every: Vec<(u64, u32)>,
+    /// Postsynaptic delay in steps (what `on post` sees).
+    pub post_delay: u64,
+    /// Memory per synapse without hoisting, for `hebb explain`.
+    pub unhoisted_columns: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -383,6 +412,9 @@ pub enum Record {
 pub enum SynVar {
     Column(u32),
     Folded(f64),
+    /// A hoisted variable: the value of the synapse's pre or post neuron.
+    PreSide(u32),
+    PostSide(u32),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -10,6 +10,8 @@ struct Names<'a> {
     own: &'a [Column],
     pre: Option<&'a [Column]>,
     post: Option<&'a [Column]>,
+    pre_side: &'a [Column],
+    post_side: &'a [Column],
 }
 
 impl Names<'_> {
@@ -29,6 +31,9 @@ impl Names<'_> {
                     col(group.map(|g| g.columns.as_slice()), c)
                 )
             }
+            Slot::PreSide(c) => format!("pre_side.{}", col(Some(self.pre_side), c)),
+            Slot::PostSide(c) => format!("post_side.{}", col(Some(self.post_side), c)),
+            Slot::Reduced(k) => format!("reduced#{k}"),
         }
     }
 }
@@ -178,24 +183,26 @@ fn stmts(body: &[Stmt], n: &Names<'_>, indent: usize, out: &mut String) {
 /// One expression in text form, with the columns of `own` named.
 pub fn expr_text(program: &Program, own: &[Column], e: &Expr) -> String {
     let mut out = String::new();
-    expr(e, &Names { program, own, pre: None, post: None }, &mut out);
+    expr(e, &Names { program, own, pre: None, post: None, pre_side: &[], post_side: &[] }, &mut out);
     out
 }
 
 /// A kernel in text form.
 pub fn kernel_text(program: &Program, k: u32) -> String {
     let kernel = &program.kernels[k as usize];
-    let (pre, post) = match kernel.owner {
+    let (pre, post, pre_side, post_side) = match kernel.owner {
         Owner::Projection(p) => {
             let proj = &program.projections[p as usize];
             (
                 Some(program.groups[proj.pre.group as usize].columns.as_slice()),
                 Some(program.groups[proj.post.group as usize].columns.as_slice()),
+                proj.pre_side.as_slice(),
+                proj.post_side.as_slice(),
             )
         }
-        Owner::Group(_) => (None, None),
+        Owner::Group(_) => (None, None, &[][..], &[][..]),
     };
-    let names = Names { program, own: program.own_columns(kernel), pre, post };
+    let names = Names { program, own: program.own_columns(kernel), pre, post, pre_side, post_side };
     let kind = match kernel.kind {
         KernelKind::Step => "step",
         KernelKind::Reset => "reset",
@@ -204,6 +211,17 @@ pub fn kernel_text(program: &Program, k: u32) -> String {
         KernelKind::Every => "every",
     };
     let mut out = format!("kernel k{k} {kind} \"{}\" (locals {}) {{\n", kernel.name, kernel.n_locals);
+    for (i, (r, e)) in kernel.reductions.iter().enumerate() {
+        let mut text = String::new();
+        expr(e, &names, &mut text);
+        let which = if *r == Reduce::InSum { "in_sum" } else { "out_sum" };
+        out.push_str(&format!("    reduced#{i} = {which}({text})\n"));
+    }
+    if !kernel.prologue.is_empty() {
+        out.push_str("    once per spike {\n");
+        stmts(&kernel.prologue, &names, 2, &mut out);
+        out.push_str("    }\n");
+    }
     stmts(&kernel.body, &names, 1, &mut out);
     out.push_str("}\n");
     out
@@ -250,6 +268,12 @@ impl fmt::Display for Program {
             }
             for (name, v) in &proj.folded {
                 writeln!(f, "    folded {name} = {v:?}")?;
+            }
+            for c in &proj.pre_side {
+                writeln!(f, "    per pre neuron {} init {}", c.name, expr_text(self, &proj.pre_side, &c.init))?;
+            }
+            for c in &proj.post_side {
+                writeln!(f, "    per post neuron {} init {}", c.name, expr_text(self, &proj.post_side, &c.init))?;
             }
         }
         for k in 0..self.kernels.len() {

@@ -10,8 +10,25 @@ use super::*;
 /// presynaptic column.
 pub fn verify(p: &Program) -> Result<(), String> {
     for (k, kernel) in p.kernels.iter().enumerate() {
-        let ctx = KernelCtx::new(p, kernel).map_err(|e| format!("kernel k{k}: {e}"))?;
+        let mut ctx = KernelCtx::new(p, kernel).map_err(|e| format!("kernel k{k}: {e}"))?;
         let mut defined = vec![false; kernel.n_locals as usize];
+        if !kernel.prologue.is_empty() {
+            if !matches!(kernel.kind, KernelKind::OnPre | KernelKind::OnPost) {
+                return Err(format!("kernel k{k}: a prologue outside an event kernel"));
+            }
+            ctx.in_prologue = true;
+            ctx.stmts(&kernel.prologue, &mut defined).map_err(|e| format!("kernel k{k} \"{}\" prologue: {e}", kernel.name))?;
+            ctx.in_prologue = false;
+        }
+        for (r, e) in &kernel.reductions {
+            let _ = r;
+            if kernel.kind != KernelKind::Every || !matches!(kernel.owner, Owner::Projection(_)) {
+                return Err(format!("kernel k{k}: reductions outside a projection's every kernel"));
+            }
+            if ctx.expr(e, &[])? {
+                return Err(format!("kernel k{k}: a reduction of a boolean"));
+            }
+        }
         ctx.stmts(&kernel.body, &mut defined).map_err(|e| format!("kernel k{k} \"{}\": {e}", kernel.name))?;
     }
     for (g, group) in p.groups.iter().enumerate() {
@@ -61,23 +78,30 @@ struct KernelCtx<'a> {
     own: usize,
     pre: usize,
     post: usize,
+    pre_side: usize,
+    post_side: usize,
     program: &'a Program,
+    /// Checking a prologue: there is no synapse (and in OnPre no post
+    /// neuron, in OnPost no pre neuron).
+    in_prologue: bool,
 }
 
 impl<'a> KernelCtx<'a> {
     fn new(p: &'a Program, kernel: &'a Kernel) -> Result<Self, String> {
-        let (own, pre, post) = match kernel.owner {
-            Owner::Group(g) => (p.groups.get(g as usize).ok_or("missing group")?.columns.len(), 0, 0),
+        let (own, pre, post, pre_side, post_side) = match kernel.owner {
+            Owner::Group(g) => (p.groups.get(g as usize).ok_or("missing group")?.columns.len(), 0, 0, 0, 0),
             Owner::Projection(i) => {
                 let proj = p.projections.get(i as usize).ok_or("missing projection")?;
                 (
                     proj.columns.len(),
                     p.groups[proj.pre.group as usize].columns.len(),
                     p.groups[proj.post.group as usize].columns.len(),
+                    proj.pre_side.len(),
+                    proj.post_side.len(),
                 )
             }
         };
-        Ok(KernelCtx { kernel, own, pre, post, program: p })
+        Ok(KernelCtx { kernel, own, pre, post, pre_side, post_side, program: p, in_prologue: false })
     }
 
     fn slot(&self, s: Slot, write: bool) -> Result<(), String> {
@@ -90,12 +114,26 @@ impl<'a> KernelCtx<'a> {
                 .groups
                 .get(g as usize)
                 .is_some_and(|grp| grp.kind == GroupKind::Signal && (c as usize) < grp.columns.len()),
+            Slot::PreSide(c) => (c as usize) < self.pre_side,
+            Slot::PostSide(c) => (c as usize) < self.post_side,
+            Slot::Reduced(k) => !write && (k as usize) < self.kernel.reductions.len() && !self.in_prologue,
         };
         if !ok {
             return Err(format!("bad {} of slot {s:?}", if write { "write" } else { "read" }));
         }
-        if matches!(s, Slot::Pre(_) | Slot::Post(_)) && matches!(self.kernel.owner, Owner::Group(_)) {
+        if matches!(s, Slot::Pre(_) | Slot::Post(_) | Slot::PreSide(_) | Slot::PostSide(_)) && matches!(self.kernel.owner, Owner::Group(_)) {
             return Err(format!("slot {s:?} outside a synapse kernel"));
+        }
+        if self.in_prologue {
+            let bad = match (self.kernel.kind, s) {
+                (_, Slot::Own(_)) => true,
+                (KernelKind::OnPre, Slot::Post(_) | Slot::PostSide(_)) => true,
+                (KernelKind::OnPost, Slot::Pre(_) | Slot::PreSide(_)) => true,
+                _ => false,
+            };
+            if bad {
+                return Err(format!("slot {s:?} in a once-per-spike prologue"));
+            }
         }
         Ok(())
     }
@@ -147,13 +185,7 @@ impl<'a> KernelCtx<'a> {
                 }
                 ba
             }
-            Expr::Reduce(_, a) => {
-                if self.kernel.kind != KernelKind::Every || !matches!(self.kernel.owner, Owner::Projection(_)) {
-                    return Err("reduction outside a projection's every kernel".into());
-                }
-                num(self.expr(a, defined)?, "a reduction")?;
-                false
-            }
+            Expr::Reduce(..) => return Err("an unlowered reduction (lowering makes them `Slot::Reduced`)".into()),
         })
     }
 

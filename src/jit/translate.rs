@@ -14,7 +14,7 @@ use std::collections::HashMap;
 /// Whether a kernel can run two elements per iteration: a step kernel whose
 /// body is straight-line and writes only its own columns.
 fn vectorizable(kernel: &Kernel) -> bool {
-    if kernel.kind != KernelKind::Step {
+    if kernel.kind != KernelKind::Step || !matches!(kernel.owner, crate::ir::Owner::Group(_)) {
         return false;
     }
     fn ok(body: &[Stmt]) -> bool {
@@ -61,6 +61,8 @@ pub fn translate(jit: &mut Jit, program: &Program, kernel: &Kernel) -> Result<bo
         acc_simd: None,
         spikes: None,
         pending: Vec::new(),
+        reductions: kernel.reductions.iter().map(|(r, _)| *r).collect(),
+        synapses: matches!(kernel.owner, crate::ir::Owner::Projection(_)),
     };
     t.prologue(kernel);
     match kernel.kind {
@@ -102,6 +104,10 @@ struct Translator<'a> {
     spikes: Option<Variable>,
     /// `v - v` of the values stored for the current element.
     pending: Vec<Value>,
+    /// Kinds of the kernel's reductions.
+    reductions: Vec<crate::ir::Reduce>,
+    /// Whether elements are synapses (a projection's step or every kernel).
+    synapses: bool,
 }
 
 fn flags() -> MemFlags {
@@ -120,7 +126,7 @@ impl Translator<'_> {
     /// Loads everything the body needs that does not change per element.
     fn prologue(&mut self, kernel: &Kernel) {
         let mut slots = Vec::new();
-        for s in &kernel.body {
+        for s in kernel.body.iter().chain(&kernel.prologue) {
             s.walk_exprs(&mut |e| {
                 if let Expr::Load(slot) = e {
                     slots.push(*slot);
@@ -128,12 +134,23 @@ impl Translator<'_> {
             });
             collect_stores(s, &mut slots);
         }
+        for (_, e) in &kernel.reductions {
+            e.walk(&mut |x| {
+                if let Expr::Load(slot) = x {
+                    slots.push(*slot);
+                }
+            });
+        }
         slots.sort();
         slots.dedup();
         let own = self.field(types::I64, offsets::OWN);
         let pre = self.field(types::I64, offsets::PRE);
         let post = self.field(types::I64, offsets::POST);
         let groups = self.field(types::I64, offsets::GROUPS);
+        let pre_side = self.field(types::I64, offsets::PRE_SIDE);
+        let post_side = self.field(types::I64, offsets::POST_SIDE);
+        let scratch = self.field(types::I64, offsets::SCRATCH);
+        let stride = self.field(types::I64, offsets::SCRATCH_STRIDE);
         for slot in slots {
             let base = match slot {
                 Slot::Own(c) => self.b.ins().load(types::I64, flags(), own, 8 * c as i32),
@@ -142,6 +159,13 @@ impl Translator<'_> {
                 Slot::Signal(g, c) => {
                     let cols = self.b.ins().load(types::I64, flags(), groups, 8 * g as i32);
                     self.b.ins().load(types::I64, flags(), cols, 8 * c as i32)
+                }
+                Slot::PreSide(c) => self.b.ins().load(types::I64, flags(), pre_side, 8 * c as i32),
+                Slot::PostSide(c) => self.b.ins().load(types::I64, flags(), post_side, 8 * c as i32),
+                Slot::Reduced(k) => {
+                    // scratch + k * stride * 8
+                    let off = self.b.ins().imul_imm_s(stride, 8 * k as i64);
+                    self.b.ins().iadd(scratch, off)
                 }
             };
             self.bases.insert(slot, base);
@@ -212,6 +236,23 @@ impl Translator<'_> {
             self.b.seal_block(done);
             self.lanes = 1;
         }
+        // Reductions of a projection's every kernel: one pass over the
+        // synapses per reduction, in synapse order, before the body.
+        for (k, (r, e)) in kernel.reductions.iter().enumerate() {
+            let iv0 = self.b.use_var(i);
+            self.counted(iv0, end, |t, syn| {
+                t.synapse_element(syn);
+                t.cache.clear();
+                let v = t.expr(e);
+                let at = if *r == crate::ir::Reduce::InSum { t.post } else { t.pre }.expect("index");
+                let base = t.bases[&Slot::Reduced(k as u32)];
+                let off = t.b.ins().ishl_imm_u(at, 3);
+                let addr = t.b.ins().iadd(base, off);
+                let old = t.b.ins().load(types::F64, flags(), addr, 0);
+                let new = t.b.ins().fadd(old, v);
+                t.b.ins().store(flags(), new, addr, 0);
+            });
+        }
         let header = self.b.create_block();
         let body = self.b.create_block();
         let exit = self.b.create_block();
@@ -222,7 +263,11 @@ impl Translator<'_> {
         self.b.ins().brif(more, body, &[], exit, &[]);
         self.b.switch_to_block(body);
         self.b.seal_block(body);
-        self.own = Some(iv);
+        if self.synapses {
+            self.synapse_element(iv);
+        } else {
+            self.own = Some(iv);
+        }
         self.element(&kernel.body);
         let iv = self.b.use_var(i);
         let next = self.b.ins().iadd_imm_s(iv, 1);
@@ -232,6 +277,29 @@ impl Translator<'_> {
         self.b.switch_to_block(exit);
         self.b.seal_block(exit);
         self.epilogue();
+    }
+
+    /// Sets the element to synapse `syn` with its pre and post neurons.
+    fn synapse_element(&mut self, syn: Value) {
+        let syn_pre = self.field(types::I64, offsets::SYN_PRE);
+        let targets = self.field(types::I64, offsets::TARGETS);
+        let pre = self.load_u32(syn_pre, syn);
+        let post = self.load_u32(targets, syn);
+        self.own = Some(syn);
+        self.pre = Some(pre);
+        self.post = Some(post);
+    }
+
+    /// The once-per-spike statements of an event kernel.
+    fn prologue_stmts(&mut self, kernel: &Kernel) {
+        if kernel.prologue.is_empty() {
+            return;
+        }
+        self.cache.clear();
+        self.pending.clear();
+        self.stmts(&kernel.prologue);
+        self.flush_pending();
+        self.cache.clear();
     }
 
     /// A counted loop `for k in 0..n { f(k) }` built from blocks.
@@ -291,6 +359,10 @@ impl Translator<'_> {
             let a = t.load_u32(seg_start, seg);
             let seg1 = t.b.ins().iadd_imm_s(seg, 1);
             let b = t.load_u32(seg_start, seg1);
+            t.pre = Some(pre);
+            t.own = None;
+            t.post = None;
+            t.prologue_stmts(kernel);
             t.counted(a, b, |t, syn| {
                 let post = t.load_u32(targets, syn);
                 t.own = Some(syn);
@@ -314,6 +386,10 @@ impl Translator<'_> {
             let a = t.load_u32(post_start, post);
             let post1 = t.b.ins().iadd_imm_s(post, 1);
             let b = t.load_u32(post_start, post1);
+            t.post = Some(post);
+            t.own = None;
+            t.pre = None;
+            t.prologue_stmts(kernel);
             t.counted(a, b, |t, p| {
                 let syn = t.load_u32(post_syn, p);
                 let pre = t.load_u32(syn_pre, syn);
@@ -443,6 +519,12 @@ impl Translator<'_> {
             Slot::Pre(_) => self.pre,
             Slot::Post(_) => self.post,
             Slot::Signal(..) => return base,
+            Slot::PreSide(_) => self.pre,
+            Slot::PostSide(_) => self.post,
+            Slot::Reduced(k) => match self.reductions[k as usize] {
+                crate::ir::Reduce::InSum => self.post,
+                crate::ir::Reduce::OutSum => self.pre,
+            },
         }
         .expect("element index");
         let off = self.b.ins().ishl_imm_u(index, 3);

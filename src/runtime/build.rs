@@ -66,7 +66,6 @@ pub fn build<'p>(
         step: 0,
         group_table: Vec::new(),
         backend: Box::new(Interpreter { program }) as Box<dyn Backend>,
-        scratch: Vec::new(),
     };
     sim.group_table = sim.groups.iter().map(|g| g.ptrs.as_ptr() as *const *mut f64).collect();
     Ok(sim)
@@ -585,8 +584,12 @@ fn build_projection(
         }
         seg_start.push(pairs.len() as u32);
     }
-    // The post-synaptic index, only where `on post` needs it.
+    // The post-synaptic index, only where `on post` needs it; the
+    // presynaptic neuron of each synapse where a kernel runs per synapse.
     let (mut post_start, mut post_syn, mut syn_pre) = (Vec::new(), Vec::new(), Vec::new());
+    if proj.on_post.is_some() || proj.step.is_some() || !proj.every.is_empty() {
+        syn_pre = pairs.iter().map(|&(i, _)| i).collect();
+    }
     if proj.on_post.is_some() {
         post_start = vec![0u32; n_post + 1];
         for &j in &targets {
@@ -601,9 +604,15 @@ fn build_projection(
             post_syn[fill[j as usize] as usize] = s as u32;
             fill[j as usize] += 1;
         }
-        syn_pre = pairs.iter().map(|&(i, _)| i).collect();
     }
     let ptrs = ptrs_of(&mut columns);
+    let side = |cols: &[crate::ir::Column], n: usize| -> Vec<Vec<f64>> {
+        cols.iter().map(|c| vec![fold(&c.init).as_const().unwrap_or(0.0); n]).collect()
+    };
+    let mut pre_side = side(&proj.pre_side, n_pre);
+    let mut post_side = side(&proj.post_side, n_post);
+    let pre_side_ptrs = ptrs_of(&mut pre_side);
+    let post_side_ptrs = ptrs_of(&mut post_side);
     Ok(ProjState {
         row_start,
         targets,
@@ -618,6 +627,12 @@ fn build_projection(
         post_start,
         post_syn,
         syn_pre,
+        pre_side,
+        post_side,
+        post_ring: vec![Vec::new(); proj.post_delay as usize + 1],
+        scratch: Vec::new(),
         ptrs,
+        pre_side_ptrs,
+        post_side_ptrs,
     })
 }

@@ -86,8 +86,19 @@ pub struct ProjState {
     /// are `post_syn[post_start[j]..post_start[j+1]]`.
     pub post_start: Vec<u32>,
     pub post_syn: Vec<u32>,
+    /// Presynaptic neuron of each synapse (for `on post`, continuous ODEs and
+    /// `every` blocks).
     pub syn_pre: Vec<u32>,
+    /// Hoisted variables, one value per pre / post neuron.
+    pub pre_side: Vec<Vec<f64>>,
+    pub post_side: Vec<Vec<f64>>,
+    /// Postsynaptic spikes waiting for `post_delay`, by step modulo length.
+    post_ring: Vec<Vec<u32>>,
+    /// Room for the reductions of `every` kernels.
+    scratch: Vec<f64>,
     ptrs: Vec<*mut f64>,
+    pre_side_ptrs: Vec<*mut f64>,
+    post_side_ptrs: Vec<*mut f64>,
 }
 
 impl ProjState {
@@ -102,11 +113,12 @@ impl ProjState {
     /// Bytes of memory per synapse in this projection's storage.
     pub fn bytes_per_synapse(&self) -> f64 {
         let n = self.n_synapses().max(1) as f64;
-        let per_syn = 4 + 8 * self.columns.len() + if self.post_syn.is_empty() { 0 } else { 8 };
+        let per_syn = 4 + 8 * self.columns.len() + 4 * usize::from(!self.post_syn.is_empty()) + 4 * usize::from(!self.syn_pre.is_empty());
+        let sides = 8 * (self.pre_side.iter().map(Vec::len).sum::<usize>() + self.post_side.iter().map(Vec::len).sum::<usize>());
         let rows = 4 * self.row_start.len()
             + 4 * (self.seg_start.len() + self.seg_pre.len() + self.seg_delay.len() + self.pre_seg.len())
             + 4 * self.post_start.len();
-        per_syn as f64 + rows as f64 / n
+        per_syn as f64 + (rows + sides) as f64 / n
     }
 
     /// The presynaptic neuron of a synapse, by binary search in the rows.
@@ -142,7 +154,6 @@ pub struct Simulation<'p> {
     pub step: u64,
     group_table: Vec<*const *mut f64>,
     backend: Box<dyn Backend + 'p>,
-    scratch: Vec<u32>,
 }
 
 impl<'p> Simulation<'p> {
@@ -184,7 +195,21 @@ impl<'p> Simulation<'p> {
         let program = self.program;
         // 1. Records of state at t.
         self.sample_records(n);
-        // 2-3. Integration, thresholds and sources.
+        // 2. Continuous synaptic equations (reading neurons and signals at
+        // t), then neurons and signals, whose thresholds are step 3.
+        for p in 0..self.projections.len() {
+            if let Some(k) = program.projections[p].step {
+                let mut args = self.proj_args(p);
+                args.start = 0;
+                args.end = self.projections[p].n_synapses() as u64;
+                // SAFETY: synapse indices are within the projection's columns,
+                // and syn_pre/targets give valid neuron indices.
+                let acc = unsafe { self.backend.run(k, &mut args) };
+                if acc.is_nan() {
+                    return Err(self.non_finite(program.projections[p].post.group as usize, n));
+                }
+            }
+        }
         for g in 0..self.groups.len() {
             let group = &program.groups[g];
             let state = &mut self.groups[g];
@@ -224,9 +249,14 @@ impl<'p> Simulation<'p> {
             }
             self.recordings.spike_counts[g] += state.spikes.len() as u64;
         }
-        // 4. Synaptic events: arriving presynaptic spikes, then `on post`.
+        // 4. Synaptic events: every `on pre` (arrivals of this step), then
+        // every `on post` (postsynaptic spikes, after `post_delay`), as in
+        // Brian2 where pre pathways run before post pathways.
         for p in 0..self.projections.len() {
-            self.deliver(p, n)?;
+            self.deliver_pre(p, n)?;
+        }
+        for p in 0..self.projections.len() {
+            self.deliver_post(p, n)?;
         }
         // 5. Resets.
         for g in 0..self.groups.len() {
@@ -246,7 +276,8 @@ impl<'p> Simulation<'p> {
                 }
             }
         }
-        // 6. `every` blocks whose period divides t + dt.
+        // 6. `every` blocks whose period divides t + dt: neurons and signals,
+        // then synapses.
         for g in 0..self.groups.len() {
             for &(period, k) in &program.groups[g].every {
                 if (n + 1) % period == 0 {
@@ -254,8 +285,6 @@ impl<'p> Simulation<'p> {
                     let state = &self.groups[g];
                     args.own = state.ptrs.as_ptr();
                     args.end = state.size as u64;
-                    let mut sink = vec![0u32; 0];
-                    args.spikes_out = sink.as_mut_ptr();
                     // SAFETY: every kernels write no spikes.
                     let acc = unsafe { self.backend.run(k, &mut args) };
                     if acc.is_nan() {
@@ -264,18 +293,59 @@ impl<'p> Simulation<'p> {
                 }
             }
         }
+        for p in 0..self.projections.len() {
+            for &(period, k) in &program.projections[p].every {
+                if (n + 1) % period != 0 {
+                    continue;
+                }
+                let n_red = program.kernels[k as usize].reductions.len();
+                let stride = self.groups[program.projections[p].pre.group as usize]
+                    .size
+                    .max(self.groups[program.projections[p].post.group as usize].size);
+                let ps = &mut self.projections[p];
+                ps.scratch.clear();
+                ps.scratch.resize(n_red * stride, 0.0);
+                let mut args = self.proj_args(p);
+                args.start = 0;
+                args.end = self.projections[p].n_synapses() as u64;
+                args.scratch = self.projections[p].scratch.as_mut_ptr();
+                args.scratch_stride = stride as u64;
+                // SAFETY: as for continuous kernels; the scratch buffer holds
+                // `n_red * stride` values.
+                let acc = unsafe { self.backend.run(k, &mut args) };
+                if acc.is_nan() {
+                    return Err(self.non_finite(program.projections[p].post.group as usize, n));
+                }
+            }
+        }
         self.record_spikes(n);
         self.step += 1;
         Ok(())
     }
 
+    /// Arguments for a kernel of projection `p`.
+    fn proj_args(&self, p: usize) -> KernelArgs {
+        let proj = &self.program.projections[p];
+        let ps = &self.projections[p];
+        let mut args = self.args();
+        args.own = ps.ptrs.as_ptr();
+        args.pre = self.groups[proj.pre.group as usize].ptrs.as_ptr();
+        args.post = self.groups[proj.post.group as usize].ptrs.as_ptr();
+        args.pre_side = ps.pre_side_ptrs.as_ptr();
+        args.post_side = ps.post_side_ptrs.as_ptr();
+        args.targets = ps.targets.as_ptr();
+        args.syn_pre = ps.syn_pre.as_ptr();
+        args.post_start = ps.post_start.as_ptr();
+        args.post_syn = ps.post_syn.as_ptr();
+        args
+    }
+
     /// Queues this step's presynaptic spikes and runs `on pre` for those
-    /// arriving now, then `on post` for this step's postsynaptic spikes.
-    fn deliver(&mut self, p: usize, n: u64) -> Result<(), RunError> {
+    /// arriving now.
+    fn deliver_pre(&mut self, p: usize, n: u64) -> Result<(), RunError> {
         let program = self.program;
         let proj = &program.projections[p];
         let pre_g = proj.pre.group as usize;
-        let post_g = proj.post.group as usize;
         {
             let (groups, projs) = (&self.groups, &mut self.projections);
             let ps = &mut projs[p];
@@ -301,11 +371,8 @@ impl<'p> Simulation<'p> {
         let slot = (n % self.projections[p].ring.len() as u64) as usize;
         if let Some(k) = proj.on_pre {
             if !self.projections[p].ring[slot].is_empty() {
-                let mut args = self.args();
+                let mut args = self.proj_args(p);
                 let ps = &self.projections[p];
-                args.own = ps.ptrs.as_ptr();
-                args.pre = self.groups[pre_g].ptrs.as_ptr();
-                args.post = self.groups[post_g].ptrs.as_ptr();
                 args.list = ps.ring[slot].as_ptr();
                 args.list_len = ps.ring[slot].len() as u64;
                 if ps.heterogeneous() {
@@ -315,45 +382,46 @@ impl<'p> Simulation<'p> {
                     args.seg_start = ps.row_start.as_ptr();
                     args.seg_pre = ps.identity.as_ptr();
                 }
-                args.targets = ps.targets.as_ptr();
                 // SAFETY: segments index valid synapses, targets valid post
                 // neurons, and pre indices valid pre neurons.
                 let acc = unsafe { self.backend.run(k, &mut args) };
                 if acc.is_nan() {
-                    return Err(self.non_finite(post_g, n));
+                    return Err(self.non_finite(proj.post.group as usize, n));
                 }
             }
         }
         self.projections[p].ring[slot].clear();
-        if let Some(k) = proj.on_post {
-            // Postsynaptic spikes within the projection's post selection.
-            self.scratch.clear();
-            let sel = proj.post;
-            self.scratch.extend(
-                self.groups[post_g]
-                    .spikes
-                    .iter()
-                    .copied()
-                    .filter(|&j| (j as usize) >= sel.start && (j as usize) < sel.end),
-            );
-            if !self.scratch.is_empty() {
-                let mut args = self.args();
-                let ps = &self.projections[p];
-                args.own = ps.ptrs.as_ptr();
-                args.pre = self.groups[pre_g].ptrs.as_ptr();
-                args.post = self.groups[post_g].ptrs.as_ptr();
-                args.list = self.scratch.as_ptr();
-                args.list_len = self.scratch.len() as u64;
-                args.post_start = ps.post_start.as_ptr();
-                args.post_syn = ps.post_syn.as_ptr();
-                args.syn_pre = ps.syn_pre.as_ptr();
-                // SAFETY: as for `on pre`, through the post index.
-                let acc = unsafe { self.backend.run(k, &mut args) };
-                if acc.is_nan() {
-                    return Err(self.non_finite(post_g, n));
-                }
+        Ok(())
+    }
+
+    /// Runs `on post` for the postsynaptic spikes it sees now (those of
+    /// `post_delay` steps ago).
+    fn deliver_post(&mut self, p: usize, n: u64) -> Result<(), RunError> {
+        let program = self.program;
+        let proj = &program.projections[p];
+        let Some(k) = proj.on_post else { return Ok(()) };
+        let post_g = proj.post.group as usize;
+        let sel = proj.post;
+        let len = self.projections[p].post_ring.len() as u64;
+        let arrive = ((n + proj.post_delay) % len) as usize;
+        {
+            let (groups, projs) = (&self.groups, &mut self.projections);
+            let spikes = &groups[post_g].spikes;
+            projs[p].post_ring[arrive].extend(spikes.iter().copied().filter(|&j| (j as usize) >= sel.start && (j as usize) < sel.end));
+        }
+        let now = (n % len) as usize;
+        if !self.projections[p].post_ring[now].is_empty() {
+            let mut args = self.proj_args(p);
+            let ps = &self.projections[p];
+            args.list = ps.post_ring[now].as_ptr();
+            args.list_len = ps.post_ring[now].len() as u64;
+            // SAFETY: as for `on pre`, through the post index.
+            let acc = unsafe { self.backend.run(k, &mut args) };
+            if acc.is_nan() {
+                return Err(self.non_finite(post_g, n));
             }
         }
+        self.projections[p].post_ring[now].clear();
         Ok(())
     }
 
@@ -418,6 +486,14 @@ impl<'p> Simulation<'p> {
                         data.extend(rec.synapses.iter().map(|&s| col[s as usize]));
                     }
                     ir::SynVar::Folded(x) => data.extend(rec.synapses.iter().map(|_| *x)),
+                    ir::SynVar::PreSide(c) => {
+                        let col = &self.projections[rec.proj as usize].pre_side[*c as usize];
+                        data.extend(rec.pre.iter().map(|&i| col[i as usize]));
+                    }
+                    ir::SynVar::PostSide(c) => {
+                        let col = &self.projections[rec.proj as usize].post_side[*c as usize];
+                        data.extend(rec.post.iter().map(|&j| col[j as usize]));
+                    }
                 }
             }
         }
