@@ -12,8 +12,8 @@
 ///   `seg_start[s]..seg_start[s+1]` of presynaptic neuron `seg_pre[s]` (or
 ///   `s` itself when `seg_pre` is null), with targets `targets[syn]`.
 /// * OnPost: the `list_len` postsynaptic neurons in `list`; neuron `j` has
-///   synapses `post_syn[post_start[j]..post_start[j+1]]`, with presynaptic
-///   neurons `syn_pre[syn]`.
+///   synapses and presynaptic neurons in the pairs
+///   `post_syn[2k], post_syn[2k+1]` for k in `post_start[j]..post_start[j+1]`.
 /// * Every: elements `start..end`. For a projection's Step (continuous
 ///   ODEs) and Every kernels, elements are synapses with presynaptic neuron
 ///   `syn_pre[syn]` and postsynaptic neuron `targets[syn]`.
@@ -50,6 +50,8 @@ pub struct KernelArgs {
     /// (x the post or pre neuron); zeroed by the caller.
     pub scratch: *mut f64,
     pub scratch_stride: u64,
+    /// The projection's decay factors for this step (`Slot::Factor`).
+    pub factors: *const f64,
 }
 
 impl Default for KernelArgs {
@@ -78,6 +80,7 @@ impl Default for KernelArgs {
             post_side: std::ptr::null(),
             scratch: std::ptr::null_mut(),
             scratch_stride: 0,
+            factors: std::ptr::null(),
         }
     }
 }
@@ -109,4 +112,5 @@ pub mod offsets {
     pub const POST_SIDE: i32 = offset_of!(KernelArgs, post_side) as i32;
     pub const SCRATCH: i32 = offset_of!(KernelArgs, scratch) as i32;
     pub const SCRATCH_STRIDE: i32 = offset_of!(KernelArgs, scratch_stride) as i32;
+    pub const FACTORS: i32 = offset_of!(KernelArgs, factors) as i32;
 }

@@ -50,10 +50,12 @@ pub fn explain(program: &Program) -> String {
     for (p, proj) in program.projections.iter().enumerate() {
         let _ = writeln!(out, "\n{}: synapses `{}`", proj.name, proj.synapse);
         let cols: Vec<&str> = proj.columns.iter().map(|c| c.name.as_str()).collect();
-        let index = if proj.on_post.is_some() { 12 } else if proj.step.is_some() || !proj.every.is_empty() { 8 } else { 4 };
-        let index_text = match index {
-            12 => "target, presynaptic and post-index entries 12",
-            8 => "target and presynaptic indices 8",
+        let per_synapse_loops = proj.step.is_some() || !proj.every.is_empty();
+        let index = 4 + if proj.on_post.is_some() { 8 } else { 0 } + if per_synapse_loops { 4 } else { 0 };
+        let index_text = match (proj.on_post.is_some(), per_synapse_loops) {
+            (true, true) => "target 4, post index 8, presynaptic index 4",
+            (true, false) => "target 4, post index 8",
+            (false, true) => "target 4, presynaptic index 4",
             _ => "target index 4",
         };
         let _ = writeln!(

@@ -162,3 +162,182 @@ fn minimal_triplet_drift_changes_sign_at_the_predicted_rate() {
     assert!((zero - 19.2).abs() <= 1.0, "drift changes sign at {zero:.2} Hz (slope {slope:e})");
     assert!(slope > 0.0);
 }
+
+/// Runs the Song et al. (2000) setup of models/synapses/stdp_song2000.hebb
+/// with 1000 Poisson inputs at `rate_hz` for `duration` seconds. Returns the
+/// output rate over the last 50 s and the final weights.
+fn song(rate_hz: f64, a_post_ratio: f64, duration: f64) -> (f64, Vec<f64>) {
+    let path = pipeline::models_dir().join("synapses/stdp_song2000.hebb");
+    let text = std::fs::read_to_string(&path).expect("model").replace("rate = 20 Hz", &format!("rate = {rate_hz} Hz"));
+    let a_post = -a_post_ratio * 0.005 * 0.015;
+    let settings = vec![format!("SongSTDP.A_post={a_post}")];
+    let options = Options { duration: Some(duration), ..Options::default() };
+    let program = pipeline::compile(&text, &path, &settings, &options).unwrap_or_else(|e| panic!("{e}"));
+    let out = pipeline::simulate(&program, Backend::Jit).expect("builds");
+    out.result.clone().expect("runs");
+    let out_spikes = &out.recordings.spikes[0].times;
+    let late = out_spikes.iter().filter(|&&t| t >= duration - 50.0).count() as f64 / 50.0;
+    let w = out.recordings.synapses[0].vars[0].2.clone();
+    let n = out.recordings.synapses[0].synapses.len();
+    (late, w[w.len() - n..].to_vec())
+}
+
+#[test]
+fn song_2000_competition_gives_bimodal_weights_and_rate_normalization() {
+    let g_max = 0.015;
+    let (r20, w20) = song(20.0, 1.05, 300.0);
+    let (r40, w40) = song(40.0, 1.05, 300.0);
+    eprintln!("Song 2000: output {r20:.1} Hz at 20 Hz input, {r40:.1} Hz at 40 Hz input, ratio {:.2}", r40 / r20);
+    for (rate, w) in [(20, &w20), (40, &w40)] {
+        let mut bins = [0usize; 10];
+        for x in w.iter() {
+            bins[((x / g_max * 10.0) as usize).min(9)] += 1;
+        }
+        eprintln!("Song 2000: weight histogram at {rate} Hz input: {bins:?}");
+        // U-shaped: the lowest bin is the fullest, and the highest holds more
+        // than each of the middle bins 3 to 9 (counting from 1).
+        assert!(bins[1..].iter().all(|&b| bins[0] > b), "{rate} Hz: {bins:?}");
+        assert!(bins[2..9].iter().all(|&b| bins[9] > b), "{rate} Hz: {bins:?}");
+    }
+    // Brian2, same model: about 17 Hz and 19 Hz; the issue allows 25 %.
+    assert!((r20 - 17.0).abs() <= 0.25 * 17.0, "rate at 20 Hz input: {r20}");
+    assert!((r40 - 19.0).abs() <= 0.25 * 19.0, "rate at 40 Hz input: {r40}");
+    assert!(r40 / r20 < 1.5, "doubling the input rate multiplies the output by {}", r40 / r20);
+}
+
+#[test]
+fn song_2000_without_dominant_depression_runs_away() {
+    // Negative control: with A-/A+ = 0.95 potentiation wins and the weights
+    // saturate.
+    let (_, w) = song(20.0, 0.95, 300.0);
+    let mean = w.iter().sum::<f64>() / w.len() as f64;
+    eprintln!("Song 2000 with A-/A+ = 0.95: mean weight {:.3} g_max", mean / 0.015);
+    assert!(mean > 0.9 * 0.015, "mean weight {} g_max", mean / 0.015);
+}
+
+fn run_model_file(rel: &str, settings: &[String], options: &Options) -> (hebb::ir::Program, Outcome) {
+    let path = pipeline::models_dir().join(rel);
+    let program = pipeline::compile_file(&path, settings, options).unwrap_or_else(|e| panic!("{e}"));
+    let out = pipeline::simulate(&program, Backend::Jit).expect("builds");
+    out.result.clone().expect("runs");
+    (program, out)
+}
+
+#[test]
+fn vogels_2011_inhibitory_plasticity_sets_the_rate_to_rho_0() {
+    // Feed-forward: the postsynaptic rate converges to alpha / (2 tau) =
+    // rho_0 = 5 Hz. Measured over 20-120 s (the rate still fluctuates by
+    // about 10 % in 10 s windows); the issue allows 10 %.
+    let options = Options { duration: Some(120.0), ..Options::default() };
+    let (_, out) = run_model_file("synapses/istdp_vogels2011.hebb", &[], &options);
+    let spikes = &out.recordings.spikes[0].times;
+    let late = spikes.iter().filter(|&&t| t >= 20.0).count() as f64 / 100.0;
+    eprintln!("Vogels 2011: output rate {late:.2} Hz over 20-120 s (target 5 Hz)");
+    assert!((late - 5.0).abs() <= 0.5, "rate {late} Hz");
+}
+
+#[test]
+fn synaptic_scaling_alone_preserves_weight_ratios() {
+    // van Rossum et al. (2000) with STDP switched off: scaling multiplies all
+    // weights of a neuron by one factor, so their ratios stay (1e-9: the
+    // factor is applied in floating point, a few roundings per step).
+    let settings = vec!["MultiplicativeSTDP.a_p=0".to_string(), "MultiplicativeSTDP.a_d=0".to_string()];
+    let path = pipeline::models_dir().join("synapses/stdp_vanrossum2000.hebb");
+    let text = std::fs::read_to_string(&path).unwrap().replace("with MultiplicativeSTDP { all_to_all }", "with MultiplicativeSTDP { all_to_all; w = uniform(0.01, 0.03) }").replace("every 1 s sample 100", "every 1 s");
+    let program = pipeline::compile(&text, &path, &settings, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
+    let out = pipeline::simulate(&program, Backend::Jit).expect("builds");
+    out.result.clone().expect("runs");
+    let rec = &out.recordings.synapses[0];
+    let w = &rec.vars[0].2;
+    let n = rec.synapses.len();
+    let (first, last) = (&w[..n], &w[w.len() - n..]);
+    let mut scaled = 0;
+    for post in 0..10u32 {
+        let idx: Vec<usize> = (0..n).filter(|&k| rec.post[k] == post).collect();
+        let f0 = last[idx[0]] / first[idx[0]];
+        if (f0 - 1.0).abs() > 1e-3 {
+            scaled += 1;
+        }
+        for &k in &idx {
+            let f = last[k] / first[k];
+            assert!(((f - f0) / f0).abs() <= 1e-9, "neuron {post}: factors {f} and {f0}");
+        }
+    }
+    assert!(scaled >= 5, "scaling changed the weights of only {scaled} neurons");
+}
+
+#[test]
+fn normalization_keeps_incoming_sums_at_target() {
+    let (_, out) = run_model_file("homeostasis/normalization.hebb", &[], &Options::default());
+    let target = 3.0;
+    // `in_sum` is per projection: each projection's incoming sum per neuron.
+    // Row s >= 1 is taken right after the normalization at s seconds.
+    for rec in &out.recordings.synapses {
+        let n = rec.synapses.len();
+        assert!(rec.times.len() >= 19);
+        for s in 1..rec.times.len() {
+            let row = &rec.vars[0].2[s * n..(s + 1) * n];
+            for post in 0..5u32 {
+                let sum: f64 = (0..n).filter(|&k| rec.post[k] == post).map(|k| row[k]).sum();
+                // One rescaling and a sum in a different order: 1e-12.
+                assert!(((sum - target) / target).abs() <= 1e-12, "t = {} s, neuron {post}: sum {sum}", rec.times[s]);
+            }
+        }
+    }
+}
+
+#[test]
+fn dopamine_eligibility_decays_with_tau_c() {
+    // Izhikevich (2007): the weight change of a reward D after the pairing
+    // is exp(-D / tau_c) times the change of an immediate reward.
+    let dw = |delay_ms: f64| -> f64 {
+        let path = pipeline::models_dir().join("synapses/da_stdp_izhikevich2007.hebb");
+        let text = std::fs::read_to_string(&path).unwrap().replace("times = [1110 ms]", &format!("times = [{} ms]", 110.0 + delay_ms));
+        let program = pipeline::compile(&text, &path, &[], &Options::default()).unwrap_or_else(|e| panic!("{e}"));
+        let out = pipeline::simulate(&program, Backend::Jit).expect("builds");
+        out.result.clone().expect("runs");
+        let w = &out.recordings.synapses[0].vars[0].2;
+        w[w.len() - 1] - 1.0
+    };
+    let (now, later) = (dw(0.0), dw(1000.0));
+    let ratio = later / now;
+    eprintln!("Izhikevich 2007: dw(D = 1 s) / dw(D = 0) = {ratio:.4} (e^-1 = {:.4})", (-1f64).exp());
+    assert!(now > 0.0);
+    assert!((ratio / (-1f64).exp() - 1.0).abs() <= 0.02, "ratio {ratio}");
+}
+
+#[test]
+fn hoisting_does_not_change_results_of_any_shipped_rule() {
+    // Hoisted traces decay at other instants than per-synapse ones, so
+    // results differ by rounding only: 1e-12 relative (to the largest value
+    // of the recorded variable, so that values near 0 are compared sensibly).
+    let mut rules = Vec::new();
+    for dir in ["synapses", "homeostasis"] {
+        for entry in std::fs::read_dir(pipeline::models_dir().join(dir)).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "hebb") {
+                rules.push(p);
+            }
+        }
+    }
+    rules.sort();
+    assert!(rules.len() >= 9, "{rules:?}");
+    let mut hoisted_any = 0;
+    for path in rules {
+        let options = |no_hoist| Options { duration: Some(3.0), no_hoist, ..Options::default() };
+        let hoisted = pipeline::compile_file(&path, &[], &options(false)).unwrap_or_else(|e| panic!("{e}"));
+        let plain = pipeline::compile_file(&path, &[], &options(true)).unwrap();
+        hoisted_any += usize::from(hoisted.projections.iter().any(|p| !p.pre_side.is_empty() || !p.post_side.is_empty()));
+        let a = pipeline::simulate(&hoisted, Backend::Jit).unwrap();
+        let b = pipeline::simulate(&plain, Backend::Jit).unwrap();
+        assert_eq!(a.recordings.spike_counts, b.recordings.spike_counts, "{}: spike counts", path.display());
+        for (ra, rb) in a.recordings.synapses.iter().zip(&b.recordings.synapses) {
+            for ((name, _, da), (_, _, db)) in ra.vars.iter().zip(&rb.vars) {
+                let scale = da.iter().chain(db).fold(0.0f64, |m, x| m.max(x.abs())).max(f64::MIN_POSITIVE);
+                let worst = da.iter().zip(db).map(|(x, y)| (x - y).abs() / scale).fold(0.0, f64::max);
+                assert!(worst <= 1e-12, "{}: `{name}` differs by {worst:e} relative", path.display());
+            }
+        }
+    }
+    assert!(hoisted_any >= 7, "hoisting applied in only {hoisted_any} rule files");
+}

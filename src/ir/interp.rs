@@ -40,6 +40,7 @@ impl Env<'_> {
                 Slot::Pre(c) => (*self.args.pre.add(c as usize)).add(self.el.pre as usize),
                 Slot::Post(c) => (*self.args.post.add(c as usize)).add(self.el.post as usize),
                 Slot::Signal(g, c) => *(*self.args.groups.add(g as usize)).add(c as usize),
+                Slot::Factor(k) => self.args.factors.add(k as usize) as *mut f64,
                 Slot::PreSide(c) => (*self.args.pre_side.add(c as usize)).add(self.el.pre as usize),
                 Slot::PostSide(c) => (*self.args.post_side.add(c as usize)).add(self.el.post as usize),
                 Slot::Reduced(k) => {
@@ -208,8 +209,8 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                         env.exec(&kernel.prologue, &mut acc, &mut false);
                     }
                     for p in a..b {
-                        let syn = *args.post_syn.add(p as usize) as u64;
-                        let pre = *args.syn_pre.add(syn as usize) as u64;
+                        let syn = *args.post_syn.add(2 * p as usize) as u64;
+                        let pre = *args.post_syn.add(2 * p as usize + 1) as u64;
                         let el = Element { own: syn, pre, post: post as u64, key: syn };
                         let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
                         env.exec(&kernel.body, &mut acc, &mut false);

@@ -650,7 +650,9 @@ impl Lowerer<'_> {
                 let pr = &self.program.projections[*proj as usize];
                 let mut out = Vec::new();
                 for (name, _) in vars {
-                    if let Some(c) = pr.columns.iter().position(|c| &c.name == name) {
+                    if let Some(k) = pr.event_driven.iter().position(|e| &e.name == name) {
+                        out.push((name.clone(), SynVar::EventDriven(k as u32)));
+                    } else if let Some(c) = pr.columns.iter().position(|c| &c.name == name) {
                         out.push((name.clone(), SynVar::Column(c as u32)));
                     } else if let Some((_, v)) = pr.folded.iter().find(|(n, _)| n == name) {
                         out.push((name.clone(), SynVar::Folded(*v)));

@@ -257,7 +257,13 @@ impl Lowerer<'_> {
             if loc[k].is_some() {
                 continue;
             }
-            let col = Column { name: d.states[k].name.clone(), role: ColumnRole::State, init: inits[k].clone() };
+            // Hoisted decaying variables are stored relative to their
+            // resting value (see `Layout::stored`), at t_ref = 0.
+            let init = match (side[k], decay[k], &inits[k]) {
+                (Some(_), Some(dd), Expr::Const(x0)) if dd.rate != 0.0 => Expr::Const(x0 - dd.x_inf),
+                _ => inits[k].clone(),
+            };
+            let col = Column { name: d.states[k].name.clone(), role: ColumnRole::State, init };
             loc[k] = Some(match side[k] {
                 Some(HoistSide::Pre) => {
                     pre_side.push(col);
@@ -273,7 +279,26 @@ impl Lowerer<'_> {
                 }
             });
         }
-        let needs_lu = |s: Option<HoistSide>| (0..n_states).any(|k| side[k] == s && decay[k].is_some_and(|dd| !dd.trivial()) && !matches!(loc[k], Some(Loc::Folded(_))));
+        // Hoisted variables that decay are stored scaled (see `Layout`); only
+        // per-synapse variables and hoisted drifting ones need a last update.
+        let lazy = |k: usize| decay[k].is_some_and(|dd| !dd.trivial() && (side[k].is_none() || dd.rate == 0.0));
+        let needs_lu = |s: Option<HoistSide>| (0..n_states).any(|k| side[k] == s && lazy(k) && !matches!(loc[k], Some(Loc::Folded(_))));
+        let mut decay_rates: Vec<f64> = Vec::new();
+        let mut factor: Vec<Option<u32>> = vec![None; n_states];
+        for k in 0..n_states {
+            if let (Some(_), Some(dd)) = (side[k], decay[k]) {
+                if dd.rate != 0.0 {
+                    let r = match decay_rates.iter().position(|x| *x == dd.rate) {
+                        Some(r) => r,
+                        None => {
+                            decay_rates.push(dd.rate);
+                            decay_rates.len() - 1
+                        }
+                    };
+                    factor[k] = Some(r as u32);
+                }
+            }
+        }
         let lastupdate = |cols: &mut Vec<Column>| {
             cols.push(Column { name: "lastupdate".into(), role: ColumnRole::State, init: Expr::Const(0.0) });
             cols.len() as u32 - 1
@@ -303,7 +328,13 @@ impl Lowerer<'_> {
         let folded: Vec<(String, f64)> =
             (0..n_states).filter_map(|k| if let Some(Loc::Folded(v)) = loc[k] { Some((d.states[k].name.clone(), v)) } else { None }).collect();
 
-        let lay = Layout { loc: &loc, decay: &decay, lu_syn, lu_pre, lu_post };
+        let lay = Layout { loc: &loc, decay: &decay, factor: &factor, lu_syn, lu_pre, lu_post };
+        let scaled: Vec<ScaledColumn> = (0..n_states)
+            .filter_map(|k| match (loc[k], factor[k]) {
+                (Some(Loc::Side(s, c)), Some(r)) => Some(ScaledColumn { pre_side: s == HoistSide::Pre, column: c, rate: r }),
+                _ => None,
+            })
+            .collect();
         // Kernels.
         let on_pre = self.event_kernel(Block::Pre, &syn.on_pre, &lay, &map, pre_map, post_map);
         let on_post = self.event_kernel(Block::Post, &syn.on_post, &lay, &map, pre_map, post_map);
@@ -362,6 +393,32 @@ impl Lowerer<'_> {
             every: Vec::new(),
             post_delay: post_delay_steps,
             unhoisted_columns,
+            event_driven: (0..n_states)
+                .filter_map(|k| {
+                    let dd = decay[k]?;
+                    if dd.trivial() {
+                        return None;
+                    }
+                    let lu_of = |l: Option<u32>, f: fn(u32) -> SynVar| l.map(f).unwrap_or(SynVar::Folded(0.0));
+                    let (value, lu) = match loc[k]? {
+                        Loc::Column(c) => (SynVar::Column(c), lu_of(lu_syn, SynVar::Column)),
+                        Loc::Side(HoistSide::Pre, c) => (SynVar::PreSide(c), lu_of(lu_pre, SynVar::PreSide)),
+                        Loc::Side(HoistSide::Post, c) => (SynVar::PostSide(c), lu_of(lu_post, SynVar::PostSide)),
+                        Loc::Folded(_) => return None,
+                    };
+                    Some(EventDriven {
+                        name: d.states[k].name.clone(),
+                        value,
+                        factor: factor[k],
+                        lastupdate: lu,
+                        rate: dd.rate,
+                        x_inf: dd.x_inf,
+                        drift: dd.drift,
+                    })
+                })
+                .collect(),
+            decay_rates,
+            scaled,
         });
         let owner = Owner::Projection(p);
         if let Some((prologue, body, n)) = on_pre {
@@ -487,11 +544,7 @@ impl Lowerer<'_> {
         // Current version of each hoisted variable of this side.
         let mut version: Vec<Option<Expr>> = vec![None; n];
         for &k in &hoisted_mine {
-            let x = lay.load(k);
-            let value = match lay.decay[k] {
-                Some(dd) if !dd.trivial() => dd.at_t(x, lay.lu(Some(mine))),
-                _ => x,
-            };
+            let value = lay.at_t(k);
             let l = locals.fresh();
             prologue.push(Stmt::Let(l, fold(&value)));
             version[k] = Some(Expr::Local(l));
@@ -513,10 +566,7 @@ impl Lowerer<'_> {
         let mut other_reads = vec![None; n];
         for k in 0..n {
             if matches!(lay.loc[k], Some(Loc::Side(s, _)) if s == other) && stmts.iter().any(|s| stmt_reads_own(s, k as u32)) {
-                let value = match lay.decay[k] {
-                    Some(dd) if !dd.trivial() => dd.at_t(lay.load(k), lay.lu(Some(other))),
-                    _ => lay.load(k),
-                };
+                let value = lay.at_t(k);
                 let l = locals.fresh();
                 body.push(Stmt::Let(l, fold(&value)));
                 other_reads[k] = Some(Expr::Local(l));
@@ -554,7 +604,7 @@ impl Lowerer<'_> {
         for &k in &hoisted_mine {
             let Some(Loc::Side(_, c)) = lay.loc[k] else { continue };
             let slot = if mine == HoistSide::Pre { Slot::PreSide(c) } else { Slot::PostSide(c) };
-            prologue.push(Stmt::Store(slot, version[k].clone().expect("version")));
+            prologue.push(Stmt::Store(slot, fold(&lay.stored(k, version[k].clone().expect("version")))));
         }
         if let Some(lu) = lay.lu_slot(Some(mine)) {
             if !hoisted_mine.is_empty() {
@@ -571,15 +621,10 @@ impl Lowerer<'_> {
         let mut body = Vec::new();
         let at_t = |k: usize| -> Option<Expr> {
             let dd = lay.decay[k]?;
-            if dd.trivial() {
+            if dd.trivial() || !matches!(lay.loc[k], Some(Loc::Side(..) | Loc::Column(_))) {
                 return None;
             }
-            let side = match lay.loc[k] {
-                Some(Loc::Side(s, _)) => Some(s),
-                Some(Loc::Column(_)) => None,
-                _ => return None,
-            };
-            Some(fold(&dd.at_t(lay.load(k), lay.lu(side))))
+            Some(fold(&lay.at_t(k)))
         };
         // Hoisted variables are read at t; per-synapse ones are stored at t.
         let body_overrides: Vec<Option<Expr>> =
@@ -610,15 +655,10 @@ impl Lowerer<'_> {
         let overrides: Vec<Option<Expr>> = (0..n)
             .map(|k| {
                 let dd = lay.decay[k]?;
-                if dd.trivial() {
+                if dd.trivial() || !matches!(lay.loc[k], Some(Loc::Side(..) | Loc::Column(_))) {
                     return None;
                 }
-                let side = match lay.loc[k] {
-                    Some(Loc::Side(s, _)) => Some(s),
-                    Some(Loc::Column(_)) => None,
-                    _ => return None,
-                };
-                Some(fold(&dd.at_t(lay.load(k), lay.lu(side))))
+                Some(fold(&lay.at_t(k)))
             })
             .collect();
         let mut ctx = Ctx { overrides, ..self.syn_ctx(map, pre, post) };
@@ -658,6 +698,8 @@ impl Lowerer<'_> {
 struct Layout<'a> {
     loc: &'a [Option<Loc>],
     decay: &'a [Option<Decay>],
+    /// The factor (rate index) of hoisted variables stored scaled.
+    factor: &'a [Option<u32>],
     lu_syn: Option<u32>,
     lu_pre: Option<u32>,
     lu_post: Option<u32>,
@@ -686,6 +728,34 @@ impl Layout<'_> {
     /// The time of the last update of a side's (or a synapse's) variables.
     fn lu(&self, side: Option<HoistSide>) -> Expr {
         self.lu_slot(side).map(Expr::Load).unwrap_or(Expr::Const(0.0))
+    }
+
+    /// The value of state k at the current time.
+    fn at_t(&self, k: usize) -> Expr {
+        let Some(dd) = self.decay[k] else { return self.load(k) };
+        if dd.trivial() {
+            return self.load(k);
+        }
+        match (self.factor[k], self.loc[k]) {
+            // Scaled: x = x_inf + S F(t).
+            (Some(r), _) => {
+                let scaled = Expr::mul(self.load(k), Expr::Load(Slot::Factor(2 * r)));
+                if dd.x_inf == 0.0 { scaled } else { Expr::add(Expr::Const(dd.x_inf), scaled) }
+            }
+            (None, Some(Loc::Side(s, _))) => dd.at_t(self.load(k), self.lu(Some(s))),
+            (None, _) => dd.at_t(self.load(k), self.lu(None)),
+        }
+    }
+
+    /// What to store for state k to hold value `v` at the current time.
+    fn stored(&self, k: usize, v: Expr) -> Expr {
+        match (self.factor[k], self.decay[k]) {
+            (Some(r), Some(dd)) => {
+                let shifted = if dd.x_inf == 0.0 { v } else { Expr::sub(v, Expr::Const(dd.x_inf)) };
+                Expr::mul(shifted, Expr::Load(Slot::Factor(2 * r + 1)))
+            }
+            _ => v,
+        }
     }
 }
 

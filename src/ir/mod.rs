@@ -35,6 +35,10 @@ pub enum Slot {
     PreSide(u32),
     /// Likewise once per postsynaptic neuron.
     PostSide(u32),
+    /// Decay factor `k` of the projection for the current step (read-only):
+    /// entry 2r is e^{rate_r (t - t_ref_r)}, entry 2r + 1 its inverse (see
+    /// `Projection::decay_rates`).
+    Factor(u32),
     /// The value of reduction `k` of an `every` kernel for this synapse: the
     /// sum over its postsynaptic neuron's synapses (`in_sum`) or its
     /// presynaptic neuron's (`out_sum`). Read-only.
@@ -383,6 +387,40 @@ pub struct Projection {
     pub post_delay: u64,
     /// Memory per synapse without hoisting, for `hebb explain`.
     pub unhoisted_columns: usize,
+    /// Event-driven variables: stored values are as of their last update,
+    /// so records bring them to the sampling time with this.
+    pub event_driven: Vec<EventDriven>,
+    /// Decay rates of hoisted variables. A hoisted variable with rate r is
+    /// stored scaled to a reference time, S = (x - x_inf) e^{-r (t - t_ref)},
+    /// so reading it at any t costs one multiplication by the step's factor
+    /// e^{r (t - t_ref)} (`Slot::Factor`), not an exponential per synapse.
+    /// The runtime moves t_ref forward (rescaling S) before factors get
+    /// extreme.
+    pub decay_rates: Vec<f64>,
+    /// The side columns stored scaled, with the index of their rate.
+    pub scaled: Vec<ScaledColumn>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScaledColumn {
+    /// Pre side (true) or post side.
+    pub pre_side: bool,
+    pub column: u32,
+    pub rate: u32,
+}
+
+/// How to read an event-driven variable at time t:
+/// x_inf + (x - x_inf) e^{rate (t - lastupdate)}, or x + drift (t - lastupdate).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventDriven {
+    pub name: String,
+    pub value: SynVar,
+    /// For a scaled hoisted variable, its rate index: x = x_inf + S F_r(t).
+    pub factor: Option<u32>,
+    pub lastupdate: SynVar,
+    pub rate: f64,
+    pub x_inf: f64,
+    pub drift: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -415,6 +453,9 @@ pub enum SynVar {
     /// A hoisted variable: the value of the synapse's pre or post neuron.
     PreSide(u32),
     PostSide(u32),
+    /// An event-driven variable (index into `Projection::event_driven`),
+    /// brought to the sampling time.
+    EventDriven(u32),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -34,6 +34,7 @@ impl Names<'_> {
             Slot::PreSide(c) => format!("pre_side.{}", col(Some(self.pre_side), c)),
             Slot::PostSide(c) => format!("post_side.{}", col(Some(self.post_side), c)),
             Slot::Reduced(k) => format!("reduced#{k}"),
+            Slot::Factor(k) => format!("{}#{}", if k % 2 == 0 { "decay" } else { "growth" }, k / 2),
         }
     }
 }

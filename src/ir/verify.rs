@@ -117,6 +117,13 @@ impl<'a> KernelCtx<'a> {
             Slot::PreSide(c) => (c as usize) < self.pre_side,
             Slot::PostSide(c) => (c as usize) < self.post_side,
             Slot::Reduced(k) => !write && (k as usize) < self.kernel.reductions.len() && !self.in_prologue,
+            Slot::Factor(k) => {
+                !write
+                    && match self.kernel.owner {
+                        Owner::Projection(p) => (k as usize) < 2 * self.program.projections[p as usize].decay_rates.len(),
+                        Owner::Group(_) => false,
+                    }
+            }
         };
         if !ok {
             return Err(format!("bad {} of slot {s:?}", if write { "write" } else { "read" }));

@@ -151,6 +151,7 @@ impl Translator<'_> {
         let post_side = self.field(types::I64, offsets::POST_SIDE);
         let scratch = self.field(types::I64, offsets::SCRATCH);
         let stride = self.field(types::I64, offsets::SCRATCH_STRIDE);
+        let factors = self.field(types::I64, offsets::FACTORS);
         for slot in slots {
             let base = match slot {
                 Slot::Own(c) => self.b.ins().load(types::I64, flags(), own, 8 * c as i32),
@@ -160,6 +161,7 @@ impl Translator<'_> {
                     let cols = self.b.ins().load(types::I64, flags(), groups, 8 * g as i32);
                     self.b.ins().load(types::I64, flags(), cols, 8 * c as i32)
                 }
+                Slot::Factor(k) => self.b.ins().iadd_imm_s(factors, 8 * k as i64),
                 Slot::PreSide(c) => self.b.ins().load(types::I64, flags(), pre_side, 8 * c as i32),
                 Slot::PostSide(c) => self.b.ins().load(types::I64, flags(), post_side, 8 * c as i32),
                 Slot::Reduced(k) => {
@@ -379,7 +381,6 @@ impl Translator<'_> {
         let len = self.field(types::I64, offsets::LIST_LEN);
         let post_start = self.field(types::I64, offsets::POST_START);
         let post_syn = self.field(types::I64, offsets::POST_SYN);
-        let syn_pre = self.field(types::I64, offsets::SYN_PRE);
         let zero = self.b.ins().iconst(types::I64, 0);
         self.counted(zero, len, |t, k| {
             let post = t.load_u32(list, k);
@@ -391,8 +392,12 @@ impl Translator<'_> {
             t.pre = None;
             t.prologue_stmts(kernel);
             t.counted(a, b, |t, p| {
-                let syn = t.load_u32(post_syn, p);
-                let pre = t.load_u32(syn_pre, syn);
+                // Entries are (synapse, presynaptic neuron) pairs, read in
+                // order: no dependent load of the synapse's pre neuron.
+                let p2 = t.b.ins().ishl_imm_u(p, 1);
+                let syn = t.load_u32(post_syn, p2);
+                let p21 = t.b.ins().iadd_imm_s(p2, 1);
+                let pre = t.load_u32(post_syn, p21);
                 t.own = Some(syn);
                 t.pre = Some(pre);
                 t.post = Some(post);
@@ -518,7 +523,7 @@ impl Translator<'_> {
             Slot::Own(_) => self.own,
             Slot::Pre(_) => self.pre,
             Slot::Post(_) => self.post,
-            Slot::Signal(..) => return base,
+            Slot::Signal(..) | Slot::Factor(_) => return base,
             Slot::PreSide(_) => self.pre,
             Slot::PostSide(_) => self.post,
             Slot::Reduced(k) => match self.reductions[k as usize] {
@@ -557,12 +562,16 @@ impl Translator<'_> {
                     return *v;
                 }
                 let addr = self.address(*slot);
-                let v = if self.lanes == 2 {
+                let v = if self.lanes == 2 && matches!(slot, Slot::Signal(..) | Slot::Factor(_)) {
+                    // One value for every element: load once, splat.
+                    let x = self.b.ins().load(types::F64, flags(), addr, 0);
+                    self.b.ins().splat(types::F64X2, x)
+                } else if self.lanes == 2 {
                     self.b.ins().load(types::F64X2, vflags(), addr, 0)
                 } else {
                     self.b.ins().load(types::F64, flags(), addr, 0)
                 };
-                if matches!(slot, Slot::Own(_) | Slot::Signal(..)) {
+                if matches!(slot, Slot::Own(_) | Slot::Signal(..) | Slot::Factor(_)) {
                     self.cache.insert(*slot, v);
                 }
                 v

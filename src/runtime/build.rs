@@ -587,7 +587,7 @@ fn build_projection(
     // The post-synaptic index, only where `on post` needs it; the
     // presynaptic neuron of each synapse where a kernel runs per synapse.
     let (mut post_start, mut post_syn, mut syn_pre) = (Vec::new(), Vec::new(), Vec::new());
-    if proj.on_post.is_some() || proj.step.is_some() || !proj.every.is_empty() {
+    if proj.step.is_some() || !proj.every.is_empty() {
         syn_pre = pairs.iter().map(|&(i, _)| i).collect();
     }
     if proj.on_post.is_some() {
@@ -599,9 +599,11 @@ fn build_projection(
             post_start[j + 1] += post_start[j];
         }
         let mut fill = post_start.clone();
-        post_syn = vec![0u32; targets.len()];
+        // (synapse, presynaptic neuron) pairs, grouped by postsynaptic neuron.
+        post_syn = vec![0u32; 2 * targets.len()];
         for (s, &j) in targets.iter().enumerate() {
-            post_syn[fill[j as usize] as usize] = s as u32;
+            post_syn[2 * fill[j as usize] as usize] = s as u32;
+            post_syn[2 * fill[j as usize] as usize + 1] = pairs[s].0;
             fill[j as usize] += 1;
         }
     }
@@ -631,6 +633,8 @@ fn build_projection(
         post_side,
         post_ring: vec![Vec::new(); proj.post_delay as usize + 1],
         scratch: Vec::new(),
+        factors: vec![1.0; 2 * proj.decay_rates.len()],
+        t_ref: vec![0.0; proj.decay_rates.len()],
         ptrs,
         pre_side_ptrs,
         post_side_ptrs,

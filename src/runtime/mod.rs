@@ -83,7 +83,8 @@ pub struct ProjState {
     /// `ring.len()`.
     ring: Vec<Vec<u32>>,
     /// Post-synaptic index for `on post`: synapses of postsynaptic neuron j
-    /// are `post_syn[post_start[j]..post_start[j+1]]`.
+    /// are the pairs (synapse, presynaptic neuron) at
+    /// `post_syn[2 k], post_syn[2 k + 1]` for k in `post_start[j]..post_start[j+1]`.
     pub post_start: Vec<u32>,
     pub post_syn: Vec<u32>,
     /// Presynaptic neuron of each synapse (for `on post`, continuous ODEs and
@@ -96,6 +97,10 @@ pub struct ProjState {
     post_ring: Vec<Vec<u32>>,
     /// Room for the reductions of `every` kernels.
     scratch: Vec<f64>,
+    /// Decay factors of the current step (`Slot::Factor`) and the reference
+    /// time of each decay rate.
+    factors: Vec<f64>,
+    t_ref: Vec<f64>,
     ptrs: Vec<*mut f64>,
     pre_side_ptrs: Vec<*mut f64>,
     post_side_ptrs: Vec<*mut f64>,
@@ -113,7 +118,7 @@ impl ProjState {
     /// Bytes of memory per synapse in this projection's storage.
     pub fn bytes_per_synapse(&self) -> f64 {
         let n = self.n_synapses().max(1) as f64;
-        let per_syn = 4 + 8 * self.columns.len() + 4 * usize::from(!self.post_syn.is_empty()) + 4 * usize::from(!self.syn_pre.is_empty());
+        let per_syn = 4 + 8 * self.columns.len() + 8 * usize::from(!self.post_syn.is_empty()) + 4 * usize::from(!self.syn_pre.is_empty());
         let sides = 8 * (self.pre_side.iter().map(Vec::len).sum::<usize>() + self.post_side.iter().map(Vec::len).sum::<usize>());
         let rows = 4 * self.row_start.len()
             + 4 * (self.seg_start.len() + self.seg_pre.len() + self.seg_delay.len() + self.pre_seg.len())
@@ -189,10 +194,34 @@ impl<'p> Simulation<'p> {
         self.step >= self.program.n_steps
     }
 
+    /// Sets the decay factors of scaled hoisted variables for time t. When a
+    /// factor gets small, the stored values are rescaled to the current
+    /// time (F = 1), so neither F nor 1/F ever leaves [e^-30, e^30].
+    fn update_factors(&mut self, t: f64) {
+        for (p, proj) in self.program.projections.iter().enumerate() {
+            let ps = &mut self.projections[p];
+            for (r, &rate) in proj.decay_rates.iter().enumerate() {
+                let mut x = rate * (t - ps.t_ref[r]);
+                if x < -30.0 {
+                    let f = x.exp();
+                    for s in proj.scaled.iter().filter(|s| s.rate as usize == r) {
+                        let col = if s.pre_side { &mut ps.pre_side[s.column as usize] } else { &mut ps.post_side[s.column as usize] };
+                        col.iter_mut().for_each(|v| *v *= f);
+                    }
+                    ps.t_ref[r] = t;
+                    x = 0.0;
+                }
+                ps.factors[2 * r] = x.exp();
+                ps.factors[2 * r + 1] = (-x).exp();
+            }
+        }
+    }
+
     /// One time step, in the order of LANGUAGE.md section 6.
     fn one_step(&mut self) -> Result<(), RunError> {
         let n = self.step;
         let program = self.program;
+        self.update_factors(n as f64 * program.dt);
         // 1. Records of state at t.
         self.sample_records(n);
         // 2. Continuous synaptic equations (reading neurons and signals at
@@ -337,6 +366,7 @@ impl<'p> Simulation<'p> {
         args.syn_pre = ps.syn_pre.as_ptr();
         args.post_start = ps.post_start.as_ptr();
         args.post_syn = ps.post_syn.as_ptr();
+        args.factors = ps.factors.as_ptr();
         args
     }
 
@@ -478,8 +508,38 @@ impl<'p> Simulation<'p> {
                 continue;
             }
             rec.times.push(t);
-            let cols = &self.projections[rec.proj as usize].columns;
+            let ps = &self.projections[rec.proj as usize];
+            let cols = &ps.columns;
+            // The value of a synaptic variable of recorded synapse k.
+            let value = |v: ir::SynVar, k: usize| -> f64 {
+                match v {
+                    ir::SynVar::Column(c) => cols[c as usize][rec.synapses[k] as usize],
+                    ir::SynVar::Folded(x) => x,
+                    ir::SynVar::PreSide(c) => ps.pre_side[c as usize][rec.pre[k] as usize],
+                    ir::SynVar::PostSide(c) => ps.post_side[c as usize][rec.post[k] as usize],
+                    ir::SynVar::EventDriven(_) => f64::NAN,
+                }
+            };
+            let proj = &self.program.projections[rec.proj as usize];
             for (_, v, data) in &mut rec.vars {
+                if let ir::SynVar::EventDriven(e) = v {
+                    let ed = &proj.event_driven[*e as usize];
+                    if let Some(r) = ed.factor {
+                        let f = ps.factors[2 * r as usize];
+                        data.extend((0..rec.synapses.len()).map(|k| ed.x_inf + value(ed.value, k) * f));
+                        continue;
+                    }
+                    for k in 0..rec.synapses.len() {
+                        let (x, lu) = (value(ed.value, k), value(ed.lastupdate, k));
+                        let elapsed = t - lu;
+                        data.push(if ed.rate != 0.0 {
+                            ed.x_inf + (x - ed.x_inf) * (ed.rate * elapsed).exp()
+                        } else {
+                            x + ed.drift * elapsed
+                        });
+                    }
+                    continue;
+                }
                 match v {
                     ir::SynVar::Column(c) => {
                         let col = &cols[*c as usize];
@@ -494,6 +554,7 @@ impl<'p> Simulation<'p> {
                         let col = &self.projections[rec.proj as usize].post_side[*c as usize];
                         data.extend(rec.post.iter().map(|&j| col[j as usize]));
                     }
+                    ir::SynVar::EventDriven(_) => {}
                 }
             }
         }

@@ -70,6 +70,16 @@ pub fn check(files: &[ast::File], sources: &SourceMap, settings: &[Setting]) -> 
     for def in &items.networks {
         model.networks.push(network::network(def, &types, &mut diags));
     }
+    // Projections check their synapse type again from its source: give
+    // them the `--set` values too.
+    for net in &mut model.networks {
+        for proj in &mut net.projections {
+            let Some(k) = proj.synapse.type_id else { continue };
+            for (param, set) in proj.synapse.dynamics.params.iter_mut().zip(&model.synapses[k as usize].dynamics.params) {
+                param.value = set.value.clone();
+            }
+        }
+    }
     match experiment_def {
         Some(def) => model.experiment = experiment(def, &model, &items, &mut diags),
         None => {
