@@ -74,7 +74,12 @@ pub fn explain(program: &Program) -> String {
             .iter()
             .filter(|c| c.name != "lastupdate")
             .map(|c| format!("`{}` per presynaptic neuron", c.name))
-            .chain(proj.post_side.iter().filter(|c| c.name != "lastupdate").map(|c| format!("`{}` per postsynaptic neuron", c.name)))
+            .chain(
+                proj.post_side
+                    .iter()
+                    .filter(|c| c.name != "lastupdate")
+                    .map(|c| format!("`{}` per postsynaptic neuron", c.name)),
+            )
             .collect();
         if !hoisted.is_empty() {
             let _ = writeln!(
@@ -89,7 +94,12 @@ pub fn explain(program: &Program) -> String {
             if let Some(k) = k {
                 let kernel = &program.kernels[k as usize];
                 if !kernel.prologue.is_empty() {
-                    let _ = writeln!(out, "  {what}: {} statements once per spike, {} per synapse", kernel.prologue.len(), kernel.body.len());
+                    let _ = writeln!(
+                        out,
+                        "  {what}: {} statements once per spike, {} per synapse",
+                        kernel.prologue.len(),
+                        kernel.body.len()
+                    );
                 }
             }
         }

@@ -6,11 +6,16 @@ use hebb::pipeline::{self, Backend, Outcome};
 use std::path::Path;
 
 fn data(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).expect("reference file")
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name))
+        .expect("reference file")
 }
 
 fn csv(name: &str) -> Vec<Vec<f64>> {
-    data(name).lines().skip(1).map(|l| l.split(',').map(|x| x.trim().parse::<f64>().unwrap_or(f64::NAN)).collect()).collect()
+    data(name)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|x| x.trim().parse::<f64>().unwrap_or(f64::NAN)).collect())
+        .collect()
 }
 
 fn run_text(text: &str, options: &Options, backend: Backend) -> Outcome {
@@ -74,7 +79,13 @@ fn pair_stdp_matches_brian2_after_every_event() {
             // Row step + 1 holds the state after the step's events. Same
             // arithmetic as Brian2 up to the order of operations: 1e-12.
             let got = w[step + 1];
-            assert!((got - row[4]).abs() <= 1e-12, "{backend:?} hoist={}: t = {} ms: w = {got}, Brian2 {}", !no_hoist, row[1], row[4]);
+            assert!(
+                (got - row[4]).abs() <= 1e-12,
+                "{backend:?} hoist={}: t = {} ms: w = {got}, Brian2 {}",
+                !no_hoist,
+                row[1],
+                row[4]
+            );
         }
     }
 }
@@ -86,12 +97,16 @@ fn isolated_pairs_change_w_by_the_window() {
         let out = run_text(&pair_model(&[pre], &[post], 50.0), &Options::default(), Backend::Jit);
         let w = synaptic(&out, "w");
         let dw = w[w.len() - 1] - 0.15;
-        assert!(((dw - expected) / expected).abs() <= 1e-12, "pre {pre} ms, post {post} ms: dw = {dw}, expected {expected}");
+        assert!(
+            ((dw - expected) / expected).abs() <= 1e-12,
+            "pre {pre} ms, post {post} ms: dw = {dw}, expected {expected}"
+        );
     }
 }
 
 fn triplet_model(synapse: &str, pre_ms: &[f64], post_ms: &[f64], duration_ms: f64) -> String {
-    let rules = std::fs::read_to_string(pipeline::models_dir().join("synapses/triplet_pfister2006.hebb")).expect("model");
+    let rules =
+        std::fs::read_to_string(pipeline::models_dir().join("synapses/triplet_pfister2006.hebb")).expect("model");
     // Keep the synapse types, drop the demo network and experiment.
     let types = rules.split("network pairing").next().expect("types");
     format!(
@@ -112,7 +127,8 @@ fn minimal_triplet_rule_reproduces_pairing_frequency_dependence() {
             let pre: Vec<f64> = (0..60).map(|k| start + k as f64 * 1000.0 / freq).collect();
             let post: Vec<f64> = pre.iter().map(|t| t + dt_ms).collect();
             let duration = pre.last().unwrap() + 200.0;
-            let out = run_text(&triplet_model("TripletMinimal", &pre, &post, duration), &Options::default(), Backend::Jit);
+            let out =
+                run_text(&triplet_model("TripletMinimal", &pre, &post, duration), &Options::default(), Backend::Jit);
             let w = synaptic(&out, "w");
             let dw = w[w.len() - 1] - 1.0;
             // The tolerance: 1e-3 (the published values have 4 digits).
@@ -126,7 +142,8 @@ fn minimal_triplet_drift_changes_sign_at_the_predicted_rate() {
     // Independent Poisson pre (10 Hz) and post spikes: the mean drift is
     // nu_pre nu_post (A3+ tau+ tau_y nu_post - A2- tau-), zero at
     // nu_post = A2- tau- / (A3+ tau+ tau_y) = 19.2 Hz.
-    let rules = std::fs::read_to_string(pipeline::models_dir().join("synapses/triplet_pfister2006.hebb")).expect("model");
+    let rules =
+        std::fs::read_to_string(pipeline::models_dir().join("synapses/triplet_pfister2006.hebb")).expect("model");
     let types = rules.split("network pairing").next().expect("types");
     let duration = 200.0;
     let model = format!(
@@ -154,7 +171,8 @@ fn minimal_triplet_drift_changes_sign_at_the_predicted_rate() {
     let y: Vec<f64> = drift.iter().zip(&rates).map(|(d, r)| d / r).collect();
     let n = rates.len() as f64;
     let (mx, my) = (rates.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let slope = rates.iter().zip(&y).map(|(x, y)| (x - mx) * (y - my)).sum::<f64>() / rates.iter().map(|x| (x - mx).powi(2)).sum::<f64>();
+    let slope = rates.iter().zip(&y).map(|(x, y)| (x - mx) * (y - my)).sum::<f64>()
+        / rates.iter().map(|x| (x - mx).powi(2)).sum::<f64>();
     let zero = mx - my / slope;
     eprintln!("minimal triplet drift: zero crossing at {zero:.2} Hz");
     // Poisson noise in 200 s moves the fitted crossing by a few tenths of a
@@ -243,7 +261,13 @@ fn synaptic_scaling_alone_preserves_weight_ratios() {
     // factor is applied in floating point, a few roundings per step).
     let settings = vec!["MultiplicativeSTDP.a_p=0".to_string(), "MultiplicativeSTDP.a_d=0".to_string()];
     let path = pipeline::models_dir().join("synapses/stdp_vanrossum2000.hebb");
-    let text = std::fs::read_to_string(&path).unwrap().replace("with MultiplicativeSTDP { all_to_all }", "with MultiplicativeSTDP { all_to_all; w = uniform(0.01, 0.03) }").replace("every 1 s sample 100", "every 1 s");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(
+            "with MultiplicativeSTDP { all_to_all }",
+            "with MultiplicativeSTDP { all_to_all; w = uniform(0.01, 0.03) }",
+        )
+        .replace("every 1 s sample 100", "every 1 s");
     let program = pipeline::compile(&text, &path, &settings, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
     let out = pipeline::simulate(&program, Backend::Jit).expect("builds");
     out.result.clone().expect("runs");
@@ -292,7 +316,9 @@ fn dopamine_eligibility_decays_with_tau_c() {
     // is exp(-D / tau_c) times the change of an immediate reward.
     let dw = |delay_ms: f64| -> f64 {
         let path = pipeline::models_dir().join("synapses/da_stdp_izhikevich2007.hebb");
-        let text = std::fs::read_to_string(&path).unwrap().replace("times = [1110 ms]", &format!("times = [{} ms]", 110.0 + delay_ms));
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("times = [1110 ms]", &format!("times = [{} ms]", 110.0 + delay_ms));
         let program = pipeline::compile(&text, &path, &[], &Options::default()).unwrap_or_else(|e| panic!("{e}"));
         let out = pipeline::simulate(&program, Backend::Jit).expect("builds");
         out.result.clone().expect("runs");
@@ -327,7 +353,8 @@ fn hoisting_does_not_change_results_of_any_shipped_rule() {
         let options = |no_hoist| Options { duration: Some(3.0), no_hoist, ..Options::default() };
         let hoisted = pipeline::compile_file(&path, &[], &options(false)).unwrap_or_else(|e| panic!("{e}"));
         let plain = pipeline::compile_file(&path, &[], &options(true)).unwrap();
-        hoisted_any += usize::from(hoisted.projections.iter().any(|p| !p.pre_side.is_empty() || !p.post_side.is_empty()));
+        hoisted_any +=
+            usize::from(hoisted.projections.iter().any(|p| !p.pre_side.is_empty() || !p.post_side.is_empty()));
         let a = pipeline::simulate(&hoisted, Backend::Jit).unwrap();
         let b = pipeline::simulate(&plain, Backend::Jit).unwrap();
         assert_eq!(a.recordings.spike_counts, b.recordings.spike_counts, "{}: spike counts", path.display());

@@ -28,6 +28,8 @@ pub struct Env<'a> {
     pub locals: &'a mut [f64],
     /// Kinds of the kernel's reductions (`Slot::Reduced(k)`).
     pub reductions: &'a [Reduce],
+    /// Whether stores feed the non-finite check (`ir::checks_stores`).
+    pub check_stores: bool,
 }
 
 impl Env<'_> {
@@ -105,7 +107,9 @@ impl Env<'_> {
                     Stmt::Let(k, e) => self.locals[*k as usize] = self.eval(e),
                     Stmt::Store(slot, e) => {
                         let v = self.eval(e);
-                        *acc += v - v;
+                        if self.check_stores {
+                            *acc += v - v;
+                        }
                         *self.slot_ptr(*slot) = v;
                     }
                     Stmt::If(c, a, b) => {
@@ -154,7 +158,14 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                 for (k, (r, e)) in kernel.reductions.iter().enumerate() {
                     for i in args.start..args.end {
                         let el = element(args, i);
-                        let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
+                        let mut env = Env {
+                            args,
+                            el,
+                            stream: kernel.stream,
+                            locals: &mut locals,
+                            reductions: &reductions,
+                            check_stores: checks_stores(kernel.kind),
+                        };
                         let v = env.eval(e);
                         let at = if *r == Reduce::InSum { el.post } else { el.pre };
                         *args.scratch.add(k * args.scratch_stride as usize + at as usize) += v;
@@ -163,7 +174,14 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                 let mut n = 0u64;
                 for i in args.start..args.end {
                     let el = element(args, i);
-                    let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
+                    let mut env = Env {
+                        args,
+                        el,
+                        stream: kernel.stream,
+                        locals: &mut locals,
+                        reductions: &reductions,
+                        check_stores: checks_stores(kernel.kind),
+                    };
                     let mut spiked = false;
                     env.exec(&kernel.body, &mut acc, &mut spiked);
                     if spiked {
@@ -177,7 +195,14 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                 for k in 0..args.list_len as usize {
                     let i = *args.list.add(k) as u64;
                     let el = Element { own: i, pre: 0, post: 0, key: i };
-                    let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
+                    let mut env = Env {
+                        args,
+                        el,
+                        stream: kernel.stream,
+                        locals: &mut locals,
+                        reductions: &reductions,
+                        check_stores: checks_stores(kernel.kind),
+                    };
                     env.exec(&kernel.body, &mut acc, &mut false);
                 }
             }
@@ -188,13 +213,27 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                     let (a, b) = (*args.seg_start.add(seg), *args.seg_start.add(seg + 1));
                     if !kernel.prologue.is_empty() {
                         let el = Element { own: 0, pre, post: 0, key: pre };
-                        let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
+                        let mut env = Env {
+                            args,
+                            el,
+                            stream: kernel.stream,
+                            locals: &mut locals,
+                            reductions: &reductions,
+                            check_stores: checks_stores(kernel.kind),
+                        };
                         env.exec(&kernel.prologue, &mut acc, &mut false);
                     }
                     for syn in a..b {
                         let post = *args.targets.add(syn as usize) as u64;
                         let el = Element { own: syn as u64, pre, post, key: syn as u64 };
-                        let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
+                        let mut env = Env {
+                            args,
+                            el,
+                            stream: kernel.stream,
+                            locals: &mut locals,
+                            reductions: &reductions,
+                            check_stores: checks_stores(kernel.kind),
+                        };
                         env.exec(&kernel.body, &mut acc, &mut false);
                     }
                 }
@@ -205,14 +244,28 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                     let (a, b) = (*args.post_start.add(post), *args.post_start.add(post + 1));
                     if !kernel.prologue.is_empty() {
                         let el = Element { own: 0, pre: 0, post: post as u64, key: post as u64 };
-                        let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
+                        let mut env = Env {
+                            args,
+                            el,
+                            stream: kernel.stream,
+                            locals: &mut locals,
+                            reductions: &reductions,
+                            check_stores: checks_stores(kernel.kind),
+                        };
                         env.exec(&kernel.prologue, &mut acc, &mut false);
                     }
                     for p in a..b {
                         let syn = *args.post_syn.add(2 * p as usize) as u64;
                         let pre = *args.post_syn.add(2 * p as usize + 1) as u64;
                         let el = Element { own: syn, pre, post: post as u64, key: syn };
-                        let mut env = Env { args, el, stream: kernel.stream, locals: &mut locals, reductions: &reductions };
+                        let mut env = Env {
+                            args,
+                            el,
+                            stream: kernel.stream,
+                            locals: &mut locals,
+                            reductions: &reductions,
+                            check_stores: checks_stores(kernel.kind),
+                        };
                         env.exec(&kernel.body, &mut acc, &mut false);
                     }
                 }
@@ -239,7 +292,8 @@ pub fn eval_at(e: &Expr, seed: u64, stream: u32, el: Element, counter: u64, own_
     let args = KernelArgs { own: ptrs.as_ptr(), seed, t, step: counter as f64, ..KernelArgs::default() };
     let e = symbolic::subst_builtin(e, Builtin::Index, &Expr::Const(el.own as f64));
     // Own columns are one-value arrays, so the element's offset is 0.
-    let mut env = Env { args: &args, el: Element { own: 0, ..el }, stream, locals: &mut [], reductions: &[] };
+    let mut env =
+        Env { args: &args, el: Element { own: 0, ..el }, stream, locals: &mut [], reductions: &[], check_stores: true };
     // SAFETY: every own column pointer addresses one valid f64, and loads of
     // anything else were rejected above.
     unsafe { env.eval(&e) }

@@ -160,7 +160,12 @@ impl Lowerer<'_> {
         // `pre-post`, then `pre-post_2`, ... for further projections between
         // the same populations (record files are named after projections).
         let base = format!("{pre_name}-{post_name}");
-        let same = self.program.projections.iter().filter(|q| q.name == base || q.name.starts_with(&format!("{base}_"))).count();
+        let same = self
+            .program
+            .projections
+            .iter()
+            .filter(|q| q.name == base || q.name.starts_with(&format!("{base}_")))
+            .count();
         let name = if same == 0 { base } else { format!("{base}_{}", same + 1) };
         let sel = |s: hir::PopSel| Sel { group: s.pop, start: s.start, end: s.end };
 
@@ -282,7 +287,9 @@ impl Lowerer<'_> {
         // Hoisted variables that decay are stored scaled (see `Layout`); only
         // per-synapse variables and hoisted drifting ones need a last update.
         let lazy = |k: usize| decay[k].is_some_and(|dd| !dd.trivial() && (side[k].is_none() || dd.rate == 0.0));
-        let needs_lu = |s: Option<HoistSide>| (0..n_states).any(|k| side[k] == s && lazy(k) && !matches!(loc[k], Some(Loc::Folded(_))));
+        let needs_lu = |s: Option<HoistSide>| {
+            (0..n_states).any(|k| side[k] == s && lazy(k) && !matches!(loc[k], Some(Loc::Folded(_))))
+        };
         let mut decay_rates: Vec<f64> = Vec::new();
         let mut factor: Vec<Option<u32>> = vec![None; n_states];
         for k in 0..n_states {
@@ -325,13 +332,16 @@ impl Lowerer<'_> {
                 }
             }
         }
-        let folded: Vec<(String, f64)> =
-            (0..n_states).filter_map(|k| if let Some(Loc::Folded(v)) = loc[k] { Some((d.states[k].name.clone(), v)) } else { None }).collect();
+        let folded: Vec<(String, f64)> = (0..n_states)
+            .filter_map(|k| if let Some(Loc::Folded(v)) = loc[k] { Some((d.states[k].name.clone(), v)) } else { None })
+            .collect();
 
         let lay = Layout { loc: &loc, decay: &decay, factor: &factor, lu_syn, lu_pre, lu_post };
         let scaled: Vec<ScaledColumn> = (0..n_states)
             .filter_map(|k| match (loc[k], factor[k]) {
-                (Some(Loc::Side(s, c)), Some(r)) => Some(ScaledColumn { pre_side: s == HoistSide::Pre, column: c, rate: r }),
+                (Some(Loc::Side(s, c)), Some(r)) => {
+                    Some(ScaledColumn { pre_side: s == HoistSide::Pre, column: c, rate: r })
+                }
                 _ => None,
             })
             .collect();
@@ -357,9 +367,12 @@ impl Lowerer<'_> {
             Some(Expr::Const(v)) => (v / self.program.dt).round().max(0.0) as u64,
             Some(_) => {
                 self.diags.push(
-                    Diagnostic::error("hebb::network::post_delay", "`post_delay` must be one constant for the whole projection")
-                        .label(proj.span, "this projection has a varying `post_delay`")
-                        .help("give `post_delay` a constant time; per-synapse delays are available for `delay`"),
+                    Diagnostic::error(
+                        "hebb::network::post_delay",
+                        "`post_delay` must be one constant for the whole projection",
+                    )
+                    .label(proj.span, "this projection has a varying `post_delay`")
+                    .help("give `post_delay` a constant time; per-synapse delays are available for `delay`"),
                 );
                 0
             }
@@ -444,7 +457,14 @@ impl Lowerer<'_> {
 
     /// Analyses an event-driven equation: it must read only its own variable
     /// and constants, linearly.
-    fn event_driven(&self, map: &VarMap, pre: &VarMap, post: &VarMap, d: &hir::Dynamics, ode: &hir::Ode) -> Result<Decay, String> {
+    fn event_driven(
+        &self,
+        map: &VarMap,
+        pre: &VarMap,
+        post: &VarMap,
+        d: &hir::Dynamics,
+        ode: &hir::Ode,
+    ) -> Result<Decay, String> {
         let k = ode.state;
         let mut ctx = self.syn_ctx(map, pre, post);
         ctx.overrides = (0..d.states.len() as u32).map(|j| Some(Expr::Load(Slot::Own(PROVISIONAL + j)))).collect();
@@ -453,7 +473,9 @@ impl Lowerer<'_> {
         let mut why = None;
         rhs.walk(&mut |e| match e {
             Expr::Load(s) if *s == own => {}
-            Expr::Load(Slot::Own(j)) if *j >= PROVISIONAL => why = Some(format!("it reads `{}`", d.states[(*j - PROVISIONAL) as usize].name)),
+            Expr::Load(Slot::Own(j)) if *j >= PROVISIONAL => {
+                why = Some(format!("it reads `{}`", d.states[(*j - PROVISIONAL) as usize].name))
+            }
             Expr::Load(_) => why = Some("it reads a variable that can change".to_string()),
             Expr::Builtin(_) => why = Some("it depends on time or on indices".to_string()),
             Expr::Rand(_) | Expr::Randn(_) => why = Some("it draws random numbers".to_string()),
@@ -463,8 +485,14 @@ impl Lowerer<'_> {
             return Err(w);
         }
         let rate = diff(&rhs, own).and_then(|a| simplify(&a).as_const()).ok_or("it is not linear in its variable")?;
-        let b = simplify(&subst(&rhs, &|s| (s == own).then_some(Expr::Const(0.0)))).as_const().ok_or("its constant part is not constant")?;
-        Ok(if rate == 0.0 { Decay { rate, x_inf: 0.0, drift: b } } else { Decay { rate, x_inf: -b / rate, drift: 0.0 } })
+        let b = simplify(&subst(&rhs, &|s| (s == own).then_some(Expr::Const(0.0))))
+            .as_const()
+            .ok_or("its constant part is not constant")?;
+        Ok(if rate == 0.0 {
+            Decay { rate, x_inf: 0.0, drift: b }
+        } else {
+            Decay { rate, x_inf: -b / rate, drift: 0.0 }
+        })
     }
 
     /// Decides which states are hoisted, and to which side.
@@ -489,7 +517,11 @@ impl Lowerer<'_> {
         // One arrival time per presynaptic spike for all its synapses.
         let homogeneous = proj.delay.as_ref().is_none_or(|e| crate::sema::const_eval(e, &[]).is_some());
         for k in 0..n {
-            if loc[k].is_some() || continuous[k] || !matches!(inits[k], Expr::Const(_)) || decay[k].is_none() && writes[k].is_empty() {
+            if loc[k].is_some()
+                || continuous[k]
+                || !matches!(inits[k], Expr::Const(_))
+                || decay[k].is_none() && writes[k].is_empty()
+            {
                 continue;
             }
             let blocks: Vec<Block> = writes[k].iter().map(|w| w.0).collect();
@@ -530,10 +562,19 @@ impl Lowerer<'_> {
 
     /// `on pre` or `on post`: (prologue, body, number of locals), or `None`
     /// when the block is empty and nothing needs updating.
-    fn event_kernel(&self, block: Block, stmts: &[hir::Stmt], lay: &Layout<'_>, map: &VarMap, pre: &VarMap, post: &VarMap) -> Option<(Vec<Stmt>, Vec<Stmt>, u32)> {
+    fn event_kernel(
+        &self,
+        block: Block,
+        stmts: &[hir::Stmt],
+        lay: &Layout<'_>,
+        map: &VarMap,
+        pre: &VarMap,
+        post: &VarMap,
+    ) -> Option<(Vec<Stmt>, Vec<Stmt>, u32)> {
         let mine = if block == Block::Pre { HoistSide::Pre } else { HoistSide::Post };
         let other = if mine == HoistSide::Pre { HoistSide::Post } else { HoistSide::Pre };
-        let hoisted_mine: Vec<usize> = (0..lay.loc.len()).filter(|&k| matches!(lay.loc[k], Some(Loc::Side(s, _)) if s == mine)).collect();
+        let hoisted_mine: Vec<usize> =
+            (0..lay.loc.len()).filter(|&k| matches!(lay.loc[k], Some(Loc::Side(s, _)) if s == mine)).collect();
         if stmts.is_empty() {
             return None;
         }
@@ -550,8 +591,9 @@ impl Lowerer<'_> {
             version[k] = Some(Expr::Local(l));
         }
         // Per synapse: bring per-synapse event-driven variables to t.
-        let per_syn_ed: Vec<usize> =
-            (0..n).filter(|&k| matches!(lay.loc[k], Some(Loc::Column(_))) && lay.decay[k].is_some_and(|dd| !dd.trivial())).collect();
+        let per_syn_ed: Vec<usize> = (0..n)
+            .filter(|&k| matches!(lay.loc[k], Some(Loc::Column(_))) && lay.decay[k].is_some_and(|dd| !dd.trivial()))
+            .collect();
         if let (false, Some(lu)) = (per_syn_ed.is_empty(), lay.lu_syn) {
             for &k in &per_syn_ed {
                 let value = lay.decay[k].expect("decay").at_t(lay.load(k), Expr::Load(Slot::Own(lu)));
@@ -565,7 +607,9 @@ impl Lowerer<'_> {
         // Hoisted variables of the other side, read at t once per synapse.
         let mut other_reads = vec![None; n];
         for k in 0..n {
-            if matches!(lay.loc[k], Some(Loc::Side(s, _)) if s == other) && stmts.iter().any(|s| stmt_reads_own(s, k as u32)) {
+            if matches!(lay.loc[k], Some(Loc::Side(s, _)) if s == other)
+                && stmts.iter().any(|s| stmt_reads_own(s, k as u32))
+            {
                 let value = lay.at_t(k);
                 let l = locals.fresh();
                 body.push(Stmt::Let(l, fold(&value)));
@@ -573,11 +617,14 @@ impl Lowerer<'_> {
             }
         }
         for s in stmts {
-            let overrides: Vec<Option<Expr>> = (0..n).map(|k| version[k].clone().or_else(|| other_reads[k].clone())).collect();
+            let overrides: Vec<Option<Expr>> =
+                (0..n).map(|k| version[k].clone().or_else(|| other_reads[k].clone())).collect();
             let mut ctx = Ctx { overrides, ..self.syn_ctx(map, pre, post) };
             match s {
                 hir::Stmt::Assign { target, op, value, .. }
-                    if target.owner == HOwner::Own && target.kind == VarKind::State && version[target.index as usize].is_some() =>
+                    if target.owner == HOwner::Own
+                        && target.kind == VarKind::State
+                        && version[target.index as usize].is_some() =>
                 {
                     let k = target.index as usize;
                     let old = version[k].clone().expect("version");
@@ -616,7 +663,14 @@ impl Lowerer<'_> {
 
     /// A synapse `every` block: per-synapse event-driven variables are brought
     /// to t first; reductions read every variable at t.
-    fn every_kernel(&self, stmts: &[hir::Stmt], lay: &Layout<'_>, map: &VarMap, pre: &VarMap, post: &VarMap) -> (Vec<Stmt>, Vec<(Reduce, Expr)>) {
+    fn every_kernel(
+        &self,
+        stmts: &[hir::Stmt],
+        lay: &Layout<'_>,
+        map: &VarMap,
+        pre: &VarMap,
+        post: &VarMap,
+    ) -> (Vec<Stmt>, Vec<(Reduce, Expr)>) {
         let n = lay.loc.len();
         let mut body = Vec::new();
         let at_t = |k: usize| -> Option<Expr> {
@@ -638,14 +692,23 @@ impl Lowerer<'_> {
             }
             body.push(Stmt::Store(Slot::Own(lu), Expr::Builtin(Builtin::T)));
         }
-        let mut ctx = Ctx { overrides: body_overrides, reduce_overrides: Some(reduce_overrides), ..self.syn_ctx(map, pre, post) };
+        let mut ctx =
+            Ctx { overrides: body_overrides, reduce_overrides: Some(reduce_overrides), ..self.syn_ctx(map, pre, post) };
         body.extend(ctx.stmts(stmts));
         let reductions = extract_reductions(&mut body);
         (body, reductions)
     }
 
     /// Continuous synaptic ODEs: (body, locals) of the per-step kernel.
-    fn continuous_kernel(&mut self, d: &hir::Dynamics, lay: &Layout<'_>, map: &VarMap, pre: &VarMap, post: &VarMap, name: &str) -> Option<(Vec<Stmt>, u32)> {
+    fn continuous_kernel(
+        &mut self,
+        d: &hir::Dynamics,
+        lay: &Layout<'_>,
+        map: &VarMap,
+        pre: &VarMap,
+        post: &VarMap,
+        name: &str,
+    ) -> Option<(Vec<Stmt>, u32)> {
         let odes: Vec<&hir::Ode> = d.odes.iter().filter(|o| o.continuous).collect();
         if odes.is_empty() {
             return None;
@@ -666,7 +729,12 @@ impl Lowerer<'_> {
             .iter()
             .filter_map(|o| {
                 let Some(Loc::Column(c)) = lay.loc[o.state as usize] else { return None };
-                Some(OdeVar { slot: Slot::Own(c), name: d.states[o.state as usize].name.clone(), rhs: fold(&ctx.expr(&o.rhs)), frozen_when_refractory: false })
+                Some(OdeVar {
+                    slot: Slot::Own(c),
+                    name: d.states[o.state as usize].name.clone(),
+                    rhs: fold(&ctx.expr(&o.rhs)),
+                    frozen_when_refractory: false,
+                })
             })
             .collect();
         let mut names = vec![String::new(); lay.loc.len() + 8];
@@ -684,9 +752,12 @@ impl Lowerer<'_> {
             Ok(r) => Some((r.stmts, locals.next)),
             Err(why) => {
                 self.diags.push(
-                    Diagnostic::error("hebb::method::not_applicable", format!("method `{}` cannot integrate synapse `{name}`", method.name()))
-                        .label(span, why)
-                        .help("use `method auto` to let hebb choose, or `rk4`"),
+                    Diagnostic::error(
+                        "hebb::method::not_applicable",
+                        format!("method `{}` cannot integrate synapse `{name}`", method.name()),
+                    )
+                    .label(span, why)
+                    .help("use `method auto` to let hebb choose, or `rk4`"),
                 );
                 None
             }
@@ -773,7 +844,13 @@ fn stmt_reads_own(s: &hir::Stmt, k: u32) -> bool {
 /// Whether a value is the same for every synapse of one neuron of `side`:
 /// it reads only constants, constant params, that neuron's variables, time,
 /// signals and other variables hoisted to the same side.
-fn value_is_per_neuron(value: &hir::Expr, side: HoistSide, hoisted: &[Option<HoistSide>], map: &VarMap, post_written: bool) -> bool {
+fn value_is_per_neuron(
+    value: &hir::Expr,
+    side: HoistSide,
+    hoisted: &[Option<HoistSide>],
+    map: &VarMap,
+    post_written: bool,
+) -> bool {
     !value.any(|e| match &e.kind {
         hir::ExprKind::Var(v) => match v.owner {
             HOwner::Own => match v.kind {

@@ -223,6 +223,15 @@ impl Stmt {
     }
 }
 
+/// Whether a kernel's stores feed its non-finite return value. Synaptic
+/// event kernels do not: their stores hit scattered memory, and a chain
+/// through every stored value would serialize the cache misses. The runtime
+/// scans synaptic state periodically instead, and whatever they write into
+/// neurons is checked when the neurons integrate it.
+pub fn checks_stores(kind: KernelKind) -> bool {
+    !matches!(kind, KernelKind::OnPre | KernelKind::OnPost)
+}
+
 /// What a kernel runs over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KernelKind {

@@ -17,7 +17,8 @@ pub fn verify(p: &Program) -> Result<(), String> {
                 return Err(format!("kernel k{k}: a prologue outside an event kernel"));
             }
             ctx.in_prologue = true;
-            ctx.stmts(&kernel.prologue, &mut defined).map_err(|e| format!("kernel k{k} \"{}\" prologue: {e}", kernel.name))?;
+            ctx.stmts(&kernel.prologue, &mut defined)
+                .map_err(|e| format!("kernel k{k} \"{}\" prologue: {e}", kernel.name))?;
             ctx.in_prologue = false;
         }
         for (r, e) in &kernel.reductions {
@@ -120,7 +121,9 @@ impl<'a> KernelCtx<'a> {
             Slot::Factor(k) => {
                 !write
                     && match self.kernel.owner {
-                        Owner::Projection(p) => (k as usize) < 2 * self.program.projections[p as usize].decay_rates.len(),
+                        Owner::Projection(p) => {
+                            (k as usize) < 2 * self.program.projections[p as usize].decay_rates.len()
+                        }
                         Owner::Group(_) => false,
                     }
             }
@@ -128,7 +131,9 @@ impl<'a> KernelCtx<'a> {
         if !ok {
             return Err(format!("bad {} of slot {s:?}", if write { "write" } else { "read" }));
         }
-        if matches!(s, Slot::Pre(_) | Slot::Post(_) | Slot::PreSide(_) | Slot::PostSide(_)) && matches!(self.kernel.owner, Owner::Group(_)) {
+        if matches!(s, Slot::Pre(_) | Slot::Post(_) | Slot::PreSide(_) | Slot::PostSide(_))
+            && matches!(self.kernel.owner, Owner::Group(_))
+        {
             return Err(format!("slot {s:?} outside a synapse kernel"));
         }
         if self.in_prologue {

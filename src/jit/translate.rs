@@ -61,6 +61,7 @@ pub fn translate(jit: &mut Jit, program: &Program, kernel: &Kernel) -> Result<bo
         acc_simd: None,
         spikes: None,
         pending: Vec::new(),
+        check_stores: crate::ir::checks_stores(kernel.kind),
         reductions: kernel.reductions.iter().map(|(r, _)| *r).collect(),
         synapses: matches!(kernel.owner, crate::ir::Owner::Projection(_)),
     };
@@ -104,6 +105,9 @@ struct Translator<'a> {
     spikes: Option<Variable>,
     /// `v - v` of the values stored for the current element.
     pending: Vec<Value>,
+    /// Whether stored values feed the non-finite check (see
+    /// `ir::checks_stores`).
+    check_stores: bool,
     /// Kinds of the kernel's reductions.
     reductions: Vec<crate::ir::Reduce>,
     /// Whether elements are synapses (a projection's step or every kernel).
@@ -452,8 +456,10 @@ impl Translator<'_> {
                 // Non-finite check: v - v is NaN iff v is not finite. The
                 // differences are summed per element and added to the
                 // accumulator once, to keep the loop-carried chain short.
-                let d = self.b.ins().fsub(v, v);
-                self.pending.push(d);
+                if self.check_stores {
+                    let d = self.b.ins().fsub(v, v);
+                    self.pending.push(d);
+                }
                 let addr = self.address(*slot);
                 let fl = if self.lanes == 2 { vflags() } else { flags() };
                 self.b.ins().store(fl, v, addr, 0);

@@ -118,8 +118,12 @@ impl ProjState {
     /// Bytes of memory per synapse in this projection's storage.
     pub fn bytes_per_synapse(&self) -> f64 {
         let n = self.n_synapses().max(1) as f64;
-        let per_syn = 4 + 8 * self.columns.len() + 8 * usize::from(!self.post_syn.is_empty()) + 4 * usize::from(!self.syn_pre.is_empty());
-        let sides = 8 * (self.pre_side.iter().map(Vec::len).sum::<usize>() + self.post_side.iter().map(Vec::len).sum::<usize>());
+        let per_syn = 4
+            + 8 * self.columns.len()
+            + 8 * usize::from(!self.post_syn.is_empty())
+            + 4 * usize::from(!self.syn_pre.is_empty());
+        let sides = 8
+            * (self.pre_side.iter().map(Vec::len).sum::<usize>() + self.post_side.iter().map(Vec::len).sum::<usize>());
         let rows = 4 * self.row_start.len()
             + 4 * (self.seg_start.len() + self.seg_pre.len() + self.seg_delay.len() + self.pre_seg.len())
             + 4 * self.post_start.len();
@@ -135,8 +139,24 @@ impl ProjState {
 /// Why a run stopped early.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunError {
-    NonFinite { group: String, variable: String, index: usize, time: f64 },
+    NonFinite {
+        group: String,
+        variable: String,
+        index: usize,
+        time: f64,
+    },
+    /// Found by the periodic scan of synaptic state, at or before `time`.
+    NonFiniteSynapse {
+        projection: String,
+        variable: String,
+        which: String,
+        time: f64,
+    },
 }
+
+/// Synaptic state written by event kernels is scanned for non-finite values
+/// this often (in steps).
+const SCAN_PERIOD: u64 = 100;
 
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,6 +164,11 @@ impl std::fmt::Display for RunError {
             RunError::NonFinite { group, variable, index, time } => write!(
                 f,
                 "`{variable}` of neuron {index} in population `{group}` became non-finite at t = {}",
+                crate::units::format_quantity(*time, crate::units::Dim::TIME)
+            ),
+            RunError::NonFiniteSynapse { projection, variable, which, time } => write!(
+                f,
+                "`{variable}` of {which} in projection `{projection}` became non-finite (found at t = {})",
                 crate::units::format_quantity(*time, crate::units::Dim::TIME)
             ),
         }
@@ -205,7 +230,11 @@ impl<'p> Simulation<'p> {
                 if x < -30.0 {
                     let f = x.exp();
                     for s in proj.scaled.iter().filter(|s| s.rate as usize == r) {
-                        let col = if s.pre_side { &mut ps.pre_side[s.column as usize] } else { &mut ps.post_side[s.column as usize] };
+                        let col = if s.pre_side {
+                            &mut ps.pre_side[s.column as usize]
+                        } else {
+                            &mut ps.post_side[s.column as usize]
+                        };
                         col.iter_mut().for_each(|v| *v *= f);
                     }
                     ps.t_ref[r] = t;
@@ -349,6 +378,41 @@ impl<'p> Simulation<'p> {
         }
         self.record_spikes(n);
         self.step += 1;
+        if self.step % SCAN_PERIOD == 0 || self.step == program.n_steps {
+            self.scan_synapses()?;
+        }
+        Ok(())
+    }
+
+    /// Looks for non-finite synaptic state (event kernels do not check
+    /// their stores; see `ir::checks_stores`).
+    fn scan_synapses(&self) -> Result<(), RunError> {
+        let t = self.step as f64 * self.program.dt;
+        for (p, ps) in self.projections.iter().enumerate() {
+            let proj = &self.program.projections[p];
+            for (c, col) in ps.columns.iter().enumerate() {
+                if let Some(s) = col.iter().position(|v| !v.is_finite()) {
+                    return Err(RunError::NonFiniteSynapse {
+                        projection: proj.name.clone(),
+                        variable: proj.columns[c].name.clone(),
+                        which: format!("the synapse {} -> {}", ps.pre_of(s as u32), ps.targets[s]),
+                        time: t,
+                    });
+                }
+            }
+            for (side, cols, names) in [(true, &ps.pre_side, &proj.pre_side), (false, &ps.post_side, &proj.post_side)] {
+                for (c, col) in cols.iter().enumerate() {
+                    if let Some(i) = col.iter().position(|v| !v.is_finite()) {
+                        return Err(RunError::NonFiniteSynapse {
+                            projection: proj.name.clone(),
+                            variable: names[c].name.clone(),
+                            which: format!("the synapses of {}synaptic neuron {i}", if side { "pre" } else { "post" }),
+                            time: t,
+                        });
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -437,7 +501,8 @@ impl<'p> Simulation<'p> {
         {
             let (groups, projs) = (&self.groups, &mut self.projections);
             let spikes = &groups[post_g].spikes;
-            projs[p].post_ring[arrive].extend(spikes.iter().copied().filter(|&j| (j as usize) >= sel.start && (j as usize) < sel.end));
+            projs[p].post_ring[arrive]
+                .extend(spikes.iter().copied().filter(|&j| (j as usize) >= sel.start && (j as usize) < sel.end));
         }
         let now = (n % len) as usize;
         if !self.projections[p].post_ring[now].is_empty() {

@@ -75,7 +75,8 @@ pub fn check(files: &[ast::File], sources: &SourceMap, settings: &[Setting]) -> 
     for net in &mut model.networks {
         for proj in &mut net.projections {
             let Some(k) = proj.synapse.type_id else { continue };
-            for (param, set) in proj.synapse.dynamics.params.iter_mut().zip(&model.synapses[k as usize].dynamics.params) {
+            for (param, set) in proj.synapse.dynamics.params.iter_mut().zip(&model.synapses[k as usize].dynamics.params)
+            {
                 param.value = set.value.clone();
             }
         }
