@@ -13,6 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// Prints to stdout, ignoring a closed pipe (`hebb run ... | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Exit codes (LANGUAGE.md section 7).
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_MODEL: u8 = 1;
@@ -112,7 +119,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Check { file } => match load(&file, &[], false) {
             Ok(c) => {
                 let warnings = c.diags.len();
-                println!(
+                out!(
                     "{}: ok{}",
                     file.display(),
                     if warnings > 0 {
@@ -376,7 +383,7 @@ fn write_run_json(
 fn print_summary(sim: &Simulation<'_>, t: &Timings, dir: &Path) {
     let program = sim.program;
     let simulated = sim.step as f64 * program.dt;
-    println!(
+    out!(
         "simulated {} in {:.3} s ({:.1}× real time) with the {}",
         format_quantity(simulated, Dim::TIME),
         t.run_s,
@@ -388,7 +395,7 @@ fn print_summary(sim: &Simulation<'_>, t: &Timings, dir: &Path) {
             continue;
         }
         let spikes = sim.recordings.spike_counts[g];
-        println!(
+        out!(
             "  {:<12} {:>7} neurons {:>10} spikes {:>9.2} Hz",
             group.name,
             group.size,
@@ -397,14 +404,14 @@ fn print_summary(sim: &Simulation<'_>, t: &Timings, dir: &Path) {
         );
     }
     let n_syn: usize = sim.projections.iter().map(|p| p.n_synapses()).sum();
-    println!(
+    out!(
         "  {n_syn} synapses; parse {:.1} ms, check {:.1} ms, compile {:.1} ms, build {:.1} ms",
         t.parse_s * 1e3,
         t.check_s * 1e3,
         t.compile_s * 1e3,
         t.build_s * 1e3
     );
-    println!("wrote {}", dir.display());
+    out!("wrote {}", dir.display());
 }
 
 fn explain_command(file: &Path, show_ir: bool, set: &[String]) -> u8 {
@@ -418,7 +425,7 @@ fn explain_command(file: &Path, show_ir: bool, set: &[String]) -> u8 {
     };
     print!("{}", crate::explain::explain(&program));
     if show_ir {
-        println!("\n# IR\n{program}");
+        out!("\n# IR\n{program}");
     }
     EXIT_OK
 }
