@@ -58,7 +58,7 @@ struct RunFigures {
 }
 
 fn run_model(text: &str, path: &Path, duration: f64) -> RunFigures {
-    let options = Options { duration: Some(duration), seed: None };
+    let options = Options { duration: Some(duration), ..Options::default() };
     let program = pipeline::compile(text, path, &[], &options).expect("compiles");
     let compiled = hebb::jit::compile(&program).expect("jit");
     let read = |p: &Path| std::fs::read_to_string(p);
@@ -85,20 +85,11 @@ fn run_model(text: &str, path: &Path, duration: f64) -> RunFigures {
     }
 }
 
-fn brian2_cuba(python: &str, neurons: usize, duration: f64) -> Option<serde_json::Value> {
+fn brian2(python: &str, model: &str, duration: f64) -> Option<serde_json::Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors/bench_brian2.py");
     let out = std::process::Command::new(python)
         .arg(&script)
-        .args([
-            "--model",
-            "cuba",
-            "--mode",
-            "standalone",
-            "--duration",
-            &duration.to_string(),
-            "--neurons",
-            &neurons.to_string(),
-        ])
+        .args(["--model", model, "--mode", "standalone", "--duration", &duration.to_string()])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -147,21 +138,51 @@ fn main() {
         peak_rss_bytes().unwrap_or(0) as f64 / 1e6
     );
 
+    // Plasticity: the `plastic` and `stdp` anchor models.
+    let benches = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/models");
+    let plastic_path = benches.join("plastic.hebb");
+    let plastic_text = std::fs::read_to_string(&plastic_path).expect("plastic model");
+    let cuba10: Vec<f64> = (0..3).map(|_| run_model(&text, &cuba, 10.0).run_s).collect();
+    let plastic: Vec<RunFigures> = (0..3).map(|_| run_model(&plastic_text, &plastic_path, 10.0)).collect();
+    let plastic_run = median(plastic.iter().map(|r| r.run_s).collect());
+    println!(
+        "plastic (CUBA + pair STDP on E->E) 10 s: run {:.3} s; static CUBA 10 s {:.3} s; plasticity overhead {:.2}x; {:.2} bytes/synapse over all projections",
+        plastic_run,
+        median(cuba10.clone()),
+        plastic_run / median(cuba10),
+        plastic[0].bytes_per_synapse
+    );
+    let stdp_path = benches.join("stdp.hebb");
+    let stdp_text = std::fs::read_to_string(&stdp_path).expect("stdp model");
+    let stdp: Vec<RunFigures> = (0..3).map(|_| run_model(&stdp_text, &stdp_path, 100.0)).collect();
+    let stdp_run = median(stdp.iter().map(|r| r.run_s).collect());
+    println!(
+        "stdp (1000 Poisson inputs, 1 neuron) 100 s: run {:.3} s, {:.2} bytes/synapse",
+        stdp_run, stdp[0].bytes_per_synapse
+    );
+
     if let Ok(python) = std::env::var("HEBB_BRIAN2_PYTHON") {
-        let mut b2 = Vec::new();
-        for _ in 0..3 {
-            if let Some(j) = brian2_cuba(&python, 4000, 1.0) {
-                b2.push(j["run_s"].as_f64().unwrap_or(f64::NAN));
+        let models = [
+            ("cuba", 1.0, &text, &cuba),
+            ("plastic", 10.0, &plastic_text, &plastic_path),
+            ("stdp", 100.0, &stdp_text, &stdp_path),
+        ];
+        for (model, duration, hebb_text, hebb_path) in models {
+            let b2: Vec<f64> = (0..3)
+                .filter_map(|_| brian2(&python, model, duration))
+                .map(|j| j["run_s"].as_f64().unwrap_or(f64::NAN))
+                .collect();
+            if b2.is_empty() {
+                println!("brian2 {model}: could not run ../shared/anchors/bench_brian2.py with {python}");
+                continue;
             }
-        }
-        if b2.is_empty() {
-            println!("brian2: could not run ../shared/anchors/bench_brian2.py with {python}");
-        } else {
             let b2m = median(b2.clone());
             // Re-measure hebb right after Brian2, in the same conditions.
-            let again = median((0..3).map(|_| run_model(&text, &cuba, 1.0).run_s).collect());
-            println!("brian2 standalone cuba 1 s run: median {:.3} s of {:?}", b2m, b2);
-            println!("hebb / brian2 run-time ratio: {:.2} (hebb {:.3} s)", again / b2m, again);
+            let again = median((0..3).map(|_| run_model(hebb_text, hebb_path, duration).run_s).collect());
+            println!(
+                "{model} {duration} s: brian2 standalone run median {b2m:.3} s of {b2:?}; hebb {again:.3} s; hebb/brian2 = {:.2}",
+                again / b2m
+            );
         }
     } else {
         println!("(set HEBB_BRIAN2_PYTHON to a python with brian2 to compare with Brian2's C++ standalone mode)");

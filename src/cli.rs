@@ -117,6 +117,9 @@ fn load(file: &Path, settings: &[String], quiet: bool) -> Result<Checked, u8> {
 pub fn main_with(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check { file } => match load(&file, &[], false) {
+            // Lowering finds what needs the whole network (event-driven
+            // equations, integration methods): run it too.
+            Ok(c) if lower(&c, &ir::lower::Options::default()).is_err() => EXIT_MODEL,
             Ok(c) => {
                 let warnings = c.diags.len();
                 out!(
@@ -359,7 +362,28 @@ fn write_run_json(
         .projections
         .iter()
         .zip(&sim.projections)
-        .map(|(p, s)| serde_json::json!({ "name": p.name, "synapse": p.synapse, "synapses": s.n_synapses(), "bytes_per_synapse": s.bytes_per_synapse() }))
+        .map(|(p, s)| {
+            // Statistics of every per-synapse variable at the end of the run.
+            let mut stats = serde_json::Map::new();
+            for (c, col) in p.columns.iter().zip(&s.columns) {
+                if col.is_empty() || c.name == "lastupdate" {
+                    continue;
+                }
+                let n = col.len() as f64;
+                let mean = col.iter().sum::<f64>() / n;
+                let sd = (col.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+                let min = col.iter().copied().fold(f64::INFINITY, f64::min);
+                let max = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                stats.insert(c.name.clone(), serde_json::json!({ "mean": mean, "sd": sd, "min": min, "max": max }));
+            }
+            serde_json::json!({
+                "name": p.name,
+                "synapse": p.synapse,
+                "synapses": s.n_synapses(),
+                "bytes_per_synapse": s.bytes_per_synapse(),
+                "final": stats,
+            })
+        })
         .collect();
     let json = serde_json::json!({
         "status": status,

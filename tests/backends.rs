@@ -34,7 +34,7 @@ fn jit_matches_interpreter_on_every_shipped_model() {
     assert!(models.len() >= 6, "expected the shipped models, found {models:?}");
     for path in models {
         // Short runs: the interpreter is slow, and divergence shows early.
-        let options = ir::lower::Options { duration: Some(0.05), seed: None };
+        let options = ir::lower::Options { duration: Some(0.05), ..Default::default() };
         let program =
             pipeline::compile_file(&path, &[], &options).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let jit = pipeline::simulate(&program, Backend::Jit).expect("jit run");
@@ -85,6 +85,8 @@ fn program_for(e: Expr, n: usize) -> Program {
             name: "k".into(),
             kind: KernelKind::Step,
             owner: Owner::Group(0),
+            prologue: Vec::new(),
+            reductions: Vec::new(),
             body: vec![Stmt::Store(Slot::Own(3), e.clone()), Stmt::Spike(Expr::bin(BinOp::Gt, e, Expr::Const(0.5)))],
             n_locals: 0,
             stream: 11,

@@ -10,7 +10,7 @@ fn mean_rate(model: &str, pop: &str, duration: f64, t0: f64, seeds: &[u64]) -> f
     let path = pipeline::models_dir().join(model);
     let mut total = 0.0;
     for &seed in seeds {
-        let options = Options { duration: Some(duration), seed: Some(seed) };
+        let options = Options { duration: Some(duration), seed: Some(seed), ..Default::default() };
         let program = pipeline::compile_file(&path, &[], &options).unwrap_or_else(|e| panic!("{e}"));
         let g = program.group(pop).expect("population");
         let n = program.groups[g].size as f64;
