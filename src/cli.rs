@@ -78,6 +78,47 @@ pub enum Command {
         #[arg(long)]
         no_hoist: bool,
     },
+    /// Run the base model and its experiment's variants on identical inputs,
+    /// in parallel, and compare their metrics.
+    Compare {
+        file: PathBuf,
+        /// Only these variants (comma-separated; the base always runs).
+        #[arg(long, value_delimiter = ',')]
+        variants: Vec<String>,
+        /// Parallel runs (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Output directory (default: runs/<model>-compare-<timestamp>/).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Simulated duration, overriding the experiment's (e.g. `2 s`).
+        #[arg(long)]
+        duration: Option<String>,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Run a grid over params: `--set 'Type.param=v1,v2,v3'` (repeat for
+    /// more axes), and compare the metrics.
+    Sweep {
+        file: PathBuf,
+        #[arg(long = "set", value_name = "Type.param=v1,v2,...", required = true)]
+        set: Vec<String>,
+        #[arg(long)]
+        jobs: Option<usize>,
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        #[arg(long)]
+        duration: Option<String>,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Draw a finished run's spike rasters, rates and weight histograms
+    /// (SVG and PNG, in RUN_DIR/plots).
+    Plot { run_dir: PathBuf },
     /// Explain how a model is compiled: integrators, propagators, memory.
     Explain {
         file: PathBuf,
@@ -139,6 +180,13 @@ pub fn main_with(cli: Cli) -> ExitCode {
             run_command(&RunArgs { file, output, duration, seed, set, threads, quiet, backend, no_hoist })
         }
         Command::Explain { file, ir, set } => explain_command(&file, ir, &set),
+        Command::Compare { file, variants, jobs, output, duration, seed, quiet } => {
+            compare_command(&file, &variants, jobs, output, duration.as_deref(), seed, quiet)
+        }
+        Command::Sweep { file, set, jobs, output, duration, seed, quiet } => {
+            sweep_command(&file, &set, jobs, output, duration.as_deref(), seed, quiet)
+        }
+        Command::Plot { run_dir } => plot_command(&run_dir),
     };
     ExitCode::from(code)
 }
@@ -201,21 +249,90 @@ fn run_command(args: &RunArgs) -> u8 {
         eprintln!("error: `--threads` must be at least 1");
         return EXIT_USAGE;
     }
-    let checked = match load(&args.file, &args.set, args.quiet) {
+    let model_name = args.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
+    let spec = Spec {
+        file: args.file.clone(),
+        variant: None,
+        settings: args.set.clone(),
+        duration,
+        seed: args.seed,
+        dir: args.output.clone().unwrap_or_else(|| default_run_dir(&model_name)),
+        backend: args.backend,
+        no_hoist: args.no_hoist,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        quiet: args.quiet,
+    };
+    match execute(&spec) {
+        Ok(done) => {
+            if !args.quiet && done.exit == EXIT_OK {
+                out!("{}", done.summary);
+                if !done.metrics.is_empty() {
+                    out!("{}", crate::study::metrics_table(&done.metrics));
+                }
+                out!("wrote {}", spec.dir.display());
+            }
+            done.exit
+        }
+        Err(code) => code,
+    }
+}
+
+/// One run to execute: a model, optionally one of its variants, settings,
+/// and where to write.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub file: PathBuf,
+    pub variant: Option<String>,
+    pub settings: Vec<String>,
+    pub duration: Option<f64>,
+    pub seed: Option<u64>,
+    pub dir: PathBuf,
+    pub backend: BackendChoice,
+    pub no_hoist: bool,
+    pub progress: bool,
+    pub quiet: bool,
+}
+
+/// What an executed run gives back.
+pub struct Done {
+    pub status: &'static str,
+    pub message: String,
+    pub metrics: Vec<crate::metrics::MetricValue>,
+    pub timings: Timings,
+    /// The printed summary (populations, rates, timings).
+    pub summary: String,
+    pub exit: u8,
+}
+
+/// Loads, compiles, builds, runs and writes one run directory with its
+/// metrics. `Err` carries the exit code when the model or a data file is
+/// wrong (diagnostics are printed).
+pub fn execute(spec: &Spec) -> Result<Done, u8> {
+    let checked = match driver::load_variant(&spec.file, &spec.settings, spec.variant.as_deref()) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", spec.file.display());
+            return Err(EXIT_USAGE);
+        }
     };
+    let shown: Vec<_> = checked.diags.iter().filter(|d| !spec.quiet || d.is_error()).cloned().collect();
+    if !shown.is_empty() {
+        eprint!("{}", diag::render(&shown, &checked.sources, style()));
+    }
+    if checked.has_errors() {
+        let n = checked.diags.iter().filter(|d| d.is_error()).count();
+        eprintln!("error: `{}` has {n} error{}", spec.file.display(), if n == 1 { "" } else { "s" });
+        return Err(EXIT_MODEL);
+    }
     let t_compile = Instant::now();
-    let program = match lower(&checked, &ir::lower::Options { duration, seed: args.seed, no_hoist: args.no_hoist }) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let jit = match args.backend {
+    let program =
+        lower(&checked, &ir::lower::Options { duration: spec.duration, seed: spec.seed, no_hoist: spec.no_hoist })?;
+    let jit = match spec.backend {
         BackendChoice::Jit => match crate::jit::compile(&program) {
             Ok(j) => Some(j),
             Err(e) => {
                 eprintln!("error: JIT compilation failed (this is a bug in hebb): {e}");
-                return EXIT_RUNTIME;
+                return Err(EXIT_RUNTIME);
             }
         },
         BackendChoice::Interp => None,
@@ -227,21 +344,20 @@ fn run_command(args: &RunArgs) -> u8 {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
-            return EXIT_MODEL;
+            return Err(EXIT_MODEL);
         }
     };
     if let Some(j) = &jit {
         sim.set_backend(Box::new(j.backend()));
     }
     let build_s = t_build.elapsed().as_secs_f64();
-    let model_name = args.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
-    let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&model_name));
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("error: cannot create output directory `{}`: {e}", dir.display());
-        return EXIT_USAGE;
+    if let Err(e) = std::fs::create_dir_all(&spec.dir) {
+        eprintln!("error: cannot create output directory `{}`: {e}", spec.dir.display());
+        return Err(EXIT_USAGE);
     }
     let t_run = Instant::now();
-    let result = run_with_progress(&mut sim, !args.quiet && std::io::stderr().is_terminal());
+    let result = run_with_progress(&mut sim, spec.progress);
+    sim.finish();
     let run_s = t_run.elapsed().as_secs_f64();
     let timings = Timings {
         parse_s: checked.parse_time.as_secs_f64(),
@@ -250,26 +366,44 @@ fn run_command(args: &RunArgs) -> u8 {
         build_s,
         run_s,
     };
-    let status = match &result {
+    let (status, message) = match &result {
         Ok(()) => ("ok", String::new()),
-        Err(e) => ("failed", e.to_string()),
+        Err(e) => (e.status(), e.to_string()),
     };
-    let bytes = std::fs::read(&args.file).unwrap_or_default();
-    let write = output::write_recordings(&dir, &program, &sim.recordings)
-        .and_then(|_| write_run_json(&dir, &args.file, &bytes, &program, &sim, &timings, status.0, &status.1));
+    let simulated = sim.step as f64 * program.dt;
+    let metrics = crate::metrics::compute(&program, &sim.recordings, simulated);
+    let bytes = std::fs::read(&spec.file).unwrap_or_default();
+    let write = output::write_recordings(&spec.dir, &program, &sim.recordings)
+        .and_then(|_| crate::study::write_metrics(&spec.dir, &metrics))
+        .and_then(|_| {
+            write_run_json(
+                &spec.dir,
+                &spec.file,
+                &bytes,
+                &program,
+                &sim,
+                &timings,
+                status,
+                &message,
+                &metrics,
+                spec.variant.as_deref(),
+            )
+        });
     if let Err(e) = write {
-        eprintln!("error: cannot write the run directory `{}`: {e}", dir.display());
-        return EXIT_RUNTIME;
+        eprintln!("error: cannot write the run directory `{}`: {e}", spec.dir.display());
+        return Err(EXIT_RUNTIME);
     }
-    if let Err(e) = &result {
-        eprintln!("error: the simulation failed: {e}");
-        eprintln!("note: what was recorded until then is in `{}`", dir.display());
-        return EXIT_RUNTIME;
-    }
-    if !args.quiet {
-        print_summary(&sim, &timings, &dir);
-    }
-    EXIT_OK
+    let exit = match &result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            let what = if status == "aborted" { "the simulation was stopped" } else { "the simulation failed" };
+            eprintln!("error: {what}: {e}");
+            eprintln!("note: what was recorded until then is in `{}`", spec.dir.display());
+            EXIT_RUNTIME
+        }
+    };
+    let summary = summary(&sim, &timings);
+    Ok(Done { status, message, metrics, timings, summary, exit })
 }
 
 fn default_run_dir(model: &str) -> PathBuf {
@@ -344,6 +478,8 @@ fn write_run_json(
     t: &Timings,
     status: &str,
     message: &str,
+    metrics: &[crate::metrics::MetricValue],
+    variant: Option<&str>,
 ) -> std::io::Result<()> {
     let simulated = sim.step as f64 * program.dt;
     let mut pops = serde_json::Map::new();
@@ -399,15 +535,21 @@ fn write_run_json(
         "timings": { "parse_s": t.parse_s, "check_s": t.check_s, "compile_s": t.compile_s, "build_s": t.build_s, "run_s": t.run_s },
         "populations": pops,
         "projections": projections,
+        "variant": variant.unwrap_or("base"),
+        "phases": sim.recordings.phases.iter().map(|(n, t0, t1)| serde_json::json!({ "name": n, "t0": t0, "t1": t1 })).collect::<Vec<_>>(),
+        "metrics": metrics.iter().map(|m| (m.column.clone(), crate::study::json_number(m.value))).collect::<serde_json::Map<_, _>>(),
     });
     let text = serde_json::to_string_pretty(&json).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("run.json"), text + "\n")
 }
 
-fn print_summary(sim: &Simulation<'_>, t: &Timings, dir: &Path) {
+fn summary(sim: &Simulation<'_>, t: &Timings) -> String {
+    use std::fmt::Write as _;
     let program = sim.program;
     let simulated = sim.step as f64 * program.dt;
-    out!(
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
         "simulated {} in {:.3} s ({:.1}× real time) with the {}",
         format_quantity(simulated, Dim::TIME),
         t.run_s,
@@ -419,7 +561,8 @@ fn print_summary(sim: &Simulation<'_>, t: &Timings, dir: &Path) {
             continue;
         }
         let spikes = sim.recordings.spike_counts[g];
-        out!(
+        let _ = writeln!(
+            s,
             "  {:<12} {:>7} neurons {:>10} spikes {:>9.2} Hz",
             group.name,
             group.size,
@@ -428,14 +571,15 @@ fn print_summary(sim: &Simulation<'_>, t: &Timings, dir: &Path) {
         );
     }
     let n_syn: usize = sim.projections.iter().map(|p| p.n_synapses()).sum();
-    out!(
+    let _ = write!(
+        s,
         "  {n_syn} synapses; parse {:.1} ms, check {:.1} ms, compile {:.1} ms, build {:.1} ms",
         t.parse_s * 1e3,
         t.check_s * 1e3,
         t.compile_s * 1e3,
         t.build_s * 1e3
     );
-    out!("wrote {}", dir.display());
+    s
 }
 
 fn explain_command(file: &Path, show_ir: bool, set: &[String]) -> u8 {
@@ -451,5 +595,269 @@ fn explain_command(file: &Path, show_ir: bool, set: &[String]) -> u8 {
     if show_ir {
         out!("\n# IR\n{program}");
     }
+    EXIT_OK
+}
+
+fn jobs_or_cores(jobs: Option<usize>) -> Result<usize, u8> {
+    match jobs {
+        Some(0) => {
+            eprintln!("error: `--jobs` must be at least 1");
+            Err(EXIT_USAGE)
+        }
+        Some(j) => Ok(j),
+        None => Ok(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+    }
+}
+
+fn study_rows(
+    names: &[String],
+    results: Vec<Result<Done, u8>>,
+) -> (Vec<(String, &'static str, Vec<crate::metrics::MetricValue>)>, u8) {
+    let mut rows = Vec::new();
+    let mut exit = EXIT_OK;
+    for (name, r) in names.iter().zip(results) {
+        match r {
+            Ok(done) => {
+                if done.exit != EXIT_OK {
+                    exit = exit.max(done.exit);
+                }
+                rows.push((name.clone(), done.status, done.metrics));
+            }
+            Err(code) => {
+                exit = exit.max(code);
+                rows.push((name.clone(), "error", Vec::new()));
+            }
+        }
+    }
+    (rows, exit)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compare_command(
+    file: &Path,
+    only: &[String],
+    jobs: Option<usize>,
+    output: Option<PathBuf>,
+    duration: Option<&str>,
+    seed: Option<u64>,
+    quiet: bool,
+) -> u8 {
+    let jobs = match jobs_or_cores(jobs) {
+        Ok(j) => j,
+        Err(code) => return code,
+    };
+    let duration = match duration.map(parse_duration).transpose() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: invalid value for `--duration`: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let checked = match load(file, &[], quiet) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(exp) = &checked.model.experiment else { return EXIT_MODEL };
+    let declared: Vec<String> = exp.variants.iter().map(|(n, _)| n.clone()).collect();
+    for v in only {
+        if !declared.contains(v) {
+            let help = crate::sema::suggest_name(v, declared.iter().map(|s| s.as_str()))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            eprintln!("error: the experiment has no variant `{v}`{help}; its variants are: {}", declared.join(", "));
+            return EXIT_USAGE;
+        }
+    }
+    let mut names = vec!["base".to_string()];
+    names.extend(declared.into_iter().filter(|v| only.is_empty() || only.contains(v)));
+    let model = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
+    let dir = output.unwrap_or_else(|| default_run_dir(&format!("{model}-compare")));
+    let specs: Vec<Spec> = names
+        .iter()
+        .map(|n| Spec {
+            file: file.to_path_buf(),
+            variant: (n != "base").then(|| n.clone()),
+            settings: Vec::new(),
+            duration,
+            seed,
+            dir: dir.join(n),
+            backend: BackendChoice::Jit,
+            no_hoist: false,
+            progress: false,
+            quiet: true,
+        })
+        .collect();
+    if !quiet {
+        eprintln!("running {} on {jobs} thread{}: {}", names.len(), if jobs == 1 { "" } else { "s" }, names.join(", "));
+    }
+    let t0 = Instant::now();
+    let results = crate::study::run_all(&specs, jobs);
+    let elapsed = t0.elapsed().as_secs_f64();
+    let (rows, exit) = study_rows(&names, results);
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| crate::study::write_study(&dir, &rows, None)) {
+        eprintln!("error: cannot write `{}`: {e}", dir.display());
+        return EXIT_RUNTIME;
+    }
+    out!("{}", crate::study::table(&rows));
+    if !quiet {
+        out!("{} runs in {elapsed:.1} s; wrote {}", rows.len(), dir.display());
+    }
+    exit
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sweep_command(
+    file: &Path,
+    axes: &[String],
+    jobs: Option<usize>,
+    output: Option<PathBuf>,
+    duration: Option<&str>,
+    seed: Option<u64>,
+    quiet: bool,
+) -> u8 {
+    let jobs = match jobs_or_cores(jobs) {
+        Ok(j) => j,
+        Err(code) => return code,
+    };
+    let duration = match duration.map(parse_duration).transpose() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: invalid value for `--duration`: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut grid: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for axis in axes {
+        let Some((path, values)) = crate::study::sweep_values(axis) else {
+            eprintln!("error: `--set {axis}` must be `Type.param=v1,v2,...`");
+            return EXIT_USAGE;
+        };
+        let mut next = Vec::new();
+        for point in &grid {
+            for v in &values {
+                let mut p = point.clone();
+                p.push((path.clone(), v.clone()));
+                next.push(p);
+            }
+        }
+        grid = next;
+    }
+    // Check every point first: a bad value is a model error, reported once.
+    for point in &grid {
+        let settings: Vec<String> = point.iter().map(|(p, v)| format!("{p}={v}")).collect();
+        if let Err(code) = load(file, &settings, true) {
+            return code;
+        }
+    }
+    let model = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
+    let dir = output.unwrap_or_else(|| default_run_dir(&format!("{model}-sweep")));
+    let names: Vec<String> =
+        grid.iter().map(|p| p.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")).collect();
+    let specs: Vec<Spec> = grid
+        .iter()
+        .zip(&names)
+        .map(|(point, name)| Spec {
+            file: file.to_path_buf(),
+            variant: None,
+            settings: point.iter().map(|(p, v)| format!("{p}={v}")).collect(),
+            duration,
+            seed,
+            dir: dir.join(name.replace([' ', '/'], "")),
+            backend: BackendChoice::Jit,
+            no_hoist: false,
+            progress: false,
+            quiet: true,
+        })
+        .collect();
+    if !quiet {
+        eprintln!("running {} grid points on {jobs} thread{}", specs.len(), if jobs == 1 { "" } else { "s" });
+    }
+    let t0 = Instant::now();
+    let results = crate::study::run_all(&specs, jobs);
+    let elapsed = t0.elapsed().as_secs_f64();
+    let (rows, exit) = study_rows(&names, results);
+    // A single axis with numeric values is drawn as a line.
+    let xs: Option<Vec<f64>> = (axes.len() == 1)
+        .then(|| grid.iter().map(|p| driver::parse_quantity(&p[0].1).map(|(v, _)| v).ok()).collect())
+        .flatten();
+    let x_label = grid.first().and_then(|p| p.first()).map(|(k, _)| k.clone()).unwrap_or_default();
+    let sweep_x = xs.as_deref().map(|x| (x_label.as_str(), x));
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| crate::study::write_study(&dir, &rows, sweep_x)) {
+        eprintln!("error: cannot write `{}`: {e}", dir.display());
+        return EXIT_RUNTIME;
+    }
+    out!("{}", crate::study::table(&rows));
+    if !quiet {
+        out!("{} runs in {elapsed:.1} s; wrote {}", rows.len(), dir.display());
+    }
+    exit
+}
+
+fn plot_command(dir: &Path) -> u8 {
+    let json: serde_json::Value = match std::fs::read_to_string(dir.join("run.json"))
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("error: `{}` is not a run directory (cannot read run.json: {e})", dir.display());
+            return EXIT_USAGE;
+        }
+    };
+    let plots = dir.join("plots");
+    if let Err(e) = std::fs::create_dir_all(&plots) {
+        eprintln!("error: cannot create `{}`: {e}", plots.display());
+        return EXIT_RUNTIME;
+    }
+    let duration = json["simulated"].as_f64().unwrap_or(0.0);
+    let mut drawn = 0;
+    if let Some(pops) = json["populations"].as_object() {
+        for (name, info) in pops {
+            let (tp, ip) = (dir.join(format!("spikes/{name}.t.npy")), dir.join(format!("spikes/{name}.i.npy")));
+            let (Ok((_, t)), Ok(i)) = (output::read_f64(&tp), output::read_u32(&ip)) else { continue };
+            let n = info["size"].as_u64().unwrap_or(1) as usize;
+            match crate::plot::raster(
+                &plots.join(format!("raster_{name}")),
+                &format!("{name}: spikes and population rate"),
+                &t,
+                &i,
+                n,
+                duration.max(1e-9),
+            ) {
+                Ok(()) => drawn += 1,
+                Err(e) => eprintln!("warning: raster of `{name}`: {e}"),
+            }
+        }
+    }
+    // Weight histograms per phase, from weights/<proj>.phase_<phase>.npy.
+    let mut by_proj: std::collections::BTreeMap<String, Vec<(String, Vec<f64>)>> = Default::default();
+    if let Ok(entries) = std::fs::read_dir(dir.join("weights")) {
+        let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for f in files {
+            let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            if let Some((proj, rest)) = name.split_once(".phase_") {
+                if let (Some(phase), Ok((_, w))) = (rest.strip_suffix(".npy"), output::read_f64(&f)) {
+                    by_proj.entry(proj.to_string()).or_default().push((phase.to_string(), w));
+                }
+            }
+        }
+    }
+    let order: Vec<String> = json["phases"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p["name"].as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    for (proj, mut phases) in by_proj {
+        phases.sort_by_key(|(p, _)| order.iter().position(|o| o == p).unwrap_or(usize::MAX));
+        match crate::plot::weight_histograms(
+            &plots.join(format!("weights_{proj}")),
+            &format!("weights of {proj} at the end of each phase"),
+            &phases,
+        ) {
+            Ok(()) => drawn += 1,
+            Err(e) => eprintln!("warning: weights of `{proj}`: {e}"),
+        }
+    }
+    out!("drew {drawn} plot{} (SVG and PNG) in {}", if drawn == 1 { "" } else { "s" }, plots.display());
     EXIT_OK
 }

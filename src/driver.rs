@@ -28,9 +28,21 @@ impl Checked {
 /// Reads, parses and checks the model at `path`. `Err` only when the main
 /// file itself cannot be read.
 pub fn load(path: &Path, settings: &[String]) -> std::io::Result<Checked> {
+    load_variant(path, settings, None)
+}
+
+/// Like [`load`], with the changes of an experiment variant applied.
+pub fn load_variant(path: &Path, settings: &[String], variant: Option<&str>) -> std::io::Result<Checked> {
     let text = std::fs::read_to_string(path)?;
     let canonical = path.canonicalize().ok();
-    Ok(load_text(&path.display().to_string(), canonical, &text, settings, &|p| std::fs::read_to_string(p)))
+    Ok(load_text_variant(
+        &path.display().to_string(),
+        canonical,
+        &text,
+        settings,
+        &|p| std::fs::read_to_string(p),
+        variant,
+    ))
 }
 
 /// Like [`load`] for text already in memory; imports are read with `read`,
@@ -41,6 +53,18 @@ pub fn load_text(
     text: &str,
     settings: &[String],
     read: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Checked {
+    load_text_variant(name, path, text, settings, read, None)
+}
+
+/// Like [`load_text`], with the changes of an experiment variant applied.
+pub fn load_text_variant(
+    name: &str,
+    path: Option<PathBuf>,
+    text: &str,
+    settings: &[String],
+    read: &dyn Fn(&Path) -> std::io::Result<String>,
+    variant: Option<&str>,
 ) -> Checked {
     let t0 = Instant::now();
     let mut sources = SourceMap::new();
@@ -57,7 +81,10 @@ pub fn load_text(
     }
     let parse_time = t0.elapsed();
     let t1 = Instant::now();
-    let (model, check_diags) = sema::check(&files, &sources, &parsed_settings);
+    let (model, check_diags) = match variant {
+        Some(v) => sema::check_variant(&files, &sources, &parsed_settings, v),
+        None => sema::check(&files, &sources, &parsed_settings),
+    };
     diags.extend(check_diags);
     let check_time = t1.elapsed();
     Checked { sources, files, model, diags, parse_time, check_time }

@@ -526,8 +526,137 @@ pub struct Experiment {
     /// Time step in seconds.
     pub dt: f64,
     pub seed: u64,
-    /// Total duration in seconds.
+    /// Total duration in seconds (the sum of the phases when there are any).
     pub duration: f64,
+    pub span: Span,
+    pub stimuli: Vec<StimulusSet>,
+    /// Phases in order; none means one phase of `duration`, plastic.
+    pub phases: Vec<Phase>,
+    pub measures: Vec<Measure>,
+    /// Variant names (their changes are applied by `sema::check_variant`).
+    pub variants: Vec<(String, Span)>,
+    pub aborts: Vec<Abort>,
+}
+
+/// `stimuli NAME = K random_patterns of SOURCE { active; rate; rest }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StimulusSet {
+    pub name: String,
+    /// A poisson population with a constant rate.
+    pub source: u32,
+    pub count: usize,
+    /// Fraction of the source's neurons active in each pattern.
+    pub active: f64,
+    /// Rates (Hz) of active and of other neurons during a presentation.
+    pub rate: f64,
+    pub rest: f64,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phase {
+    pub name: String,
+    /// Seconds.
+    pub duration: f64,
+    pub plasticity: bool,
+    /// Cycle through a stimulus set, one pattern every `each` seconds.
+    pub present: Option<(u32, f64)>,
+    pub sets: Vec<SetAction>,
+    pub span: Span,
+}
+
+/// `set X = e` at the start of a phase.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetAction {
+    /// A state of every neuron of a population (`e` may use `i`, `N`,
+    /// distributions).
+    State { pop: u32, state: u32, value: Expr },
+    /// The rate of a poisson population (Hz, constant).
+    Rate { pop: u32, rate: f64 },
+    /// A state of a signal.
+    Signal { signal: u32, state: u32, value: Expr },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    Rates,
+    CvIsi,
+    Fano,
+    Correlation,
+    Synchrony,
+    Spectrum,
+    Information,
+    Decoding,
+    Drift,
+    Weights,
+    Control,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 11] = [
+        Metric::Rates,
+        Metric::CvIsi,
+        Metric::Fano,
+        Metric::Correlation,
+        Metric::Synchrony,
+        Metric::Spectrum,
+        Metric::Information,
+        Metric::Decoding,
+        Metric::Drift,
+        Metric::Weights,
+        Metric::Control,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Rates => "rates",
+            Metric::CvIsi => "cv_isi",
+            Metric::Fano => "fano",
+            Metric::Correlation => "correlation",
+            Metric::Synchrony => "synchrony",
+            Metric::Spectrum => "spectrum",
+            Metric::Information => "information",
+            Metric::Decoding => "decoding",
+            Metric::Drift => "drift",
+            Metric::Weights => "weights",
+            Metric::Control => "control",
+        }
+    }
+
+    /// Whether the metric is about stimulus coding (needs `about S`).
+    pub fn needs_stimuli(self) -> bool {
+        matches!(self, Metric::Information | Metric::Decoding | Metric::Drift)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeasureTarget {
+    Population(u32),
+    Projection(u32),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measure {
+    pub metric: Metric,
+    pub target: MeasureTarget,
+    pub about: Option<u32>,
+    pub phase: Option<u32>,
+    /// `control`: the target rate in Hz.
+    pub target_rate: Option<f64>,
+    /// `control`: when the perturbation starts (seconds); default: the
+    /// start of the measured phase.
+    pub perturbation: Option<f64>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Abort {
+    pub pop: u32,
+    /// True for `>`/`>=`, false for `<`/`<=`.
+    pub above: bool,
+    pub inclusive: bool,
+    /// Hz.
+    pub threshold: f64,
     pub span: Span,
 }
 

@@ -33,8 +33,12 @@ pub fn write_f64(path: &Path, shape: &[usize], data: &[f64]) -> std::io::Result<
 }
 
 pub fn write_u32(path: &Path, data: &[u32]) -> std::io::Result<()> {
+    write_u32_shaped(path, &[data.len()], data)
+}
+
+pub fn write_u32_shaped(path: &Path, shape: &[usize], data: &[u32]) -> std::io::Result<()> {
     let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-    write_npy(path, "<u4", &[data.len()], &bytes)
+    write_npy(path, "<u4", shape, &bytes)
 }
 
 /// Reads a `.npy` file written by [`write_f64`] (for tests and `hebb plot`).
@@ -113,6 +117,30 @@ pub fn write_recordings(dir: &Path, program: &Program, rec: &Recordings) -> std:
         for (var, _, data) in &s.vars {
             write_f64(&dir.join(format!("weights/{name}.{var}.npy")), &[s.times.len(), s.synapses.len()], data)?;
         }
+    }
+    // Stimuli: the patterns (active neurons) and every presentation.
+    if !program.stimuli.is_empty() {
+        std::fs::create_dir_all(dir.join("stimuli"))?;
+    }
+    for (s, st) in program.stimuli.iter().enumerate() {
+        let pats = &rec.patterns[s];
+        let k = pats.first().map(|p| p.len()).unwrap_or(0);
+        let flat: Vec<u32> = pats.iter().flatten().copied().collect();
+        write_u32_shaped(&dir.join(format!("stimuli/{}.patterns.npy", st.name)), &[pats.len(), k], &flat)?;
+        let pres: Vec<_> = rec.presentations.iter().filter(|p| p.stimuli == s as u32).collect();
+        let t0: Vec<f64> = pres.iter().map(|p| p.t0).collect();
+        let t1: Vec<f64> = pres.iter().map(|p| p.t1).collect();
+        let pattern: Vec<u32> = pres.iter().map(|p| p.pattern).collect();
+        write_f64(&dir.join(format!("stimuli/{}.t0.npy", st.name)), &[t0.len()], &t0)?;
+        write_f64(&dir.join(format!("stimuli/{}.t1.npy", st.name)), &[t1.len()], &t1)?;
+        write_u32(&dir.join(format!("stimuli/{}.pattern.npy", st.name)), &pattern)?;
+    }
+    // Weights of measured projections at the end of each phase.
+    for (p, phase, w) in &rec.weights_at_phase_end {
+        std::fs::create_dir_all(dir.join("weights"))?;
+        let proj = &program.projections[*p as usize].name;
+        let ph = &program.phases[*phase as usize].name;
+        write_f64(&dir.join(format!("weights/{proj}.phase_{ph}.npy")), &[w.len()], w)?;
     }
     if !rec.rates.is_empty() {
         std::fs::create_dir_all(dir.join("rate"))?;

@@ -301,6 +301,10 @@ pub fn lower(model: &Model, options: &Options) -> (Program, Vec<Diagnostic>) {
         projections: Vec::new(),
         kernels: Vec::new(),
         records: Vec::new(),
+        phases: Vec::new(),
+        stimuli: Vec::new(),
+        aborts: Vec::new(),
+        measures: Vec::new(),
     };
     let mut l = Lowerer { model, program, signals: Vec::new(), diags: Vec::new(), options: options.clone() };
     let mut pop_maps = Vec::new();
@@ -328,10 +332,98 @@ pub fn lower(model: &Model, options: &Options) -> (Program, Vec<Diagnostic>) {
     for r in &net.records {
         l.record(r, &mut pop_maps);
     }
+    l.experiment(exp, &pop_maps, options.duration);
     (l.program, l.diags)
 }
 
 impl Lowerer<'_> {
+    /// Phases, stimuli, aborts and metrics; spikes of measured populations
+    /// are recorded.
+    fn experiment(&mut self, exp: &hir::Experiment, pop_maps: &[VarMap], duration: Option<f64>) {
+        let dt = self.program.dt;
+        let steps = |s: f64| ((s / dt).round() as u64).max(1);
+        let mut start = 0;
+        for ph in &exp.phases {
+            let n = steps(ph.duration);
+            let mut sets = Vec::new();
+            for s in &ph.sets {
+                match s {
+                    hir::SetAction::State { pop, state, value } => {
+                        let map = &pop_maps[*pop as usize];
+                        if let Some(col) = map.states[*state as usize] {
+                            let mut ctx = self.ctx(map);
+                            sets.push(SetAction::Column { group: *pop, column: col, value: fold(&ctx.expr(value)) });
+                        }
+                    }
+                    hir::SetAction::Rate { pop, rate } => sets.push(SetAction::Rate { group: *pop, rate: *rate }),
+                    hir::SetAction::Signal { signal, state, value } => {
+                        let (g, map) = &self.signals[*signal as usize];
+                        if let Some(col) = map.states[*state as usize] {
+                            let mut ctx = self.ctx(map);
+                            let v = fold(&ctx.expr(value));
+                            sets.push(SetAction::Column { group: *g, column: col, value: v });
+                        }
+                    }
+                }
+            }
+            self.program.phases.push(Phase {
+                name: ph.name.clone(),
+                start,
+                steps: n,
+                plasticity: ph.plasticity,
+                present: ph.present.map(|(s, each)| (s, steps(each))),
+                sets,
+            });
+            start += n;
+        }
+        if self.program.phases.is_empty() || duration.is_some() {
+            // No phases, or a `--duration` that overrides them: one phase.
+            self.program.phases = vec![Phase {
+                name: "run".into(),
+                start: 0,
+                steps: self.program.n_steps,
+                plasticity: true,
+                present: None,
+                sets: Vec::new(),
+            }];
+        } else {
+            self.program.n_steps = start;
+        }
+        for s in &exp.stimuli {
+            self.program.stimuli.push(Stimuli {
+                name: s.name.clone(),
+                group: s.source,
+                count: s.count,
+                active: s.active,
+                rate: s.rate,
+                rest: s.rest,
+            });
+        }
+        for a in &exp.aborts {
+            self.program.aborts.push(Abort {
+                group: a.pop,
+                above: a.above,
+                inclusive: a.inclusive,
+                threshold: a.threshold,
+            });
+        }
+        for m in &exp.measures {
+            if let hir::MeasureTarget::Population(g) = m.target {
+                if !self.program.records.iter().any(|r| matches!(r, Record::Spikes { group } if *group == g)) {
+                    self.program.records.push(Record::Spikes { group: g });
+                }
+            }
+            self.program.measures.push(Measure {
+                metric: m.metric,
+                target: m.target,
+                about: m.about,
+                phase: m.phase,
+                target_rate: m.target_rate,
+                perturbation: m.perturbation,
+            });
+        }
+    }
+
     fn ctx<'a>(&'a self, own: &'a VarMap) -> Ctx<'a> {
         Ctx {
             own,

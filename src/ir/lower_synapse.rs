@@ -402,6 +402,9 @@ impl Lowerer<'_> {
             post_side,
             on_pre: None,
             on_post: None,
+            frozen_on_pre: None,
+            frozen_on_post: None,
+            frozen_every: Vec::new(),
             step: None,
             every: Vec::new(),
             post_delay: post_delay_steps,
@@ -434,20 +437,42 @@ impl Lowerer<'_> {
             scaled,
         });
         let owner = Owner::Projection(p);
+        // Each event kernel and its frozen twin (no plastic writes), which
+        // is the same kernel when nothing in it is plastic.
+        let pair = |l: &mut Self,
+                    label: &str,
+                    kind: KernelKind,
+                    prologue: Vec<Stmt>,
+                    body: Vec<Stmt>,
+                    n: u32,
+                    reductions: Vec<(Reduce, Expr)>| {
+            let (fp, fb) = (freeze(&prologue), freeze(&body));
+            let same = fp == prologue && fb == body;
+            let k = l.add_kernel(format!("{name}.{label}"), kind, owner, body, n);
+            l.program.kernels[k as usize].prologue = prologue;
+            l.program.kernels[k as usize].reductions = reductions.clone();
+            if same {
+                return (k, k);
+            }
+            let f = l.add_kernel(format!("{name}.{label}.frozen"), kind, owner, fb, n);
+            l.program.kernels[f as usize].prologue = fp;
+            l.program.kernels[f as usize].reductions = reductions;
+            (k, f)
+        };
         if let Some((prologue, body, n)) = on_pre {
-            let k = self.add_kernel(format!("{name}.on_pre"), KernelKind::OnPre, owner, body, n);
-            self.program.kernels[k as usize].prologue = prologue;
+            let (k, f) = pair(self, "on_pre", KernelKind::OnPre, prologue, body, n, Vec::new());
             self.program.projections[p as usize].on_pre = Some(k);
+            self.program.projections[p as usize].frozen_on_pre = Some(f);
         }
         if let Some((prologue, body, n)) = on_post {
-            let k = self.add_kernel(format!("{name}.on_post"), KernelKind::OnPost, owner, body, n);
-            self.program.kernels[k as usize].prologue = prologue;
+            let (k, f) = pair(self, "on_post", KernelKind::OnPost, prologue, body, n, Vec::new());
             self.program.projections[p as usize].on_post = Some(k);
+            self.program.projections[p as usize].frozen_on_post = Some(f);
         }
         for (steps, body, reductions, i) in every {
-            let k = self.add_kernel(format!("{name}.every{i}"), KernelKind::Every, owner, body, 0);
-            self.program.kernels[k as usize].reductions = reductions;
+            let (k, f) = pair(self, &format!("every{i}"), KernelKind::Every, Vec::new(), body, 0, reductions);
             self.program.projections[p as usize].every.push((steps, k));
+            self.program.projections[p as usize].frozen_every.push((steps, f));
         }
         if let Some((body, n)) = step {
             let k = self.add_kernel(format!("{name}.step"), KernelKind::Step, owner, body, n);
@@ -763,6 +788,18 @@ impl Lowerer<'_> {
             }
         }
     }
+}
+
+/// A kernel body without plastic writes: stores to synapse state (per
+/// synapse or hoisted) are dropped; writes through `post.` stay.
+fn freeze(body: &[Stmt]) -> Vec<Stmt> {
+    body.iter()
+        .filter_map(|s| match s {
+            Stmt::Store(Slot::Own(_) | Slot::PreSide(_) | Slot::PostSide(_), _) => None,
+            Stmt::If(c, a, b) => Some(Stmt::If(c.clone(), freeze(a), freeze(b))),
+            other => Some(other.clone()),
+        })
+        .collect()
 }
 
 /// Where states live and how they decay, for building kernels.

@@ -388,6 +388,11 @@ pub struct Projection {
     pub post_side: Vec<Column>,
     pub on_pre: Option<u32>,
     pub on_post: Option<u32>,
+    /// The same without plastic writes (`plasticity off`): the synaptic
+    /// effect stays, no synapse state changes.
+    pub frozen_on_pre: Option<u32>,
+    pub frozen_on_post: Option<u32>,
+    pub frozen_every: Vec<(u64, u32)>,
     /// Continuous synaptic ODEs, integrated every step.
     pub step: Option<u32>,
     /// `every` kernels and their periods in steps.
@@ -477,6 +482,62 @@ pub struct Program {
     pub projections: Vec<Projection>,
     pub kernels: Vec<Kernel>,
     pub records: Vec<Record>,
+    /// Phases in order (at least one), covering all `n_steps`.
+    pub phases: Vec<Phase>,
+    pub stimuli: Vec<Stimuli>,
+    pub aborts: Vec<Abort>,
+    pub measures: Vec<Measure>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phase {
+    pub name: String,
+    pub start: u64,
+    pub steps: u64,
+    pub plasticity: bool,
+    /// A stimulus set and its presentation period in steps.
+    pub present: Option<(u32, u64)>,
+    pub sets: Vec<SetAction>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetAction {
+    /// Column of every element of a group; the value is evaluated per
+    /// element like an initial value (counter: the phase's start step).
+    Column { group: u32, column: u32, value: Expr },
+    /// The rate (Hz) of a poisson group.
+    Rate { group: u32, rate: f64 },
+}
+
+/// K random patterns over a poisson group: each pattern makes a fraction
+/// `active` of its neurons fire at `rate`, the others at `rest`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stimuli {
+    pub name: String,
+    pub group: u32,
+    pub count: usize,
+    pub active: f64,
+    pub rate: f64,
+    pub rest: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Abort {
+    pub group: u32,
+    pub above: bool,
+    pub inclusive: bool,
+    pub threshold: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measure {
+    pub metric: crate::hir::Metric,
+    /// A group or a projection (`weights`).
+    pub target: crate::hir::MeasureTarget,
+    pub about: Option<u32>,
+    pub phase: Option<u32>,
+    pub target_rate: Option<f64>,
+    pub perturbation: Option<f64>,
 }
 
 impl Program {

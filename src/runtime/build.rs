@@ -66,7 +66,37 @@ pub fn build<'p>(
         step: 0,
         group_table: Vec::new(),
         backend: Box::new(Interpreter { program }) as Box<dyn Backend>,
+        plastic: true,
+        phase: 0,
+        base_rates: Vec::new(),
+        presenting: None,
+        aborts: program
+            .aborts
+            .iter()
+            .map(|_| super::AbortWindow { counts: vec![0; ((0.1 / program.dt).round() as usize).max(1)], sum: 0 })
+            .collect(),
     };
+    sim.base_rates = sim
+        .groups
+        .iter()
+        .map(|g| match &g.source {
+            super::Source::Poisson(p) => Some(p.rates().to_vec()),
+            _ => None,
+        })
+        .collect();
+    // The active neurons of each pattern, drawn from the seed.
+    sim.recordings.patterns = program
+        .stimuli
+        .iter()
+        .enumerate()
+        .map(|(s, st)| {
+            let n = sim.groups[st.group as usize].size;
+            let k = ((st.active * n as f64).round() as usize).clamp(1, n);
+            (0..st.count)
+                .map(|p| sample_sorted(program.seed, 0x6000_0000 | ((s as u32) << 16) | p as u32, n, k))
+                .collect()
+        })
+        .collect();
     sim.group_table = sim.groups.iter().map(|g| g.ptrs.as_ptr() as *const *mut f64).collect();
     Ok(sim)
 }

@@ -152,6 +152,20 @@ pub enum RunError {
         which: String,
         time: f64,
     },
+    /// An `abort when` condition held.
+    Aborted {
+        message: String,
+    },
+}
+
+impl RunError {
+    /// `run.json`'s status for this outcome.
+    pub fn status(&self) -> &'static str {
+        match self {
+            RunError::Aborted { .. } => "aborted",
+            _ => "failed",
+        }
+    }
 }
 
 /// Synaptic state written by event kernels is scanned for non-finite values
@@ -166,6 +180,7 @@ impl std::fmt::Display for RunError {
                 "`{variable}` of neuron {index} in population `{group}` became non-finite at t = {}",
                 crate::units::format_quantity(*time, crate::units::Dim::TIME)
             ),
+            RunError::Aborted { message } => f.write_str(message),
             RunError::NonFiniteSynapse { projection, variable, which, time } => write!(
                 f,
                 "`{variable}` of {which} in projection `{projection}` became non-finite (found at t = {})",
@@ -184,6 +199,32 @@ pub struct Simulation<'p> {
     pub step: u64,
     group_table: Vec<*const *mut f64>,
     backend: Box<dyn Backend + 'p>,
+    /// Whether plastic writes happen (false in `plasticity off` phases).
+    pub plastic: bool,
+    /// The phase under way.
+    phase: usize,
+    /// Rates of poisson groups outside presentations.
+    base_rates: Vec<Option<Vec<f64>>>,
+    presenting: Option<Presenting>,
+    aborts: Vec<AbortWindow>,
+}
+
+/// A stimulus set being presented.
+struct Presenting {
+    stimuli: u32,
+    /// The current block's order of patterns, and the position in it.
+    order: Vec<u32>,
+    position: usize,
+    block: u64,
+    /// Step of the next change, and the presentation period.
+    next: u64,
+    each: u64,
+}
+
+/// Spike counts of the last 100 ms, for `abort when`.
+struct AbortWindow {
+    counts: Vec<u64>,
+    sum: u64,
 }
 
 impl<'p> Simulation<'p> {
@@ -246,17 +287,196 @@ impl<'p> Simulation<'p> {
         }
     }
 
+    /// Phase boundaries and stimulus presentations that fall on step `n`.
+    fn schedule(&mut self, n: u64) {
+        let program = self.program;
+        if let Some(k) = program.phases.iter().position(|p| p.start == n && p.steps > 0) {
+            if n > 0 {
+                self.close_phase(n);
+            }
+            self.phase = k;
+            let phase = &program.phases[k];
+            self.plastic = phase.plasticity;
+            for set in &phase.sets {
+                self.apply_set(set, n);
+            }
+            self.presenting = phase.present.map(|(s, each)| Presenting {
+                stimuli: s,
+                order: Vec::new(),
+                position: 0,
+                block: 0,
+                next: n,
+                each,
+            });
+            if self.presenting.is_none() {
+                self.restore_rates(n);
+            }
+        }
+        let phase_end = program.phases.get(self.phase).map(|p| p.start + p.steps).unwrap_or(program.n_steps);
+        let Some(pr) = &mut self.presenting else { return };
+        if pr.next != n {
+            return;
+        }
+        let s = pr.stimuli as usize;
+        let stim = &program.stimuli[s];
+        if pr.position >= pr.order.len() {
+            // A new block: every pattern once, in an order drawn from the
+            // seed (Fisher-Yates).
+            let mut order: Vec<u32> = (0..stim.count as u32).collect();
+            for j in (1..order.len()).rev() {
+                let key = pr.block * stim.count as u64 + j as u64;
+                let u = crate::rng::uniform(program.seed, 0x7000_0000 | s as u32, self.phase as u64, key, 0);
+                order.swap(j, ((u * (j + 1) as f64) as usize).min(j));
+            }
+            pr.order = order;
+            pr.position = 0;
+            pr.block += 1;
+        }
+        let pattern = pr.order[pr.position];
+        pr.position += 1;
+        pr.next = n + pr.each;
+        let end = pr.next.min(phase_end);
+        let g = stim.group as usize;
+        let mut rates = vec![stim.rest; self.groups[g].size];
+        for &i in &self.recordings.patterns[s][pattern as usize] {
+            rates[i as usize] = stim.rate;
+        }
+        if let Source::Poisson(p) = &mut self.groups[g].source {
+            p.set_rates(&rates, n);
+        }
+        let dt = program.dt;
+        self.recordings.presentations.push(record::PresentationRecord {
+            stimuli: s as u32,
+            pattern,
+            t0: n as f64 * dt,
+            t1: end as f64 * dt,
+        });
+    }
+
+    /// Gives stimulated sources back their own rates.
+    fn restore_rates(&mut self, n: u64) {
+        for stim in &self.program.stimuli {
+            let g = stim.group as usize;
+            if let (Some(base), Source::Poisson(p)) = (&self.base_rates[g], &mut self.groups[g].source) {
+                p.set_rates(base, n);
+            }
+        }
+    }
+
+    fn apply_set(&mut self, set: &ir::SetAction, n: u64) {
+        let seed = self.program.seed;
+        match set {
+            ir::SetAction::Rate { group, rate } => {
+                let g = *group as usize;
+                let size = self.groups[g].size;
+                self.base_rates[g] = Some(vec![*rate; size]);
+                if let Source::Poisson(p) = &mut self.groups[g].source {
+                    p.set_rates(&vec![*rate; size], n);
+                }
+            }
+            ir::SetAction::Column { group, column, value } => {
+                let g = *group as usize;
+                let stream = 0x6800_0000 | *group;
+                for i in 0..self.groups[g].size {
+                    let el = ir::interp::Element { own: i as u64, key: i as u64, ..Default::default() };
+                    let v = ir::interp::eval_at(value, seed, stream, el, n, &[], n as f64 * self.program.dt);
+                    self.groups[g].columns[*column as usize][i] = v;
+                }
+            }
+        }
+    }
+
+    /// Records the end of the current phase at step `n`, with the weights
+    /// of measured projections.
+    fn close_phase(&mut self, n: u64) {
+        let program = self.program;
+        let Some(phase) = program.phases.get(self.phase) else { return };
+        let dt = program.dt;
+        let t0 = phase.start as f64 * dt;
+        if self.recordings.phases.iter().any(|(name, s, _)| *name == phase.name && *s == t0) {
+            return;
+        }
+        self.recordings.phases.push((phase.name.clone(), t0, n as f64 * dt));
+        for m in &program.measures {
+            let crate::hir::MeasureTarget::Projection(p) = m.target else { continue };
+            if self.recordings.weights_at_phase_end.iter().any(|(q, ph, _)| *q == p && *ph == self.phase as u32) {
+                continue;
+            }
+            let proj = &program.projections[p as usize];
+            let ps = &self.projections[p as usize];
+            let column = proj.columns.iter().position(|c| c.name == "w").or(if proj.columns.is_empty() {
+                None
+            } else {
+                Some(0)
+            });
+            let w = match column {
+                Some(c) => ps.columns[c].clone(),
+                None => vec![proj.folded.first().map(|f| f.1).unwrap_or(0.0); ps.n_synapses()],
+            };
+            self.recordings.weights_at_phase_end.push((p, self.phase as u32, w));
+        }
+    }
+
+    /// After an early stop: closes the current phase, so that what was
+    /// recorded has consistent windows.
+    pub fn finish(&mut self) {
+        self.close_phase(self.step);
+    }
+
+    /// `abort when`: the rate of the last 100 ms against its threshold.
+    fn check_aborts(&mut self, n: u64) -> Result<(), RunError> {
+        let program = self.program;
+        for (k, a) in program.aborts.iter().enumerate() {
+            let g = a.group as usize;
+            let count = self.groups[g].spikes.len() as u64;
+            let w = &mut self.aborts[k];
+            let len = w.counts.len();
+            let slot = (n as usize) % len;
+            w.sum = w.sum - w.counts[slot] + count;
+            w.counts[slot] = count;
+            if (n as usize) + 1 < len {
+                continue;
+            }
+            let rate = w.sum as f64 / (self.groups[g].size as f64 * len as f64 * program.dt);
+            let hit = match (a.above, a.inclusive) {
+                (true, false) => rate > a.threshold,
+                (true, true) => rate >= a.threshold,
+                (false, false) => rate < a.threshold,
+                (false, true) => rate <= a.threshold,
+            };
+            if hit {
+                let t = (n + 1) as f64 * program.dt;
+                let op = match (a.above, a.inclusive) {
+                    (true, false) => ">",
+                    (true, true) => ">=",
+                    (false, false) => "<",
+                    (false, true) => "<=",
+                };
+                return Err(RunError::Aborted {
+                    message: format!(
+                        "aborted at t = {}: the rate of `{}` over the last 100 ms was {rate:.1} Hz ({op} {} Hz)",
+                        crate::units::format_quantity(t, crate::units::Dim::TIME),
+                        program.groups[g].name,
+                        a.threshold
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// One time step, in the order of LANGUAGE.md section 6.
     fn one_step(&mut self) -> Result<(), RunError> {
         let n = self.step;
         let program = self.program;
+        self.schedule(n);
         self.update_factors(n as f64 * program.dt);
         // 1. Records of state at t.
         self.sample_records(n);
         // 2. Continuous synaptic equations (reading neurons and signals at
         // t), then neurons and signals, whose thresholds are step 3.
         for p in 0..self.projections.len() {
-            if let Some(k) = program.projections[p].step {
+            if let (Some(k), true) = (program.projections[p].step, self.plastic) {
                 let mut args = self.proj_args(p);
                 args.start = 0;
                 args.end = self.projections[p].n_synapses() as u64;
@@ -352,7 +572,8 @@ impl<'p> Simulation<'p> {
             }
         }
         for p in 0..self.projections.len() {
-            for &(period, k) in &program.projections[p].every {
+            let every = if self.plastic { &program.projections[p].every } else { &program.projections[p].frozen_every };
+            for &(period, k) in every {
                 if (n + 1) % period != 0 {
                     continue;
                 }
@@ -377,7 +598,12 @@ impl<'p> Simulation<'p> {
             }
         }
         self.record_spikes(n);
+        let aborted = self.check_aborts(n);
         self.step += 1;
+        if self.step == program.n_steps {
+            self.close_phase(self.step);
+        }
+        aborted?;
         if self.step % SCAN_PERIOD == 0 || self.step == program.n_steps {
             self.scan_synapses()?;
         }
@@ -463,7 +689,8 @@ impl<'p> Simulation<'p> {
             }
         }
         let slot = (n % self.projections[p].ring.len() as u64) as usize;
-        if let Some(k) = proj.on_pre {
+        let on_pre = if self.plastic { proj.on_pre } else { proj.frozen_on_pre };
+        if let Some(k) = on_pre {
             if !self.projections[p].ring[slot].is_empty() {
                 let mut args = self.proj_args(p);
                 let ps = &self.projections[p];
@@ -493,7 +720,7 @@ impl<'p> Simulation<'p> {
     fn deliver_post(&mut self, p: usize, n: u64) -> Result<(), RunError> {
         let program = self.program;
         let proj = &program.projections[p];
-        let Some(k) = proj.on_post else { return Ok(()) };
+        let Some(k) = (if self.plastic { proj.on_post } else { proj.frozen_on_post }) else { return Ok(()) };
         let post_g = proj.post.group as usize;
         let sel = proj.post;
         let len = self.projections[p].post_ring.len() as u64;

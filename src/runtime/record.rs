@@ -43,9 +43,27 @@ pub struct RateRecord {
     pub counts: Vec<u64>,
 }
 
+/// One presentation of a stimulus pattern.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PresentationRecord {
+    pub stimuli: u32,
+    pub pattern: u32,
+    pub t0: f64,
+    pub t1: f64,
+}
+
 /// Everything recorded in a run.
 #[derive(Clone, Debug, Default)]
 pub struct Recordings {
+    /// Presentations of stimulus patterns, in time order.
+    pub presentations: Vec<PresentationRecord>,
+    /// Phases that were run: name, start and end (s).
+    pub phases: Vec<(String, f64, f64)>,
+    /// The `w` (or first) column of measured projections at the end of each
+    /// phase: (projection, phase, values).
+    pub weights_at_phase_end: Vec<(u32, u32, Vec<f64>)>,
+    /// Active neurons of each pattern of each stimulus set.
+    pub patterns: Vec<Vec<Vec<u32>>>,
     pub spikes: Vec<SpikeRecord>,
     pub states: Vec<StateRecord>,
     pub synapses: Vec<SynapseRecord>,

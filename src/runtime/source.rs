@@ -101,6 +101,48 @@ impl Poisson {
         -u.ln() / r
     }
 
+    /// The current rate of each neuron (Hz).
+    pub fn rates(&self) -> &[f64] {
+        &self.rate
+    }
+
+    /// Changes rates from the start of `step` on. A Poisson process has no
+    /// memory, so a neuron whose rate changes draws its next spike afresh
+    /// from the step's start (from its own stream, so this is
+    /// reproducible). Sources with a time-varying rate cannot be changed.
+    pub fn set_rates(&mut self, rates: &[f64], step: u64) {
+        if self.thinning.is_some() {
+            return;
+        }
+        let t = step as f64 * self.dt;
+        let mut changed = false;
+        for (i, &r) in rates.iter().enumerate().take(self.rate.len()) {
+            if self.rate[i] == r {
+                continue;
+            }
+            self.rate[i] = r;
+            changed = true;
+            match &mut self.dense {
+                Some(p0) => p0[i] = (-r * self.dt).exp(),
+                None => {
+                    let gap = self.interval(i);
+                    self.next[i] = t + gap;
+                }
+            }
+        }
+        if changed && self.dense.is_none() {
+            // Rebuild the queue: entries for the old spike times are stale.
+            for b in &mut self.calendar {
+                b.clear();
+            }
+            for i in 0..self.next.len() {
+                if let Some(s) = self.step_of(self.next[i]) {
+                    self.calendar[s as usize % CALENDAR].push(i as u32);
+                }
+            }
+        }
+    }
+
     /// Appends the spikes of `step` to `out`: neuron indices in increasing
     /// order, a neuron repeated if it fires more than once.
     pub fn emit(&mut self, step: u64, out: &mut Vec<u32>) {

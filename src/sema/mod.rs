@@ -4,6 +4,7 @@
 //! comment starts with "Rule:"; each has a bad-model test under `tests/ui/`.
 
 mod dynamics;
+mod experiment;
 mod expr;
 mod names;
 mod network;
@@ -12,7 +13,6 @@ use crate::diag::{self, Diagnostic};
 use crate::hir::*;
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::{self, Item, ItemDef, ItemKind, Member};
-use crate::units::Dim;
 use dynamics::{Ctx, SideVars};
 pub use expr::Scope;
 use expr::expect_dim;
@@ -36,6 +36,33 @@ pub struct Setting {
 /// Checks a model: `files[0]` is the main file, the rest its imports (whose
 /// `network` and `experiment` items are not used).
 pub fn check(files: &[ast::File], sources: &SourceMap, settings: &[Setting]) -> (Model, Vec<Diagnostic>) {
+    check_with(files, sources, settings, None)
+}
+
+/// Checks a model with the changes of one of its experiment's variants
+/// applied. An unknown variant is an error.
+pub fn check_variant(
+    files: &[ast::File],
+    sources: &SourceMap,
+    settings: &[Setting],
+    variant: &str,
+) -> (Model, Vec<Diagnostic>) {
+    check_with(files, sources, settings, Some(variant))
+}
+
+/// What a variant changes in the network.
+#[derive(Default)]
+pub(crate) struct NetworkChanges<'a> {
+    pub connects: Vec<&'a Member>,
+    pub populations: Vec<&'a Member>,
+}
+
+fn check_with(
+    files: &[ast::File],
+    sources: &SourceMap,
+    settings: &[Setting],
+    variant: Option<&str>,
+) -> (Model, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut model = Model::default();
     let items = collect(files, &mut diags);
@@ -44,7 +71,38 @@ pub fn check(files: &[ast::File], sources: &SourceMap, settings: &[Setting]) -> 
     }
 
     let experiment_def = items.experiments.first().copied();
-    let dt = experiment_def.and_then(|e| experiment_dt(e, &mut Vec::new()));
+    let dt = experiment_def.and_then(|e| experiment::experiment_dt(e, &mut Vec::new()));
+    // The variant's changes: params become settings, the rest changes the
+    // network as it is checked.
+    let mut settings = settings.to_vec();
+    let mut changes = NetworkChanges::default();
+    if let Some(name) = variant {
+        let members = experiment_def.and_then(|def| {
+            def.members.iter().find_map(|m| match m {
+                Member::Variant { name: n, members, .. } if n.name == name => Some(members),
+                _ => None,
+            })
+        });
+        match members {
+            Some(members) => {
+                for m in members {
+                    match m {
+                        Member::Assign { target, op: ast::AssignOp::Set, value, .. } => {
+                            settings.push(Setting { path: target.clone(), value: value.clone() })
+                        }
+                        Member::Connect { .. } => changes.connects.push(m),
+                        Member::Population { .. } => changes.populations.push(m),
+                        _ => {}
+                    }
+                }
+            }
+            None => diags.push(
+                Diagnostic::error("hebb::variant::unknown", format!("the experiment has no variant `{name}`"))
+                    .label(experiment_def.map(|d| d.kind_span).unwrap_or_default(), "its variants are declared here"),
+            ),
+        }
+    }
+    let settings = settings.as_slice();
 
     let no_signals: Vec<SignalType> = Vec::new();
     let ctx0 = Ctx { signals: &no_signals, dt };
@@ -68,7 +126,7 @@ pub fn check(files: &[ast::File], sources: &SourceMap, settings: &[Setting]) -> 
     let synapses: Vec<(SynapseType, &ItemDef)> = model.synapses.iter().cloned().zip(synapse_defs).collect();
     let types = network::Types { neurons: &model.neurons, synapses: &synapses, ctx: &ctx, sources };
     for def in &items.networks {
-        model.networks.push(network::network(def, &types, &mut diags));
+        model.networks.push(network::network(def, &types, &changes, &mut diags));
     }
     // Projections check their synapse type again from its source: give
     // them the `--set` values too.
@@ -82,7 +140,7 @@ pub fn check(files: &[ast::File], sources: &SourceMap, settings: &[Setting]) -> 
         }
     }
     match experiment_def {
-        Some(def) => model.experiment = experiment(def, &model, &items, &mut diags),
+        Some(def) => model.experiment = experiment::experiment(def, &model, &mut diags),
         None => {
             let span = files.first().and_then(|f| f.items.first()).map(item_span).unwrap_or_default();
             diags.push(
@@ -206,203 +264,6 @@ fn collect<'a>(files: &'a [ast::File], diags: &mut Vec<Diagnostic>) -> Items<'a>
         }
     }
     items
-}
-
-const SETTINGS: [&str; 4] = ["network", "dt", "seed", "duration"];
-
-fn setting<'a>(def: &'a ItemDef, key: &str) -> Option<(&'a ast::Path, &'a ast::Expr)> {
-    def.members.iter().find_map(|m| match m {
-        Member::Assign { target, op: ast::AssignOp::Set, value, .. }
-            if target.parts.len() == 1 && target.parts[0].name == key =>
-        {
-            Some((target, value))
-        }
-        _ => None,
-    })
-}
-
-/// Rule: `dt` is a positive time (default 0.1 ms, as in Brian2).
-fn experiment_dt(def: &ItemDef, diags: &mut Vec<Diagnostic>) -> Option<f64> {
-    let Some((_, value)) = setting(def, "dt") else { return Some(1e-4) };
-    let e = expr::check(&Scope::constant("the time step", &[]), value, diags);
-    if !expect_dim(&e, Dim::TIME, "`dt`", diags, false) {
-        return None;
-    }
-    match const_eval(&e, &[]) {
-        Some(v) if v > 0.0 && v.is_finite() => Some(v),
-        v => {
-            diags.push(
-                Diagnostic::error("hebb::experiment::dt", "`dt` must be a positive time")
-                    .label(
-                        e.span,
-                        format!("this is {}", crate::units::format_quantity(v.unwrap_or(f64::NAN), Dim::TIME)),
-                    )
-                    .help("the usual time step is `dt = 0.1 ms`"),
-            );
-            None
-        }
-    }
-}
-
-fn experiment(def: &ItemDef, model: &Model, _items: &Items<'_>, diags: &mut Vec<Diagnostic>) -> Option<Experiment> {
-    // Rule: experiment settings are `network`, `dt`, `seed` and `duration`,
-    // each given once.
-    let mut seen: Vec<(&str, Span)> = Vec::new();
-    for m in &def.members {
-        let Member::Assign { target, op, span, .. } = m else { continue };
-        let key = target.dotted();
-        if *op != ast::AssignOp::Set && SETTINGS.contains(&key.as_str()) {
-            diags.push(
-                Diagnostic::error(
-                    "hebb::experiment::setting_op",
-                    format!("`{key}` is set with `=`, not `{}`", op.symbol()),
-                )
-                .label(*span, "settings are not variables")
-                .help(format!("write `{key} = ...`")),
-            );
-            continue;
-        }
-        if !SETTINGS.contains(&key.as_str()) {
-            diags.push(
-                Diagnostic::error("hebb::experiment::unknown_setting", format!("unknown experiment setting `{key}`"))
-                    .label(target.span, "not a setting")
-                    .with_help(
-                        did_you_mean(suggest(&key, SETTINGS))
-                            .or_else(|| Some("the settings are `network`, `dt`, `seed` and `duration`".into())),
-                    ),
-            );
-            continue;
-        }
-        let key_static = SETTINGS.iter().find(|s| **s == key).copied().unwrap_or("");
-        if let Some((_, prev)) = seen.iter().find(|(k, _)| *k == key_static) {
-            diags.push(
-                Diagnostic::error("hebb::names::duplicate", format!("`{key}` is set twice"))
-                    .label(*span, "again here")
-                    .label(*prev, "first here"),
-            );
-        }
-        seen.push((key_static, *span));
-    }
-    // Rule: the fuller experiment form (phases, stimuli, metrics, variants,
-    // aborts) is not simulated by this version; say so instead of ignoring it.
-    for m in &def.members {
-        if matches!(
-            m,
-            Member::Stimuli { .. }
-                | Member::Phase { .. }
-                | Member::Measure { .. }
-                | Member::Variant { .. }
-                | Member::Abort { .. }
-        ) {
-            diags.push(
-                Diagnostic::error(
-                    "hebb::experiment::unsupported",
-                    format!("{} is not supported by this version of hebb", m.describe()),
-                )
-                .label(m.span(), "not simulated")
-                .help("use the simple form: `network`, `dt`, `seed` and `duration`"),
-            );
-        }
-    }
-    let dt = experiment_dt(def, diags);
-    // Rule: `seed` is a non-negative integer.
-    let seed = match setting(def, "seed") {
-        None => Some(0),
-        Some((_, v)) => {
-            let e = expr::check(&Scope::constant("the seed", &[]), v, diags);
-            match const_eval(&e, &[]) {
-                Some(x) if e.ty == Ty::ONE && x >= 0.0 && x.fract() == 0.0 && x < 2f64.powi(63) => Some(x as u64),
-                _ => {
-                    diags.push(
-                        Diagnostic::error("hebb::experiment::seed", "`seed` must be a non-negative integer")
-                            .label(e.span, "not a non-negative integer"),
-                    );
-                    None
-                }
-            }
-        }
-    };
-    // Rule: `duration` is a positive, finite time.
-    let duration = match setting(def, "duration") {
-        None => {
-            diags.push(
-                Diagnostic::error("hebb::experiment::duration", "the experiment has no `duration`")
-                    .label(def.kind_span, "how long should it run?")
-                    .help("add `duration = 1 s`"),
-            );
-            None
-        }
-        Some((_, v)) => {
-            let e = expr::check(&Scope::constant("the duration", &[]), v, diags);
-            if expect_dim(&e, Dim::TIME, "`duration`", diags, false) {
-                match const_eval(&e, &[]) {
-                    Some(x) if x > 0.0 && x.is_finite() => Some(x),
-                    x => {
-                        diags.push(
-                            Diagnostic::error(
-                                "hebb::experiment::duration",
-                                "`duration` must be a positive, finite time",
-                            )
-                            .label(
-                                e.span,
-                                format!("this is {}", crate::units::format_quantity(x.unwrap_or(f64::NAN), Dim::TIME)),
-                            ),
-                        );
-                        None
-                    }
-                }
-            } else {
-                None
-            }
-        }
-    };
-    // Rule: `network` names a network of the main file; it may be left out
-    // when there is exactly one.
-    let network = match setting(def, "network") {
-        Some((_, v)) => match &v.kind {
-            ast::ExprKind::Name(p) if p.parts.len() == 1 => {
-                let name = &p.parts[0].name;
-                match model.networks.iter().position(|n| &n.name == name) {
-                    Some(k) => Some(k as u32),
-                    None => {
-                        let cands = model.networks.iter().map(|n| n.name.as_str());
-                        diags.push(
-                            Diagnostic::error("hebb::names::unknown_network", format!("unknown network `{name}`"))
-                                .label(v.span, "not a network of this file")
-                                .with_help(did_you_mean(suggest(name, cands))),
-                        );
-                        None
-                    }
-                }
-            }
-            _ => {
-                diags.push(
-                    Diagnostic::error("hebb::experiment::network", "`network` must name a network")
-                        .label(v.span, "write `network = NAME`"),
-                );
-                None
-            }
-        },
-        None if model.networks.len() == 1 => Some(0),
-        None => {
-            if !model.networks.is_empty() {
-                diags.push(
-                    Diagnostic::error("hebb::experiment::network", "the experiment does not say which network to run")
-                        .label(def.kind_span, "several networks are declared")
-                        .help(format!("add `network = {}`", model.networks[0].name)),
-                );
-            }
-            None
-        }
-    };
-    Some(Experiment {
-        name: def.name.as_ref().map(|n| n.name.clone()),
-        network: network?,
-        dt: dt?,
-        seed: seed?,
-        duration: duration?,
-        span: def.kind_span,
-    })
 }
 
 /// Applies `--set Type.param=value`. Rule: the type and param exist and the

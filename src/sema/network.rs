@@ -60,7 +60,15 @@ fn string_value(e: &ast::Expr) -> Option<&str> {
     }
 }
 
-pub fn network(def: &ItemDef, types: &Types<'_>, diags: &mut Vec<Diagnostic>) -> Network {
+/// Checks a network, with a variant's changes (populations and projections
+/// replaced by the variant's versions, keeping the base's connection options
+/// unless the variant gives its own).
+pub(crate) fn network(
+    def: &ItemDef,
+    types: &Types<'_>,
+    changes: &super::NetworkChanges<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Network {
     let name = def.name.as_ref().map(|n| n.name.clone()).unwrap_or_default();
     let mut net = Network {
         name,
@@ -71,6 +79,15 @@ pub fn network(def: &ItemDef, types: &Types<'_>, diags: &mut Vec<Diagnostic>) ->
     };
     let mut pop_spans: Vec<Span> = Vec::new();
     for m in &def.members {
+        let m = match m {
+            Member::Population { name, .. } => changes
+                .populations
+                .iter()
+                .copied()
+                .find(|c| matches!(c, Member::Population { name: n, .. } if n.name == name.name))
+                .unwrap_or(m),
+            _ => m,
+        };
         if let Member::Population { name, size, type_name, options, span } = m {
             // A reserved name is reported but the population still exists,
             // so its uses are not reported again.
@@ -85,8 +102,21 @@ pub fn network(def: &ItemDef, types: &Types<'_>, diags: &mut Vec<Diagnostic>) ->
             }
         }
     }
+    let mut swapped = vec![false; changes.connects.len()];
     for m in &def.members {
         if let Member::Connect { pre, post, synapse, type_args, options, span } = m {
+            // The first base projection between the same populations takes a
+            // variant's `connect A -> B with T`.
+            let swap = changes.connects.iter().enumerate().find(|(k, c)| {
+                !swapped[*k] && matches!(c, Member::Connect { pre: p2, post: q2, .. } if p2.name.name == pre.name.name && q2.name.name == post.name.name)
+            });
+            let (synapse, type_args, options) = match swap {
+                Some((k, Member::Connect { synapse: s2, type_args: a2, options: o2, .. })) => {
+                    swapped[k] = true;
+                    (s2, a2, if o2.is_empty() { options } else { o2 })
+                }
+                _ => (synapse, type_args, options),
+            };
             if let Some(p) = connect(&net, pre, post, synapse, type_args, options, *span, types, diags) {
                 net.projections.push(p);
             }

@@ -1,0 +1,242 @@
+//! Plots, as SVG and PNG, with `plotters`: spike raster with population rate,
+//! weight histograms per phase, metrics across variants, a metric against a
+//! swept parameter. Text is drawn with the bundled DejaVu Sans font
+//! (assets/), so no system font is needed.
+
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+use std::path::Path;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+fn fonts() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // The font is valid: it is bundled with the program.
+        let _ = register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+type Error = Box<dyn std::error::Error>;
+
+/// `base` with an extension appended (names may contain dots).
+fn ext(base: &Path, extension: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("{}.{extension}", base.display()))
+}
+
+/// A spike raster (up to `max_neurons` neurons) above the population rate.
+pub fn raster(
+    base: &Path,
+    title: &str,
+    times: &[f64],
+    indices: &[u32],
+    n_neurons: usize,
+    duration: f64,
+) -> Result<(), Error> {
+    fonts();
+    let max_neurons = n_neurons.min(200);
+    let bin = (duration / 200.0).max(1e-3);
+    let n_bins = (duration / bin).ceil() as usize;
+    let mut counts = vec![0.0; n_bins.max(1)];
+    for &t in times {
+        let b = ((t / bin) as usize).min(counts.len() - 1);
+        counts[b] += 1.0;
+    }
+    let rate: Vec<f64> = counts.iter().map(|c| c / (n_neurons.max(1) as f64 * bin)).collect();
+    let rate_max = rate.iter().copied().fold(1.0, f64::max);
+    fn draw<DB: DrawingBackend>(
+        root: DrawingArea<DB, plotters::coord::Shift>,
+        (title, times, indices, max_neurons, duration, rate, rate_max, bin): (
+            &str,
+            &[f64],
+            &[u32],
+            usize,
+            f64,
+            &[f64],
+            f64,
+            f64,
+        ),
+    ) -> Result<(), Error>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let (upper, lower) = root.split_vertically(360);
+        let mut chart = ChartBuilder::on(&upper)
+            .caption(title, ("sans-serif", 18))
+            .margin(8)
+            .x_label_area_size(24)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0.0..duration, 0.0..max_neurons as f64)?;
+        chart.configure_mesh().y_desc("neuron").disable_mesh().draw()?;
+        chart.draw_series(
+            times
+                .iter()
+                .zip(indices)
+                .filter(|(_, i)| (**i as usize) < max_neurons)
+                .map(|(t, i)| Circle::new((*t, *i as f64 + 0.5), 1, BLACK.filled())),
+        )?;
+        let mut chart = ChartBuilder::on(&lower)
+            .margin(8)
+            .x_label_area_size(32)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0.0..duration, 0.0..rate_max * 1.1)?;
+        chart.configure_mesh().x_desc("time (s)").y_desc("rate (Hz)").disable_mesh().draw()?;
+        chart
+            .draw_series(LineSeries::new(rate.iter().enumerate().map(|(k, r)| ((k as f64 + 0.5) * bin, *r)), &BLUE))?;
+        root.present()?;
+        Ok(())
+    }
+    let data = (title, times, indices, max_neurons, duration, rate.as_slice(), rate_max, bin);
+    draw(SVGBackend::new(&ext(base, "svg"), (900, 560)).into_drawing_area(), data)?;
+    draw(BitMapBackend::new(&ext(base, "png"), (900, 560)).into_drawing_area(), data)?;
+    Ok(())
+}
+
+/// Histograms of weights, one per phase, overlaid.
+pub fn weight_histograms(base: &Path, title: &str, phases: &[(String, Vec<f64>)]) -> Result<(), Error> {
+    fonts();
+    let hi = phases.iter().flat_map(|(_, w)| w.iter().copied()).fold(0.0f64, f64::max).max(1e-12);
+    let bins = 30;
+    let hists: Vec<(String, Vec<f64>)> = phases
+        .iter()
+        .map(|(name, w)| {
+            let mut h = vec![0.0; bins];
+            for x in w {
+                h[((x / hi * bins as f64) as usize).min(bins - 1)] += 1.0;
+            }
+            (name.clone(), h)
+        })
+        .collect();
+    let top = hists.iter().flat_map(|(_, h)| h.iter().copied()).fold(1.0, f64::max);
+    fn draw<DB: DrawingBackend>(
+        root: DrawingArea<DB, plotters::coord::Shift>,
+        (title, hists, hi, top, bins): (&str, &[(String, Vec<f64>)], f64, f64, usize),
+    ) -> Result<(), Error>
+    where
+        DB::ErrorType: 'static,
+    {
+        let colors = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..hi, 0.0..top * 1.1)?;
+        chart.configure_mesh().x_desc("weight").y_desc("synapses").disable_mesh().draw()?;
+        for (k, (name, h)) in hists.iter().enumerate() {
+            let color = colors[k % colors.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    h.iter().enumerate().flat_map(|(b, c)| {
+                        let (x0, x1) = (b as f64 * hi / bins as f64, (b + 1) as f64 * hi / bins as f64);
+                        [(x0, *c), (x1, *c)]
+                    }),
+                    &color,
+                ))?
+                .label(name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+        }
+        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+        root.present()?;
+        Ok(())
+    }
+    let data = (title, hists.as_slice(), hi, top, bins);
+    draw(SVGBackend::new(&ext(base, "svg"), (800, 480)).into_drawing_area(), data)?;
+    draw(BitMapBackend::new(&ext(base, "png"), (800, 480)).into_drawing_area(), data)?;
+    Ok(())
+}
+
+/// One bar per variant for a metric.
+pub fn bars(base: &Path, title: &str, labels: &[String], values: &[f64]) -> Result<(), Error> {
+    fonts();
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let lo = finite.iter().copied().fold(0.0, f64::min);
+    let hi = finite.iter().copied().fold(0.0, f64::max);
+    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo, lo + 1.0) };
+    fn draw<DB: DrawingBackend>(
+        root: DrawingArea<DB, plotters::coord::Shift>,
+        (title, labels, values, lo, hi): (&str, &[String], &[f64], f64, f64),
+    ) -> Result<(), Error>
+    where
+        DB::ErrorType: 'static,
+    {
+        let n = labels.len();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d((0..n).into_segmented(), lo..hi * 1.15)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_label_formatter(&|x| match x {
+                SegmentValue::CenterOf(k) => labels.get(*k).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .draw()?;
+        chart.draw_series(values.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(k, v)| {
+            let mut bar = Rectangle::new(
+                [(SegmentValue::Exact(k), 0.0), (SegmentValue::Exact(k + 1), *v)],
+                BLUE.mix(0.6).filled(),
+            );
+            bar.set_margin(0, 0, 12, 12);
+            bar
+        }))?;
+        root.present()?;
+        Ok(())
+    }
+    let data = (title, labels, values, lo, hi);
+    draw(SVGBackend::new(&ext(base, "svg"), (720, 440)).into_drawing_area(), data)?;
+    draw(BitMapBackend::new(&ext(base, "png"), (720, 440)).into_drawing_area(), data)?;
+    Ok(())
+}
+
+/// A metric as a function of a swept parameter (one line).
+pub fn sweep_line(base: &Path, title: &str, x_label: &str, xs: &[f64], ys: &[f64]) -> Result<(), Error> {
+    fonts();
+    let (x0, x1) =
+        (xs.iter().copied().fold(f64::INFINITY, f64::min), xs.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    let (x0, x1) = if x1 > x0 { (x0, x1) } else { (x0 - 1.0, x0 + 1.0) };
+    let finite: Vec<f64> = ys.iter().copied().filter(|v| v.is_finite()).collect();
+    let (y0, y1) = (
+        finite.iter().copied().fold(f64::INFINITY, f64::min),
+        finite.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let (y0, y1) = if y1 > y0 {
+        (y0, y1)
+    } else if y0.is_finite() {
+        (y0 - 1.0, y0 + 1.0)
+    } else {
+        (0.0, 1.0)
+    };
+    let pad = (y1 - y0) * 0.1;
+    fn draw<DB: DrawingBackend>(
+        root: DrawingArea<DB, plotters::coord::Shift>,
+        (title, x_label, xs, ys, x0, x1, y0, y1, pad): (&str, &str, &[f64], &[f64], f64, f64, f64, f64, f64),
+    ) -> Result<(), Error>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
+        chart.configure_mesh().x_desc(x_label).disable_mesh().draw()?;
+        let pts: Vec<(f64, f64)> = xs.iter().zip(ys).filter(|(_, y)| y.is_finite()).map(|(x, y)| (*x, *y)).collect();
+        chart.draw_series(LineSeries::new(pts.clone(), &BLUE))?;
+        chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, BLUE.filled())))?;
+        root.present()?;
+        Ok(())
+    }
+    let data = (title, x_label, xs, ys, x0, x1, y0, y1, pad);
+    draw(SVGBackend::new(&ext(base, "svg"), (720, 440)).into_drawing_area(), data)?;
+    draw(BitMapBackend::new(&ext(base, "png"), (720, 440)).into_drawing_area(), data)?;
+    Ok(())
+}
