@@ -45,12 +45,8 @@ fn column(program: &Program, m: &Measure) -> String {
         MeasureTarget::Population(g) => program.groups[g as usize].name.clone(),
         MeasureTarget::Projection(p) => program.projections[p as usize].name.clone(),
     };
-    match m.phase {
-        Some(ph) => format!(
-            "{}.{target}.{}",
-            m.metric.name(),
-            program.phases.get(ph as usize).map(|p| p.name.as_str()).unwrap_or("?")
-        ),
+    match &m.phase_name {
+        Some(ph) => format!("{}.{target}.{ph}", m.metric.name()),
         None => format!("{}.{target}", m.metric.name()),
     }
 }
@@ -79,7 +75,7 @@ fn one(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Metr
 fn window(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Result<ha::Window, String> {
     let (t0, t1) = match m.phase {
         Some(ph) => {
-            let name = &program.phases[ph as usize].name;
+            let name = &program.phases.get(ph as usize).ok_or("the phase was cut off by `--duration`")?.name;
             let (_, t0, t1) =
                 rec.phases.iter().find(|(n, _, _)| n == name).ok_or(format!("phase `{name}` did not run"))?;
             (*t0, *t1)

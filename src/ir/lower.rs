@@ -376,8 +376,7 @@ impl Lowerer<'_> {
             });
             start += n;
         }
-        if self.program.phases.is_empty() || duration.is_some() {
-            // No phases, or a `--duration` that overrides them: one phase.
+        if self.program.phases.is_empty() {
             self.program.phases = vec![Phase {
                 name: "run".into(),
                 start: 0,
@@ -386,6 +385,13 @@ impl Lowerer<'_> {
                 present: None,
                 sets: Vec::new(),
             }];
+        } else if duration.is_some() {
+            // A `--duration` cuts the phases short (or extends the last one).
+            let end = self.program.n_steps;
+            self.program.phases.retain(|p| p.start < end);
+            if let Some(last) = self.program.phases.last_mut() {
+                last.steps = end - last.start;
+            }
         } else {
             self.program.n_steps = start;
         }
@@ -418,6 +424,7 @@ impl Lowerer<'_> {
                 target: m.target,
                 about: m.about,
                 phase: m.phase,
+                phase_name: m.phase.map(|k| exp.phases[k as usize].name.clone()),
                 target_rate: m.target_rate,
                 perturbation: m.perturbation,
             });

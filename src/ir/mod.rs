@@ -536,6 +536,8 @@ pub struct Measure {
     pub target: crate::hir::MeasureTarget,
     pub about: Option<u32>,
     pub phase: Option<u32>,
+    /// The phase's name (kept when `--duration` cuts the phase off).
+    pub phase_name: Option<String>,
     pub target_rate: Option<f64>,
     pub perturbation: Option<f64>,
 }

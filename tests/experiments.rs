@@ -1,0 +1,197 @@
+//! Experiments end to end: variants on identical inputs, `abort when`,
+//! phases with `plasticity off`, and `hebb compare` / `sweep` / `plot`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hebb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hebb")).args(args).env("NO_COLOR", "1").output().expect("hebb runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hebb-exp-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+/// A small learning experiment with the shipped types, recording the input.
+fn small_experiment(dir: &Path) -> PathBuf {
+    let text = format!(
+        r#"import "{}"
+network small {{
+    population input = 100 poisson {{ rate = 5 Hz }}
+    population exc = 30 Exc {{ v = uniform(-70 mV, -55 mV) }}
+    population inh = 8 Inh
+    connect input -> exc with STDP {{ p = 0.5; w = uniform(0.05, 0.15) }}
+    connect exc -> inh with Static(target = g_e) {{ p = 0.3; w = 0.1 }}
+    connect inh -> exc with Static(target = g_i) {{ p = 0.3; w = 0.2 }}
+    record spikes of input, exc
+    record w of input -> exc every 1 s sample 50
+}}
+experiment small_learning {{
+    network = small
+    seed = 3
+    stimuli patterns = 4 random_patterns of input {{ active = 0.2; rate = 30 Hz; rest = 3 Hz }}
+    phase learn 4 s {{ present patterns each 100 ms }}
+    phase test 2 s {{ plasticity off; present patterns each 100 ms }}
+    measure rates of exc in test
+    measure decoding of exc about patterns in test
+    measure weights of input -> exc
+    variant unchanged {{ STDP.beta = 0 }}
+    variant scaling {{ STDP.beta = 0.2 }}
+    variant intrinsic {{ Exc.eta_ip = 0.5 mV }}
+}}
+"#,
+        models().join("experiments/stdp_vs_homeostasis.hebb").display()
+    );
+    let path = dir.join("small.hebb");
+    std::fs::write(&path, text).expect("write model");
+    path
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn variants_see_identical_inputs_and_a_null_variant_is_the_base() {
+    let dir = temp_dir("variants");
+    let model = small_experiment(&dir);
+    let out = dir.join("cmp");
+    let o = hebb(&["compare", model.to_str().unwrap(), "-o", out.to_str().unwrap(), "--jobs", "2", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // A variant that changes nothing reproduces the base bit for bit.
+    for file in
+        ["spikes/input.t.npy", "spikes/input.i.npy", "spikes/exc.t.npy", "spikes/exc.i.npy", "weights/input-exc.w.npy"]
+    {
+        assert_eq!(read(&out.join("base").join(file)), read(&out.join("unchanged").join(file)), "{file}");
+    }
+    // Variants that change the rules see byte-identical input spikes, and
+    // their own (different) output.
+    for v in ["scaling", "intrinsic"] {
+        for file in ["spikes/input.t.npy", "spikes/input.i.npy"] {
+            assert_eq!(read(&out.join("base").join(file)), read(&out.join(v).join(file)), "{v}: {file}");
+        }
+        assert_ne!(
+            read(&out.join("base/spikes/exc.i.npy")),
+            read(&out.join(v).join("spikes/exc.i.npy")),
+            "{v} changes the output"
+        );
+    }
+    // The presentation schedule is the same too.
+    assert_eq!(
+        read(&out.join("base/stimuli/patterns.pattern.npy")),
+        read(&out.join("scaling/stimuli/patterns.pattern.npy"))
+    );
+    // compare.csv: one row per variant, base first, one column per metric.
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "variant,status,rates.exc.test,decoding.exc.test,weights.input-exc");
+    assert!(lines[1].starts_with("base,ok,"));
+    assert_eq!(lines.len(), 5);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("compare.json")).unwrap()).unwrap();
+    assert_eq!(json["rows"][2]["name"], "scaling");
+    assert!(out.join("plots/decoding.exc.test.svg").exists() && out.join("plots/decoding.exc.test.png").exists());
+}
+
+#[test]
+fn plasticity_off_freezes_weights_but_keeps_transmission() {
+    let dir = temp_dir("frozen");
+    let model = small_experiment(&dir);
+    let run = dir.join("run");
+    let o = hebb(&["run", model.to_str().unwrap(), "-o", run.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (shape, w) = hebb::output::read_f64(&run.join("weights/input-exc.w.npy")).unwrap();
+    let n = shape[1];
+    let row = |s: usize| &w[s * n..(s + 1) * n];
+    // Samples at 0..5 s: weights change while learning (0-4 s), not in the
+    // test phase (4-6 s).
+    assert_ne!(row(1), row(3), "STDP learns in the first phase");
+    assert_eq!(row(4), row(5), "plasticity off: no weight changes");
+    let (_, t) = hebb::output::read_f64(&run.join("spikes/exc.t.npy")).unwrap();
+    assert!(t.iter().filter(|&&x| x >= 4.0).count() > 10, "neurons still fire in the test phase");
+    let phase_end = hebb::output::read_f64(&run.join("weights/input-exc.phase_learn.npy")).unwrap().1;
+    let test_end = hebb::output::read_f64(&run.join("weights/input-exc.phase_test.npy")).unwrap().1;
+    assert_eq!(phase_end, test_end);
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics[0]["column"], "rates.exc.test");
+    assert!(metrics[1]["value"].as_f64().unwrap() > 0.25, "decoding above chance");
+}
+
+#[test]
+fn abort_when_stops_a_runaway_network_and_keeps_its_data() {
+    let dir = temp_dir("abort");
+    let model = dir.join("runaway.hebb");
+    std::fs::write(
+        &model,
+        format!(
+            r#"import "{}"
+network runaway {{
+    population drive = 100 poisson {{ rate = 20 Hz }}
+    population exc = 50 Exc
+    connect drive -> exc with Static(target = g_e) {{ p = 0.5; w = 0.05 }}
+    connect exc -> exc with Static(target = g_e) {{ p = 0.5; w = 0.5 }}
+    record spikes of exc
+}}
+experiment {{
+    network = runaway
+    duration = 10 s
+    abort when rate of exc > 100 Hz
+}}
+"#,
+            models().join("experiments/stdp_vs_homeostasis.hebb").display()
+        ),
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let o = hebb(&["run", model.to_str().unwrap(), "-o", run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("aborted at t =") && err.contains("rate of `exc`"), "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(json["status"], "aborted");
+    assert!(json["simulated"].as_f64().unwrap() < 10.0);
+    let (_, t) = hebb::output::read_f64(&run.join("spikes/exc.t.npy")).unwrap();
+    assert!(!t.is_empty() && t.iter().all(|x| *x <= json["simulated"].as_f64().unwrap()));
+}
+
+#[test]
+fn sweep_runs_a_grid_and_plot_draws_a_run() {
+    let dir = temp_dir("sweep");
+    let model = small_experiment(&dir);
+    let out = dir.join("sweep");
+    let o = hebb(&[
+        "sweep",
+        model.to_str().unwrap(),
+        "--set",
+        "STDP.beta=0,0.1,0.2",
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--duration",
+        "2 s",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.lines().nth(2).unwrap().starts_with("STDP.beta=0.1,ok"));
+    assert!(out.join("plots/weights.input-exc.svg").exists());
+    let bad = hebb(&["sweep", model.to_str().unwrap(), "--set", "STDP.beta=0,1 mV", "-q"]);
+    assert_eq!(bad.status.code(), Some(1), "a value of the wrong dimension is a model error");
+    let run = out.join("STDP.beta=0.2");
+    let p = hebb(&["plot", run.to_str().unwrap()]);
+    assert_eq!(p.status.code(), Some(0), "{}", String::from_utf8_lossy(&p.stderr));
+    assert!(run.join("plots/raster_exc.png").exists() && run.join("plots/raster_exc.svg").exists());
+    assert_eq!(hebb(&["plot", dir.to_str().unwrap()]).status.code(), Some(2), "not a run directory");
+    let v = hebb(&["compare", model.to_str().unwrap(), "--variants", "scalng", "-q"]);
+    assert_eq!(v.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&v.stderr).contains("did you mean `scaling`"));
+}
