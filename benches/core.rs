@@ -7,8 +7,12 @@
 //!   construction time, run time, bytes per synapse and peak memory;
 //! * with `HEBB_BRIAN2_PYTHON=/path/to/python` (a venv with brian2, see
 //!   ../shared/anchors/setup.sh): Brian2's C++ standalone run of the same
-//!   CUBA in the same session, and the ratio.
+//!   CUBA in the same session, and the ratio;
+//! * `hebb compare` of the shipped experiment `stdp_vs_homeostasis` (base
+//!   and 3 variants) on 2 threads against the same 4 runs one after another.
 //!
+//! `cargo bench --bench core -- compare` (or `core`, `plastic`, `brian2`)
+//! runs only the named sections.
 //! Machines are noisy: compare ratios measured in one run, not absolute
 //! times from different runs.
 
@@ -96,20 +100,76 @@ fn brian2(python: &str, model: &str, duration: f64) -> Option<serde_json::Value>
     serde_json::from_str(text.lines().last()?).ok()
 }
 
+/// The shipped experiment's base and variants, as `hebb compare` runs them.
+fn compare_specs(dir: &Path) -> Vec<hebb::cli::Spec> {
+    let file = pipeline::models_dir().join("experiments/stdp_vs_homeostasis.hebb");
+    ["base", "scaling", "intrinsic", "inhibitory"]
+        .iter()
+        .map(|name| hebb::cli::Spec {
+            file: file.clone(),
+            variant: (*name != "base").then(|| name.to_string()),
+            settings: Vec::new(),
+            duration: None,
+            seed: None,
+            dir: dir.join(name),
+            backend: hebb::cli::BackendChoice::Jit,
+            no_hoist: false,
+            progress: false,
+            quiet: true,
+        })
+        .collect()
+}
+
+fn compare_bench() {
+    let dir = std::env::temp_dir().join(format!("hebb-bench-compare-{}", std::process::id()));
+    let specs = compare_specs(&dir);
+    let time = |jobs: usize| {
+        let t0 = Instant::now();
+        let results = hebb::study::run_all(&specs, jobs);
+        assert!(results.iter().all(|r| r.is_ok()), "a run of the experiment failed");
+        t0.elapsed().as_secs_f64()
+    };
+    // Alternate the two modes so that machine noise hits both alike.
+    let (mut one, mut two) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        one.push(time(1));
+        two.push(time(2));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let (one, two) = (median(one), median(two));
+    println!(
+        "compare stdp_vs_homeostasis (4 runs): one after another {one:.2} s, 2 jobs {two:.2} s, ratio {:.2} (target <= 0.6)",
+        two / one
+    );
+}
+
 fn main() {
-    // `cargo bench` passes `--bench`; ignore arguments.
+    // `cargo bench` passes `--bench`; other arguments name sections.
+    let sections: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wanted = |s: &str| sections.is_empty() || sections.iter().any(|a| a == s);
     let cuba = pipeline::models_dir().join("cuba.hebb");
     let text = std::fs::read_to_string(&cuba).expect("cuba model");
     println!("hebb core benchmarks ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
+    if wanted("compare") {
+        compare_bench();
+    }
+    if wanted("core") {
+        core_bench(&cuba, &text);
+    }
+    if wanted("plastic") || wanted("brian2") {
+        plastic_bench(&cuba, &text, wanted("plastic"), wanted("brian2"));
+    }
+}
 
-    let first: Vec<f64> = (0..20).map(|_| file_to_first_step(&cuba)).collect();
+fn core_bench(cuba: &Path, text: &str) {
+    let first: Vec<f64> = (0..20).map(|_| file_to_first_step(cuba)).collect();
     println!(
         "file -> first step (cuba, 4000 neurons, 320k synapses): median {:.1} ms (min {:.1} ms)",
         median(first.clone()) * 1e3,
         first.iter().copied().fold(f64::INFINITY, f64::min) * 1e3
     );
 
-    let runs: Vec<RunFigures> = (0..3).map(|_| run_model(&text, &cuba, 1.0)).collect();
+    let runs: Vec<RunFigures> = (0..3).map(|_| run_model(text, cuba, 1.0)).collect();
     let cuba_run = median(runs.iter().map(|r| r.run_s).collect());
     println!(
         "cuba 1 s, 1 thread: run {:.3} s, build {:.1} ms, {} synapses, {:.2} bytes/synapse, {:.2} Hz",
@@ -126,7 +186,7 @@ fn main() {
         .replace("P[0..3200]", "P[0..51200]")
         .replace("P[3200..4000]", "P[51200..64000]")
         .replace("p = 0.02", "p = 0.00125");
-    let b = run_model(&big, &cuba, 1.0);
+    let b = run_model(&big, cuba, 1.0);
     println!(
         "cuba 64k neurons, 1 s: build {:.2} s for {} synapses, run {:.2} s, {:.2} bytes/synapse in the synapse store, RSS growth during build {:.1} MB ({:.2} bytes/synapse), peak RSS {:.0} MB",
         b.build_s,
@@ -137,31 +197,39 @@ fn main() {
         b.rss_delta as f64 / b.synapses as f64,
         peak_rss_bytes().unwrap_or(0) as f64 / 1e6
     );
+}
 
+fn plastic_bench(cuba: &Path, text: &str, plastic_figures: bool, with_brian2: bool) {
     // Plasticity: the `plastic` and `stdp` anchor models.
     let benches = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/models");
     let plastic_path = benches.join("plastic.hebb");
     let plastic_text = std::fs::read_to_string(&plastic_path).expect("plastic model");
-    let cuba10: Vec<f64> = (0..3).map(|_| run_model(&text, &cuba, 10.0).run_s).collect();
-    let plastic: Vec<RunFigures> = (0..3).map(|_| run_model(&plastic_text, &plastic_path, 10.0)).collect();
-    let plastic_run = median(plastic.iter().map(|r| r.run_s).collect());
-    println!(
-        "plastic (CUBA + pair STDP on E->E) 10 s: run {:.3} s; static CUBA 10 s {:.3} s; plasticity overhead {:.2}x; {:.2} bytes/synapse over all projections",
-        plastic_run,
-        median(cuba10.clone()),
-        plastic_run / median(cuba10),
-        plastic[0].bytes_per_synapse
-    );
     let stdp_path = benches.join("stdp.hebb");
     let stdp_text = std::fs::read_to_string(&stdp_path).expect("stdp model");
-    let stdp: Vec<RunFigures> = (0..3).map(|_| run_model(&stdp_text, &stdp_path, 100.0)).collect();
-    let stdp_run = median(stdp.iter().map(|r| r.run_s).collect());
-    println!(
-        "stdp (1000 Poisson inputs, 1 neuron) 100 s: run {:.3} s, {:.2} bytes/synapse",
-        stdp_run, stdp[0].bytes_per_synapse
-    );
-
+    if plastic_figures {
+        let cuba10: Vec<f64> = (0..3).map(|_| run_model(text, cuba, 10.0).run_s).collect();
+        let plastic: Vec<RunFigures> = (0..3).map(|_| run_model(&plastic_text, &plastic_path, 10.0)).collect();
+        let plastic_run = median(plastic.iter().map(|r| r.run_s).collect());
+        println!(
+            "plastic (CUBA + pair STDP on E->E) 10 s: run {:.3} s; static CUBA 10 s {:.3} s; plasticity overhead {:.2}x; {:.2} bytes/synapse over all projections",
+            plastic_run,
+            median(cuba10.clone()),
+            plastic_run / median(cuba10),
+            plastic[0].bytes_per_synapse
+        );
+        let stdp: Vec<RunFigures> = (0..3).map(|_| run_model(&stdp_text, &stdp_path, 100.0)).collect();
+        let stdp_run = median(stdp.iter().map(|r| r.run_s).collect());
+        println!(
+            "stdp (1000 Poisson inputs, 1 neuron) 100 s: run {:.3} s, {:.2} bytes/synapse",
+            stdp_run, stdp[0].bytes_per_synapse
+        );
+    }
+    if !with_brian2 {
+        return;
+    }
     if let Ok(python) = std::env::var("HEBB_BRIAN2_PYTHON") {
+        let text = text.to_string();
+        let cuba = cuba.to_path_buf();
         let models = [
             ("cuba", 1.0, &text, &cuba),
             ("plastic", 10.0, &plastic_text, &plastic_path),
