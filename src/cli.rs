@@ -91,11 +91,14 @@ pub enum Command {
         /// Output directory (default: runs/<model>-compare-<timestamp>/).
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
-        /// Simulated duration, overriding the experiment's (e.g. `2 s`).
+        /// Simulated duration, overriding the experiment's (e.g. `2 s`);
+        /// phases beyond it are cut.
         #[arg(long)]
         duration: Option<String>,
+        /// Random seed for every run, overriding the experiment's.
         #[arg(long)]
         seed: Option<u64>,
+        /// Print only errors and the table.
         #[arg(long, short = 'q')]
         quiet: bool,
     },
@@ -103,16 +106,25 @@ pub enum Command {
     /// more axes), and compare the metrics.
     Sweep {
         file: PathBuf,
+        /// One axis of the grid: a param and its values, e.g.
+        /// `--set 'STDP.beta=0,0.1,0.2'` (values in the language's syntax,
+        /// units allowed).
         #[arg(long = "set", value_name = "Type.param=v1,v2,...", required = true)]
         set: Vec<String>,
+        /// Parallel runs (default: the number of cores).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Output directory (default: runs/<model>-sweep-<timestamp>/).
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
+        /// Simulated duration, overriding the experiment's (e.g. `2 s`);
+        /// phases beyond it are cut.
         #[arg(long)]
         duration: Option<String>,
+        /// Random seed for every run, overriding the experiment's.
         #[arg(long)]
         seed: Option<u64>,
+        /// Print only errors and the table.
         #[arg(long, short = 'q')]
         quiet: bool,
     },
@@ -125,6 +137,7 @@ pub enum Command {
         /// Also print the IR.
         #[arg(long)]
         ir: bool,
+        /// Override a param before compiling: `--set 'LIF.tau_m=15 ms'`.
         #[arg(long = "set", value_name = "Type.param=value")]
         set: Vec<String>,
     },
