@@ -92,6 +92,10 @@ fn program_for(e: Expr, n: usize) -> Program {
             stream: 11,
         }],
         records: Vec::new(),
+        phases: Vec::new(),
+        stimuli: Vec::new(),
+        aborts: Vec::new(),
+        measures: Vec::new(),
     }
 }
 

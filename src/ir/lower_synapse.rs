@@ -454,9 +454,15 @@ impl Lowerer<'_> {
             if same {
                 return (k, k);
             }
+            // A frozen every block that no longer reads its sums (they fed
+            // only weight updates) need not compute them.
+            let mut reads_sums = false;
+            for s in fb.iter().chain(&fp) {
+                s.walk_exprs(&mut |e| reads_sums |= matches!(e, Expr::Load(Slot::Reduced(_))));
+            }
             let f = l.add_kernel(format!("{name}.{label}.frozen"), kind, owner, fb, n);
             l.program.kernels[f as usize].prologue = fp;
-            l.program.kernels[f as usize].reductions = reductions;
+            l.program.kernels[f as usize].reductions = if reads_sums { reductions } else { Vec::new() };
             (k, f)
         };
         if let Some((prologue, body, n)) = on_pre {

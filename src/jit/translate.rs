@@ -138,7 +138,9 @@ impl Translator<'_> {
             });
             collect_stores(s, &mut slots);
         }
-        for (_, e) in &kernel.reductions {
+        for (k, (_, e)) in kernel.reductions.iter().enumerate() {
+            // The sum is accumulated into its slot even if the body ignores it.
+            slots.push(Slot::Reduced(k as u32));
             e.walk(&mut |x| {
                 if let Expr::Load(slot) = x {
                     slots.push(*slot);
