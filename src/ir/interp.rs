@@ -108,7 +108,11 @@ impl Env<'_> {
                     Stmt::Store(slot, e) => {
                         let v = self.eval(e);
                         if self.check_stores {
-                            *acc += v - v;
+                            // v - v is 0 for finite v and NaN otherwise: the
+                            // same non-finite check as the JIT's.
+                            #[allow(clippy::eq_op)]
+                            let probe = v - v;
+                            *acc += probe;
                         }
                         *self.slot_ptr(*slot) = v;
                     }
