@@ -230,11 +230,11 @@ fn lower(checked: &Checked, options: &ir::lower::Options) -> Result<Program, u8>
             return Err(EXIT_MODEL);
         }
     }
-    if cfg!(debug_assertions) {
-        if let Err(e) = ir::verify(&program) {
-            eprintln!("error: the IR failed verification (this is a bug in hebb): {e}");
-            return Err(EXIT_RUNTIME);
-        }
+    if cfg!(debug_assertions)
+        && let Err(e) = ir::verify(&program)
+    {
+        eprintln!("error: the IR failed verification (this is a bug in hebb): {e}");
+        return Err(EXIT_RUNTIME);
     }
     Ok(program)
 }
@@ -849,10 +849,10 @@ fn plot_command(dir: &Path) -> u8 {
         files.sort();
         for f in files {
             let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            if let Some((proj, rest)) = name.split_once(".phase_") {
-                if let (Some(phase), Ok((_, w))) = (rest.strip_suffix(".npy"), output::read_f64(&f)) {
-                    by_proj.entry(proj.to_string()).or_default().push((phase.to_string(), w));
-                }
+            if let Some((proj, rest)) = name.split_once(".phase_")
+                && let (Some(phase), Ok((_, w))) = (rest.strip_suffix(".npy"), output::read_f64(&f))
+            {
+                by_proj.entry(proj.to_string()).or_default().push((phase.to_string(), w));
             }
         }
     }

@@ -206,12 +206,10 @@ fn clip_bound(program: &Program, p: u32) -> Option<f64> {
                 crate::ir::Slot::Own(c),
                 crate::ir::Expr::Binary(crate::ir::BinOp::Min, _, hi),
             ) = s
+                && *c == wcol
+                && let Some(h) = hi.as_const()
             {
-                if *c == wcol {
-                    if let Some(h) = hi.as_const() {
-                        found = Some(found.map_or(h, |f: f64| f.max(h)));
-                    }
-                }
+                found = Some(found.map_or(h, |f: f64| f.max(h)));
             }
         }
     }

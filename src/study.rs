@@ -163,10 +163,10 @@ pub fn write_study(
         csv.push_str(&format!("{name},{status}"));
         for c in &columns {
             csv.push(',');
-            if let Some(m) = metrics.iter().find(|m| m.column == *c) {
-                if m.value.is_finite() {
-                    csv.push_str(&format!("{}", m.value));
-                }
+            if let Some(m) = metrics.iter().find(|m| m.column == *c)
+                && m.value.is_finite()
+            {
+                csv.push_str(&format!("{}", m.value));
             }
         }
         csv.push('\n');

@@ -57,10 +57,11 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn var(&self, side: Side, kind: VarKind, index: u32) -> Expr {
-        if side == Side::Own && kind == VarKind::State {
-            if let Some(Some(e)) = self.overrides.get(index as usize) {
-                return e.clone();
-            }
+        if side == Side::Own
+            && kind == VarKind::State
+            && let Some(Some(e)) = self.overrides.get(index as usize)
+        {
+            return e.clone();
         }
         let (map, slot): (&VarMap, fn(u32) -> Slot) = match side {
             Side::Own => (self.own, Slot::Own),
@@ -134,10 +135,11 @@ impl Ctx<'_> {
                     H::Pow => {
                         // Small integer powers are multiplications, as a C
                         // compiler would emit them.
-                        if let Some(n) = fold(&y).as_const() {
-                            if n.fract() == 0.0 && n.abs() <= 4.0 {
-                                return integrate::integer_power(x, n as i32);
-                            }
+                        if let Some(n) = fold(&y).as_const()
+                            && n.fract() == 0.0
+                            && n.abs() <= 4.0
+                        {
+                            return integrate::integer_power(x, n as i32);
                         }
                         BinOp::Pow
                     }
@@ -414,10 +416,10 @@ impl Lowerer<'_> {
             });
         }
         for m in &exp.measures {
-            if let hir::MeasureTarget::Population(g) = m.target {
-                if !self.program.records.iter().any(|r| matches!(r, Record::Spikes { group } if *group == g)) {
-                    self.program.records.push(Record::Spikes { group: g });
-                }
+            if let hir::MeasureTarget::Population(g) = m.target
+                && !self.program.records.iter().any(|r| matches!(r, Record::Spikes { group } if *group == g))
+            {
+                self.program.records.push(Record::Spikes { group: g });
             }
             self.program.measures.push(Measure {
                 metric: m.metric,

@@ -246,10 +246,13 @@ impl Lowerer<'_> {
         let from_file = matches!(proj.rule, hir::ConnRule::File { .. });
         let mut loc: Vec<Option<Loc>> = vec![None; n_states];
         for k in 0..n_states {
-            if writes[k].is_empty() && decay[k].is_none() && !continuous[k] && !from_file {
-                if let Expr::Const(v) = inits[k] {
-                    loc[k] = Some(Loc::Folded(v));
-                }
+            if writes[k].is_empty()
+                && decay[k].is_none()
+                && !continuous[k]
+                && !from_file
+                && let Expr::Const(v) = inits[k]
+            {
+                loc[k] = Some(Loc::Folded(v));
             }
         }
 
@@ -293,17 +296,17 @@ impl Lowerer<'_> {
         let mut decay_rates: Vec<f64> = Vec::new();
         let mut factor: Vec<Option<u32>> = vec![None; n_states];
         for k in 0..n_states {
-            if let (Some(_), Some(dd)) = (side[k], decay[k]) {
-                if dd.rate != 0.0 {
-                    let r = match decay_rates.iter().position(|x| *x == dd.rate) {
-                        Some(r) => r,
-                        None => {
-                            decay_rates.push(dd.rate);
-                            decay_rates.len() - 1
-                        }
-                    };
-                    factor[k] = Some(r as u32);
-                }
+            if let (Some(_), Some(dd)) = (side[k], decay[k])
+                && dd.rate != 0.0
+            {
+                let r = match decay_rates.iter().position(|x| *x == dd.rate) {
+                    Some(r) => r,
+                    None => {
+                        decay_rates.push(dd.rate);
+                        decay_rates.len() - 1
+                    }
+                };
+                factor[k] = Some(r as u32);
             }
         }
         let lastupdate = |cols: &mut Vec<Column>| {
@@ -684,10 +687,10 @@ impl Lowerer<'_> {
             let slot = if mine == HoistSide::Pre { Slot::PreSide(c) } else { Slot::PostSide(c) };
             prologue.push(Stmt::Store(slot, fold(&lay.stored(k, version[k].clone().expect("version")))));
         }
-        if let Some(lu) = lay.lu_slot(Some(mine)) {
-            if !hoisted_mine.is_empty() {
-                prologue.push(Stmt::Store(lu, Expr::Builtin(Builtin::T)));
-            }
+        if let Some(lu) = lay.lu_slot(Some(mine))
+            && !hoisted_mine.is_empty()
+        {
+            prologue.push(Stmt::Store(lu, Expr::Builtin(Builtin::T)));
         }
         Some((prologue, body, locals.next))
     }
@@ -770,10 +773,10 @@ impl Lowerer<'_> {
             .collect();
         let mut names = vec![String::new(); lay.loc.len() + 8];
         for (k, l) in lay.loc.iter().enumerate() {
-            if let Some(Loc::Column(c)) = l {
-                if (*c as usize) < names.len() {
-                    names[*c as usize] = d.states[k].name.clone();
-                }
+            if let Some(Loc::Column(c)) = l
+                && (*c as usize) < names.len()
+            {
+                names[*c as usize] = d.states[k].name.clone();
             }
         }
         let sys = System { vars, not_refractory: None, dt: self.program.dt, column_names: &names };

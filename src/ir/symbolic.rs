@@ -246,37 +246,6 @@ pub fn diff(e: &Expr, x: Slot) -> Option<Expr> {
     Some(simplify(&d))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v() -> Expr {
-        Expr::Load(Slot::Own(0))
-    }
-
-    #[test]
-    fn linear_rhs_has_constant_derivative() {
-        // (v_rest - v) / tau with v_rest = -0.07, tau = 0.02
-        let rhs = Expr::div(Expr::sub(Expr::Const(-0.07), v()), Expr::Const(0.02));
-        assert_eq!(diff(&rhs, Slot::Own(0)), Some(Expr::Const(-1.0 / 0.02)));
-    }
-
-    #[test]
-    fn nonlinear_rhs_has_varying_derivative() {
-        let rhs = Expr::mul(Expr::Const(0.04), Expr::mul(v(), v()));
-        let d = diff(&rhs, Slot::Own(0)).unwrap();
-        assert!(reads(&d, Slot::Own(0)));
-    }
-
-    #[test]
-    fn min_and_max_follow_cranelift() {
-        assert!(fmin(f64::NAN, 1.0).is_nan());
-        assert!(fmin(0.0, -0.0).is_sign_negative());
-        assert!(fmax(-0.0, 0.0).is_sign_positive());
-        assert_eq!(fmax(2.0, 3.0), 3.0);
-    }
-}
-
 /// Bounds of an expression by interval arithmetic, given bounds of the
 /// builtins it reads; `None` when it reads anything else or is unbounded.
 pub fn interval(e: &Expr, builtin: &impl Fn(Builtin) -> Option<(f64, f64)>) -> Option<(f64, f64)> {
@@ -330,4 +299,35 @@ pub fn interval(e: &Expr, builtin: &impl Fn(Builtin) -> Option<(f64, f64)>) -> O
         _ => return None,
     };
     (r.0.is_finite() && r.1.is_finite()).then_some(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v() -> Expr {
+        Expr::Load(Slot::Own(0))
+    }
+
+    #[test]
+    fn linear_rhs_has_constant_derivative() {
+        // (v_rest - v) / tau with v_rest = -0.07, tau = 0.02
+        let rhs = Expr::div(Expr::sub(Expr::Const(-0.07), v()), Expr::Const(0.02));
+        assert_eq!(diff(&rhs, Slot::Own(0)), Some(Expr::Const(-1.0 / 0.02)));
+    }
+
+    #[test]
+    fn nonlinear_rhs_has_varying_derivative() {
+        let rhs = Expr::mul(Expr::Const(0.04), Expr::mul(v(), v()));
+        let d = diff(&rhs, Slot::Own(0)).unwrap();
+        assert!(reads(&d, Slot::Own(0)));
+    }
+
+    #[test]
+    fn min_and_max_follow_cranelift() {
+        assert!(fmin(f64::NAN, 1.0).is_nan());
+        assert!(fmin(0.0, -0.0).is_sign_negative());
+        assert!(fmax(-0.0, 0.0).is_sign_positive());
+        assert_eq!(fmax(2.0, 3.0), 3.0);
+    }
 }

@@ -166,10 +166,8 @@ pub fn compile(program: &Program) -> Result<CompiledProgram, String> {
             eprintln!("; kernel k{k} \"{}\"\n{}", kernel.name, jit.ctx.func.display());
         }
         jit.module.define_function(id, &mut jit.ctx).map_err(|e| format!("kernel \"{}\": {e:?}", kernel.name))?;
-        if dump {
-            if let Some(code) = jit.ctx.compiled_code().and_then(|c| c.vcode.clone()) {
-                eprintln!("{code}");
-            }
+        if dump && let Some(code) = jit.ctx.compiled_code().and_then(|c| c.vcode.clone()) {
+            eprintln!("{code}");
         }
         let size = jit.ctx.compiled_code().map(|c| c.code_buffer().len()).unwrap_or(0);
         sizes.push(size);

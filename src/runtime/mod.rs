@@ -558,7 +558,7 @@ impl<'p> Simulation<'p> {
         // then synapses.
         for g in 0..self.groups.len() {
             for &(period, k) in &program.groups[g].every {
-                if (n + 1) % period == 0 {
+                if (n + 1).is_multiple_of(period) {
                     let mut args = self.args();
                     let state = &self.groups[g];
                     args.own = state.ptrs.as_ptr();
@@ -574,7 +574,7 @@ impl<'p> Simulation<'p> {
         for p in 0..self.projections.len() {
             let every = if self.plastic { &program.projections[p].every } else { &program.projections[p].frozen_every };
             for &(period, k) in every {
-                if (n + 1) % period != 0 {
+                if !(n + 1).is_multiple_of(period) {
                     continue;
                 }
                 let n_red = program.kernels[k as usize].reductions.len();
@@ -604,7 +604,7 @@ impl<'p> Simulation<'p> {
             self.close_phase(self.step);
         }
         aborted?;
-        if self.step % SCAN_PERIOD == 0 || self.step == program.n_steps {
+        if self.step.is_multiple_of(SCAN_PERIOD) || self.step == program.n_steps {
             self.scan_synapses()?;
         }
         Ok(())
@@ -690,25 +690,25 @@ impl<'p> Simulation<'p> {
         }
         let slot = (n % self.projections[p].ring.len() as u64) as usize;
         let on_pre = if self.plastic { proj.on_pre } else { proj.frozen_on_pre };
-        if let Some(k) = on_pre {
-            if !self.projections[p].ring[slot].is_empty() {
-                let mut args = self.proj_args(p);
-                let ps = &self.projections[p];
-                args.list = ps.ring[slot].as_ptr();
-                args.list_len = ps.ring[slot].len() as u64;
-                if ps.heterogeneous() {
-                    args.seg_start = ps.seg_start.as_ptr();
-                    args.seg_pre = ps.seg_pre.as_ptr();
-                } else {
-                    args.seg_start = ps.row_start.as_ptr();
-                    args.seg_pre = ps.identity.as_ptr();
-                }
-                // SAFETY: segments index valid synapses, targets valid post
-                // neurons, and pre indices valid pre neurons.
-                let acc = unsafe { self.backend.run(k, &mut args) };
-                if acc.is_nan() {
-                    return Err(self.non_finite(proj.post.group as usize, n));
-                }
+        if let Some(k) = on_pre
+            && !self.projections[p].ring[slot].is_empty()
+        {
+            let mut args = self.proj_args(p);
+            let ps = &self.projections[p];
+            args.list = ps.ring[slot].as_ptr();
+            args.list_len = ps.ring[slot].len() as u64;
+            if ps.heterogeneous() {
+                args.seg_start = ps.seg_start.as_ptr();
+                args.seg_pre = ps.seg_pre.as_ptr();
+            } else {
+                args.seg_start = ps.row_start.as_ptr();
+                args.seg_pre = ps.identity.as_ptr();
+            }
+            // SAFETY: segments index valid synapses, targets valid post
+            // neurons, and pre indices valid pre neurons.
+            let acc = unsafe { self.backend.run(k, &mut args) };
+            if acc.is_nan() {
+                return Err(self.non_finite(proj.post.group as usize, n));
             }
         }
         self.projections[p].ring[slot].clear();
@@ -785,7 +785,7 @@ impl<'p> Simulation<'p> {
     fn sample_records(&mut self, n: u64) {
         let t = n as f64 * self.program.dt;
         for rec in &mut self.recordings.states {
-            if n % rec.every != 0 {
+            if !n.is_multiple_of(rec.every) {
                 continue;
             }
             rec.times.push(t);
@@ -796,7 +796,7 @@ impl<'p> Simulation<'p> {
             }
         }
         for rec in &mut self.recordings.synapses {
-            if n % rec.every != 0 {
+            if !n.is_multiple_of(rec.every) {
                 continue;
             }
             rec.times.push(t);

@@ -69,17 +69,16 @@ fn member_allowed(kind: ItemKind, m: &Member) -> bool {
 pub fn check_members_allowed(def: &ItemDef, diags: &mut Vec<Diagnostic>) {
     for m in &def.members {
         // `param = 1` parses as an assignment to a variable named `param`.
-        if let Member::Assign { target, .. } = m {
-            if let [kw] = target.parts.as_slice() {
-                if matches!(kw.name.as_str(), "param" | "state" | "let") {
-                    diags.push(
-                        Diagnostic::error("hebb::syntax", format!("expected a name after `{}`", kw.name))
-                            .label(kw.span, "a name must follow this keyword")
-                            .help(format!("write `{} name = value`", kw.name)),
-                    );
-                    continue;
-                }
-            }
+        if let Member::Assign { target, .. } = m
+            && let [kw] = target.parts.as_slice()
+            && matches!(kw.name.as_str(), "param" | "state" | "let")
+        {
+            diags.push(
+                Diagnostic::error("hebb::syntax", format!("expected a name after `{}`", kw.name))
+                    .label(kw.span, "a name must follow this keyword")
+                    .help(format!("write `{} name = value`", kw.name)),
+            );
+            continue;
         }
         if !member_allowed(def.kind, m) {
             let home = match m {
@@ -220,16 +219,9 @@ impl<'a> DynamicsChecker<'a> {
                 Member::Param { name, unit, value, span } => self.param(name, unit.as_ref(), value, *span, diags),
                 // A line that failed to parse still declares its name, with an
                 // unknown type, so its uses are not reported again.
-                Member::Error { declares: Some(name), span } => {
-                    if self.declare("the name", name, &mut Vec::new()) {
-                        let value = Expr::error(*span);
-                        self.dynamics.params.push(Param {
-                            name: name.name.clone(),
-                            ty: Ty::Unknown,
-                            value,
-                            span: *span,
-                        });
-                    }
+                Member::Error { declares: Some(name), span } if self.declare("the name", name, &mut Vec::new()) => {
+                    let value = Expr::error(*span);
+                    self.dynamics.params.push(Param { name: name.name.clone(), ty: Ty::Unknown, value, span: *span });
                 }
                 _ => {}
             }
@@ -240,11 +232,11 @@ impl<'a> DynamicsChecker<'a> {
             }
         }
         for m in &def.members {
-            if let Member::Let { name, value, .. } = m {
-                if self.declare("the name", name, diags) {
-                    let e = self.check(None, value, diags);
-                    self.lets.push((name.name.clone(), e));
-                }
+            if let Member::Let { name, value, .. } = m
+                && self.declare("the name", name, diags)
+            {
+                let e = self.check(None, value, diags);
+                self.lets.push((name.name.clone(), e));
             }
         }
     }
@@ -775,24 +767,18 @@ pub fn neuron(def: &ItemDef, ctx: &Ctx<'_>, diags: &mut Vec<Diagnostic>) -> Neur
     let mut seen: Vec<(&str, Span)> = Vec::new();
     for m in &def.members {
         match m {
-            Member::SpikeWhen { cond, span } => {
-                if once("spike when", *span, &mut seen, diags) {
-                    let e = c.check(None, cond, diags);
-                    let scope = c.scope(&[], false, false, false);
-                    let mut ch = Checker { scope: &scope, diags };
-                    ch.want_bool(&e, "the threshold `spike when`");
-                    threshold = Some(e);
-                }
+            Member::SpikeWhen { cond, span } if once("spike when", *span, &mut seen, diags) => {
+                let e = c.check(None, cond, diags);
+                let scope = c.scope(&[], false, false, false);
+                let mut ch = Checker { scope: &scope, diags };
+                ch.want_bool(&e, "the threshold `spike when`");
+                threshold = Some(e);
             }
-            Member::Reset { body, span } => {
-                if once("reset", *span, &mut seen, diags) {
-                    reset = c.stmts(body, false, diags);
-                }
+            Member::Reset { body, span } if once("reset", *span, &mut seen, diags) => {
+                reset = c.stmts(body, false, diags);
             }
-            Member::Refractory { value, span } => {
-                if once("refractory", *span, &mut seen, diags) {
-                    refractory = check_refractory(&mut c, value, diags);
-                }
+            Member::Refractory { value, span } if once("refractory", *span, &mut seen, diags) => {
+                refractory = check_refractory(&mut c, value, diags);
             }
             _ => {}
         }
@@ -838,14 +824,14 @@ fn check_refractory(c: &mut DynamicsChecker<'_>, value: &ast::Expr, diags: &mut 
         );
         return None;
     }
-    if let Some(v) = expr::const_eval(&e, &param_values(&c.dynamics)) {
-        if !(v >= 0.0 && v.is_finite()) {
-            diags.push(
-                Diagnostic::error("hebb::refractory::negative", "the refractory period must be a non-negative time")
-                    .label(e.span, format!("this is {}", crate::units::format_quantity(v, Dim::TIME))),
-            );
-            return None;
-        }
+    if let Some(v) = expr::const_eval(&e, &param_values(&c.dynamics))
+        && !(v >= 0.0 && v.is_finite())
+    {
+        diags.push(
+            Diagnostic::error("hebb::refractory::negative", "the refractory period must be a non-negative time")
+                .label(e.span, format!("this is {}", crate::units::format_quantity(v, Dim::TIME))),
+        );
+        return None;
     }
     Some(e)
 }
@@ -913,15 +899,11 @@ pub fn synapse(
     let mut seen: Vec<(&str, Span)> = Vec::new();
     for m in &def.members {
         match m {
-            Member::OnPre { body, span } => {
-                if once("on pre", *span, &mut seen, &mut local) {
-                    on_pre = c.stmts(body, false, &mut local);
-                }
+            Member::OnPre { body, span } if once("on pre", *span, &mut seen, &mut local) => {
+                on_pre = c.stmts(body, false, &mut local);
             }
-            Member::OnPost { body, span } => {
-                if once("on post", *span, &mut seen, &mut local) {
-                    on_post = c.stmts(body, false, &mut local);
-                }
+            Member::OnPost { body, span } if once("on post", *span, &mut seen, &mut local) => {
+                on_post = c.stmts(body, false, &mut local);
             }
             _ => {}
         }

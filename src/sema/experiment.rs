@@ -311,17 +311,17 @@ fn stimuli(def: &ItemDef, net: Option<&Network>, diags: &mut Vec<Diagnostic>) ->
             match o.name.name.as_str() {
                 "active" => {
                     active = constant(v, Dim::ONE, "`active`", diags);
-                    if let Some(a) = active {
-                        if !(a > 0.0 && a <= 1.0) {
-                            diags.push(
-                                Diagnostic::error(
-                                    "hebb::stimuli::active",
-                                    format!("`active` is the fraction of active neurons, in (0, 1], not {a}"),
-                                )
-                                .label(v.span, "not a fraction"),
-                            );
-                            active = None;
-                        }
+                    if let Some(a) = active
+                        && !(a > 0.0 && a <= 1.0)
+                    {
+                        diags.push(
+                            Diagnostic::error(
+                                "hebb::stimuli::active",
+                                format!("`active` is the fraction of active neurons, in (0, 1], not {a}"),
+                            )
+                            .label(v.span, "not a fraction"),
+                        );
+                        active = None;
                     }
                 }
                 "rate" | "rest" => {
@@ -762,16 +762,16 @@ fn variants(def: &ItemDef, model: &Model, net: Option<&Network>, diags: &mut Vec
                     }
                 }
                 Member::Population { name: p, .. } => {
-                    if let Some(net) = net {
-                        if net.population(&p.name).is_none() {
-                            diags.push(
-                                Diagnostic::error(
-                                    "hebb::variant::no_population",
-                                    format!("the network has no population `{}` to change", p.name),
-                                )
-                                .label(p.span, "a variant changes the neuron type of an existing population"),
-                            );
-                        }
+                    if let Some(net) = net
+                        && net.population(&p.name).is_none()
+                    {
+                        diags.push(
+                            Diagnostic::error(
+                                "hebb::variant::no_population",
+                                format!("the network has no population `{}` to change", p.name),
+                            )
+                            .label(p.span, "a variant changes the neuron type of an existing population"),
+                        );
                     }
                 }
                 Member::Error { .. } => {}

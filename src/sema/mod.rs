@@ -314,10 +314,10 @@ fn apply_settings(model: &mut Model, settings: &[Setting], diags: &mut Vec<Diagn
         };
         let e = expr::check(&Scope::constant("a `--set` value", &[]), &s.value, diags);
         let want = dynamics.params[k].ty;
-        if let Ty::Num(d) = want {
-            if !expect_dim(&e, d, &format!("`{}`", s.path.dotted()), diags, true) {
-                continue;
-            }
+        if let Ty::Num(d) = want
+            && !expect_dim(&e, d, &format!("`{}`", s.path.dotted()), diags, true)
+        {
+            continue;
         }
         if const_eval(&e, &[]).is_none() {
             diags.push(

@@ -306,17 +306,17 @@ fn poisson(options: &[ast::Opt], at: Span, types: &Types<'_>, diags: &mut Vec<Di
                 };
                 let e = expr::check(&scope, v, diags);
                 ok &= expect_dim(&e, Dim::HERTZ, "the rate of a poisson source", diags, true);
-                if let Some(r) = expr::const_eval(&e, &[]) {
-                    if !(r >= 0.0 && r.is_finite()) {
-                        diags.push(
-                            Diagnostic::error(
-                                "hebb::network::rate",
-                                "the rate of a poisson source must be a non-negative finite rate",
-                            )
-                            .label(e.span, format!("this is {r} Hz")),
-                        );
-                        ok = false;
-                    }
+                if let Some(r) = expr::const_eval(&e, &[])
+                    && !(r >= 0.0 && r.is_finite())
+                {
+                    diags.push(
+                        Diagnostic::error(
+                            "hebb::network::rate",
+                            "the rate of a poisson source must be a non-negative finite rate",
+                        )
+                        .label(e.span, format!("this is {r} Hz")),
+                    );
+                    ok = false;
                 }
                 rate = Some(e);
             }
@@ -799,18 +799,18 @@ fn probability(o: &ast::Opt, types: &Types<'_>, diags: &mut Vec<Diagnostic>) -> 
     if !expect_dim(&e, Dim::ONE, "a connection probability", diags, false) {
         return None;
     }
-    if let Some(p) = expr::const_eval(&e, &[]) {
-        if !(0.0..=1.0).contains(&p) {
-            diags.push(
-                Diagnostic::error(
-                    "hebb::network::probability",
-                    format!("the connection probability {p} is outside [0, 1]"),
-                )
-                .label(e.span, "not a probability")
-                .help("use a value between 0 and 1"),
-            );
-            return None;
-        }
+    if let Some(p) = expr::const_eval(&e, &[])
+        && !(0.0..=1.0).contains(&p)
+    {
+        diags.push(
+            Diagnostic::error(
+                "hebb::network::probability",
+                format!("the connection probability {p} is outside [0, 1]"),
+            )
+            .label(e.span, "not a probability")
+            .help("use a value between 0 and 1"),
+        );
+        return None;
     }
     Some(e)
 }
@@ -969,10 +969,10 @@ fn record(
                             .label(span, "select neurons with a slice, as in `exc[0..10]`"),
                     );
                 }
-                if let (Some(every), false) = (every_s, rv.is_empty()) {
-                    if rv.len() == vars.len() {
-                        net.records.push(Record::State { sel, vars: rv, every });
-                    }
+                if let (Some(every), false) = (every_s, rv.is_empty())
+                    && rv.len() == vars.len()
+                {
+                    net.records.push(Record::State { sel, vars: rv, every });
                 }
             }
             Some(post_ref) => {

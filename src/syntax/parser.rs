@@ -202,10 +202,10 @@ impl<'t> Builder<'t> {
                         Some("the end of the file") if line_end.is_some() => continue,
                         other => other,
                     };
-                    if let Some(name) = name {
-                        if !names.contains(&name) {
-                            names.push(name);
-                        }
+                    if let Some(name) = name
+                        && !names.contains(&name)
+                    {
+                        names.push(name);
                     }
                 }
                 // Parts of an expression are summed up as one.
@@ -320,11 +320,11 @@ impl<'t> Builder<'t> {
             self.diags.push(d);
             return;
         }
-        if strict == Rule::item_line {
-            if let Some(d) = self.unknown_item(s.start(), piece) {
-                self.diags.push(d);
-                return;
-            }
+        if strict == Rule::item_line
+            && let Some(d) = self.unknown_item(s.start(), piece)
+        {
+            self.diags.push(d);
+            return;
         }
         let line_end = (strict != Rule::item_line).then_some(s.start() + piece.trim_end().len());
         let diag = match HebbParser::parse(strict, piece) {
