@@ -111,8 +111,12 @@ fn exact(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated, String> {
     for v in &sys.vars {
         let mut bad = None;
         v.rhs.walk(&mut |e| match e {
-            Expr::Load(s @ Slot::Own(_)) if !z.contains(s) => {
-                z.push(*s);
+            // Not a match guard: a column already seen must not fall
+            // through to the arm below.
+            Expr::Load(s @ Slot::Own(_)) => {
+                if !z.contains(s) {
+                    z.push(*s);
+                }
             }
             Expr::Load(_) => bad = Some("it reads variables of other groups"),
             Expr::Builtin(Builtin::T | Builtin::Step) => bad = Some("it depends on time"),
