@@ -169,7 +169,8 @@ pub fn bars(base: &Path, title: &str, labels: &[String], values: &[f64]) -> Resu
             .margin(10)
             .x_label_area_size(48)
             .y_label_area_size(64)
-            .build_cartesian_2d((0..n).into_segmented(), lo..hi * 1.15)?;
+            // A segmented range a..b has a segment for each of a..=b.
+            .build_cartesian_2d((0..n.max(1) - 1).into_segmented(), lo..hi * 1.15)?;
         chart
             .configure_mesh()
             .disable_mesh()
