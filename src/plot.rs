@@ -65,10 +65,17 @@ pub fn raster(
         let mut chart = ChartBuilder::on(&upper)
             .caption(title, ("sans-serif", 18))
             .margin(8)
+            .margin_right(24)
             .x_label_area_size(24)
             .y_label_area_size(48)
             .build_cartesian_2d(0.0..duration, 0.0..max_neurons as f64)?;
-        chart.configure_mesh().y_desc("neuron").disable_mesh().draw()?;
+        chart
+            .configure_mesh()
+            .y_desc("neuron")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .disable_mesh()
+            .draw()?;
         chart.draw_series(
             times
                 .iter()
@@ -78,10 +85,18 @@ pub fn raster(
         )?;
         let mut chart = ChartBuilder::on(&lower)
             .margin(8)
+            .margin_right(24)
             .x_label_area_size(32)
             .y_label_area_size(48)
             .build_cartesian_2d(0.0..duration, 0.0..rate_max * 1.1)?;
-        chart.configure_mesh().x_desc("time (s)").y_desc("rate (Hz)").disable_mesh().draw()?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("rate (Hz)")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .disable_mesh()
+            .draw()?;
         chart
             .draw_series(LineSeries::new(rate.iter().enumerate().map(|(k, r)| ((k as f64 + 0.5) * bin, *r)), &BLUE))?;
         root.present()?;
@@ -91,6 +106,25 @@ pub fn raster(
     draw(SVGBackend::new(&ext(base, "svg"), (900, 560)).into_drawing_area(), data)?;
     draw(BitMapBackend::new(&ext(base, "png"), (900, 560)).into_drawing_area(), data)?;
     Ok(())
+}
+
+/// An axis label: no trailing zeros (`140`, `0.15`), scientific notation for
+/// very small or large magnitudes (`2e-9`).
+fn tick(v: &f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        return "0".into();
+    }
+    let trim = |s: String| {
+        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    };
+    if (1e-3..1e6).contains(&a) {
+        trim(format!("{v:.6}"))
+    } else {
+        let s = format!("{v:.3e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        format!("{}e{e}", trim(m.to_string()))
+    }
 }
 
 /// Histograms of weights, one per phase, overlaid.
@@ -124,7 +158,14 @@ pub fn weight_histograms(base: &Path, title: &str, phases: &[(String, Vec<f64>)]
             .x_label_area_size(36)
             .y_label_area_size(56)
             .build_cartesian_2d(0.0..hi, 0.0..top * 1.1)?;
-        chart.configure_mesh().x_desc("weight").y_desc("synapses").disable_mesh().draw()?;
+        chart
+            .configure_mesh()
+            .x_desc("weight")
+            .y_desc("synapses")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .disable_mesh()
+            .draw()?;
         for (k, (name, h)) in hists.iter().enumerate() {
             let color = colors[k % colors.len()];
             chart
@@ -229,7 +270,13 @@ pub fn sweep_line(base: &Path, title: &str, x_label: &str, xs: &[f64], ys: &[f64
             .x_label_area_size(40)
             .y_label_area_size(64)
             .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
-        chart.configure_mesh().x_desc(x_label).disable_mesh().draw()?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .disable_mesh()
+            .draw()?;
         let pts: Vec<(f64, f64)> = xs.iter().zip(ys).filter(|(_, y)| y.is_finite()).map(|(x, y)| (*x, *y)).collect();
         chart.draw_series(LineSeries::new(pts.clone(), &BLUE))?;
         chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, BLUE.filled())))?;
@@ -240,4 +287,16 @@ pub fn sweep_line(base: &Path, title: &str, x_label: &str, xs: &[f64], ys: &[f64
     draw(SVGBackend::new(&ext(base, "svg"), (720, 440)).into_drawing_area(), data)?;
     draw(BitMapBackend::new(&ext(base, "png"), (720, 440)).into_drawing_area(), data)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ticks_are_short() {
+        assert_eq!(super::tick(&140.0), "140");
+        assert_eq!(super::tick(&0.15000000000000002), "0.15");
+        assert_eq!(super::tick(&-2.5), "-2.5");
+        assert_eq!(super::tick(&2e-9), "2e-9");
+        assert_eq!(super::tick(&0.0), "0");
+    }
 }
