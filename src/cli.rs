@@ -605,6 +605,10 @@ fn explain_command(file: &Path, show_ir: bool, set: &[String]) -> u8 {
         Err(code) => return code,
     };
     print!("{}", crate::explain::explain(&program));
+    if let Some(exp) = checked.model.experiment.as_ref().filter(|e| !e.variants.is_empty()) {
+        let names: Vec<&str> = exp.variants.iter().map(|(n, _)| n.as_str()).collect();
+        out!("  variants: {} (`hebb compare` runs them beside the base)", names.join(", "));
+    }
     if show_ir {
         out!("\n# IR\n{program}");
     }

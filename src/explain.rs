@@ -105,5 +105,81 @@ pub fn explain(program: &Program) -> String {
         }
         let _ = p;
     }
+    experiment(program, &mut out);
     out
+}
+
+/// The experiment's schedule: stimulus sets, phases, stops and metrics.
+fn experiment(program: &Program, out: &mut String) {
+    if program.phases.len() <= 1 && program.stimuli.is_empty() && program.measures.is_empty() {
+        return;
+    }
+    let secs = |steps: u64| crate::units::format_quantity(steps as f64 * program.dt, crate::units::Dim::TIME);
+    let group = |g: u32| program.groups[g as usize].name.as_str();
+    let _ = writeln!(
+        out,
+        "
+experiment"
+    );
+    for s in &program.stimuli {
+        let n = program.groups[s.group as usize].size;
+        let _ = writeln!(
+            out,
+            "  stimuli {}: {} random patterns of `{}`, each {} of {n} neurons at {} Hz, the rest at {} Hz",
+            s.name,
+            s.count,
+            group(s.group),
+            crate::runtime::active_count(s.active, n),
+            s.rate,
+            s.rest
+        );
+    }
+    for ph in &program.phases {
+        let mut what = Vec::new();
+        if !ph.plasticity {
+            what.push("plasticity off".to_string());
+        }
+        if let Some((s, period)) = ph.present {
+            what.push(format!("present {} each {}", program.stimuli[s as usize].name, secs(period)));
+        }
+        if !ph.sets.is_empty() {
+            what.push(format!("{} set{} at the start", ph.sets.len(), if ph.sets.len() == 1 { "" } else { "s" }));
+        }
+        let _ = writeln!(
+            out,
+            "  phase {}: {} from {}{}",
+            ph.name,
+            secs(ph.steps),
+            secs(ph.start),
+            if what.is_empty() { String::new() } else { format!("; {}", what.join("; ")) }
+        );
+    }
+    for a in &program.aborts {
+        let op = match (a.above, a.inclusive) {
+            (true, false) => ">",
+            (true, true) => ">=",
+            (false, false) => "<",
+            (false, true) => "<=",
+        };
+        let _ =
+            writeln!(out, "  abort when the rate of `{}` over the last 100 ms {op} {} Hz", group(a.group), a.threshold);
+    }
+    for m in &program.measures {
+        let target = match m.target {
+            crate::hir::MeasureTarget::Population(g) => group(g).to_string(),
+            crate::hir::MeasureTarget::Projection(p) => program.projections[p as usize].name.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "  measure {} of {target}{}{}",
+            m.metric.name(),
+            m.about.map(|s| format!(" about {}", program.stimuli[s as usize].name)).unwrap_or_default(),
+            match (&m.phase_name, m.metric == crate::hir::Metric::Weights) {
+                (Some(p), false) => format!(" in {p}"),
+                (Some(p), true) => format!(" at the end of {p}"),
+                (None, false) => " over the whole run".into(),
+                (None, true) => " at the end of the run".into(),
+            }
+        );
+    }
 }

@@ -184,3 +184,20 @@ fn explain_names_the_integrator() {
     assert!(text.contains("exponential_euler"), "{text}");
     assert!(text.contains("kernel k0 step"), "{text}");
 }
+
+#[test]
+fn explain_shows_an_experiments_schedule() {
+    let o = hebb(&["explain", &model("experiments/stdp_vs_homeostasis.hebb")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for line in [
+        "stimuli patterns: 16 random patterns of `input`, each 20 of 200 neurons at 20 Hz, the rest at 4 Hz",
+        "phase learn: 120 s from 0 s; present patterns each 100 ms",
+        "phase test: 20 s from 120 s; plasticity off; present patterns each 100 ms",
+        "abort when the rate of `exc` over the last 100 ms > 300 Hz",
+        "measure information of exc about patterns in test",
+        "variants: scaling, intrinsic, inhibitory",
+    ] {
+        assert!(text.contains(line), "missing `{line}` in\n{text}");
+    }
+}

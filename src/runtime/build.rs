@@ -91,7 +91,7 @@ pub fn build<'p>(
         .enumerate()
         .map(|(s, st)| {
             let n = sim.groups[st.group as usize].size;
-            let k = ((st.active * n as f64).round() as usize).clamp(1, n);
+            let k = active_count(st.active, n);
             (0..st.count)
                 .map(|p| sample_sorted(program.seed, 0x6000_0000 | ((s as u32) << 16) | p as u32, n, k))
                 .collect()
@@ -102,6 +102,12 @@ pub fn build<'p>(
 }
 
 /// `k` distinct values of `0..n`, sorted, chosen by Floyd's algorithm.
+/// How many of a source's `n` neurons a pattern with fraction `active`
+/// makes active: rounded, at least one.
+pub fn active_count(active: f64, n: usize) -> usize {
+    ((active * n as f64).round() as usize).clamp(1, n.max(1))
+}
+
 fn sample_sorted(seed: u64, stream: u32, n: usize, k: usize) -> Vec<u32> {
     let mut chosen = std::collections::BTreeSet::new();
     for (d, j) in (n - k..n).enumerate() {

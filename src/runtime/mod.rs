@@ -7,7 +7,7 @@ mod build;
 pub mod record;
 mod source;
 
-pub use build::{BuildError, build};
+pub use build::{BuildError, active_count, build};
 
 use crate::abi::KernelArgs;
 use crate::ir::{self, GroupKind, Program};
