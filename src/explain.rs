@@ -116,11 +116,7 @@ fn experiment(program: &Program, out: &mut String) {
     }
     let secs = |steps: u64| crate::units::format_quantity(steps as f64 * program.dt, crate::units::Dim::TIME);
     let group = |g: u32| program.groups[g as usize].name.as_str();
-    let _ = writeln!(
-        out,
-        "
-experiment"
-    );
+    let _ = writeln!(out, "\nexperiment");
     for s in &program.stimuli {
         let n = program.groups[s.group as usize].size;
         let _ = writeln!(
