@@ -207,8 +207,12 @@ fn plastic_bench(cuba: &Path, text: &str, plastic_figures: bool, with_brian2: bo
     let stdp_path = benches.join("stdp.hebb");
     let stdp_text = std::fs::read_to_string(&stdp_path).expect("stdp model");
     if plastic_figures {
-        let cuba10: Vec<f64> = (0..3).map(|_| run_model(text, cuba, 10.0).run_s).collect();
-        let plastic: Vec<RunFigures> = (0..3).map(|_| run_model(&plastic_text, &plastic_path, 10.0)).collect();
+        // Alternate static and plastic runs so that machine noise hits both.
+        let (mut cuba10, mut plastic) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            cuba10.push(run_model(text, cuba, 10.0).run_s);
+            plastic.push(run_model(&plastic_text, &plastic_path, 10.0));
+        }
         let plastic_run = median(plastic.iter().map(|r| r.run_s).collect());
         println!(
             "plastic (CUBA + pair STDP on E->E) 10 s: run {:.3} s; static CUBA 10 s {:.3} s; plasticity overhead {:.2}x; {:.2} bytes/synapse over all projections",
