@@ -617,6 +617,9 @@ impl<'p> Simulation<'p> {
         for (p, ps) in self.projections.iter().enumerate() {
             let proj = &self.program.projections[p];
             for (c, col) in ps.columns.iter().enumerate() {
+                if all_finite(col) {
+                    continue;
+                }
                 if let Some(s) = col.iter().position(|v| !v.is_finite()) {
                     return Err(RunError::NonFiniteSynapse {
                         projection: proj.name.clone(),
@@ -628,6 +631,9 @@ impl<'p> Simulation<'p> {
             }
             for (side, cols, names) in [(true, &ps.pre_side, &proj.pre_side), (false, &ps.post_side, &proj.post_side)] {
                 for (c, col) in cols.iter().enumerate() {
+                    if all_finite(col) {
+                        continue;
+                    }
                     if let Some(i) = col.iter().position(|v| !v.is_finite()) {
                         return Err(RunError::NonFiniteSynapse {
                             projection: proj.name.clone(),
@@ -874,5 +880,38 @@ impl<'p> Simulation<'p> {
             self.program.groups[g].kind,
             GroupKind::Neurons { .. } | GroupKind::Poisson { .. } | GroupKind::SpikeTimes(_)
         )
+    }
+}
+
+/// Whether every value is finite: `x * 0` is 0 for finite x and NaN
+/// otherwise, summed in independent lanes the compiler vectorizes (a
+/// branch per element costs ~10x more on the synapse scan).
+fn all_finite(col: &[f64]) -> bool {
+    let mut acc = [0.0f64; 8];
+    let chunks = col.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += c[k] * 0.0;
+        }
+    }
+    rest.iter().all(|v| v.is_finite()) && acc.iter().sum::<f64>() == 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn all_finite_finds_every_non_finite_value() {
+        let mut v: Vec<f64> = (0..37).map(|k| k as f64 * -1.5e300).collect();
+        assert!(super::all_finite(&v));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            for at in [0, 7, 8, 31, 32, 36] {
+                let old = v[at];
+                v[at] = bad;
+                assert!(!super::all_finite(&v), "{bad} at {at}");
+                v[at] = old;
+            }
+        }
+        assert!(super::all_finite(&[]));
     }
 }
