@@ -32,7 +32,18 @@ pub struct Env<'a> {
     pub check_stores: bool,
 }
 
-impl Env<'_> {
+impl<'a> Env<'a> {
+    /// The environment of one element of `kernel`.
+    fn for_kernel(
+        kernel: &Kernel,
+        args: &'a KernelArgs,
+        el: Element,
+        locals: &'a mut [f64],
+        reductions: &'a [Reduce],
+    ) -> Self {
+        Env { args, el, stream: kernel.stream, locals, reductions, check_stores: checks_stores(kernel.kind) }
+    }
+
     /// # Safety
     /// The column pointers in `args` must be valid for the element's indices.
     unsafe fn slot_ptr(&self, s: Slot) -> *mut f64 {
@@ -162,14 +173,7 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                 for (k, (r, e)) in kernel.reductions.iter().enumerate() {
                     for i in args.start..args.end {
                         let el = element(args, i);
-                        let mut env = Env {
-                            args,
-                            el,
-                            stream: kernel.stream,
-                            locals: &mut locals,
-                            reductions: &reductions,
-                            check_stores: checks_stores(kernel.kind),
-                        };
+                        let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
                         let v = env.eval(e);
                         let at = if *r == Reduce::InSum { el.post } else { el.pre };
                         *args.scratch.add(k * args.scratch_stride as usize + at as usize) += v;
@@ -178,14 +182,7 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                 let mut n = 0u64;
                 for i in args.start..args.end {
                     let el = element(args, i);
-                    let mut env = Env {
-                        args,
-                        el,
-                        stream: kernel.stream,
-                        locals: &mut locals,
-                        reductions: &reductions,
-                        check_stores: checks_stores(kernel.kind),
-                    };
+                    let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
                     let mut spiked = false;
                     env.exec(&kernel.body, &mut acc, &mut spiked);
                     if spiked {
@@ -199,14 +196,7 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                 for k in 0..args.list_len as usize {
                     let i = *args.list.add(k) as u64;
                     let el = Element { own: i, pre: 0, post: 0, key: i };
-                    let mut env = Env {
-                        args,
-                        el,
-                        stream: kernel.stream,
-                        locals: &mut locals,
-                        reductions: &reductions,
-                        check_stores: checks_stores(kernel.kind),
-                    };
+                    let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
                     env.exec(&kernel.body, &mut acc, &mut false);
                 }
             }
@@ -217,27 +207,13 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                     let (a, b) = (*args.seg_start.add(seg), *args.seg_start.add(seg + 1));
                     if !kernel.prologue.is_empty() {
                         let el = Element { own: 0, pre, post: 0, key: pre };
-                        let mut env = Env {
-                            args,
-                            el,
-                            stream: kernel.stream,
-                            locals: &mut locals,
-                            reductions: &reductions,
-                            check_stores: checks_stores(kernel.kind),
-                        };
+                        let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
                         env.exec(&kernel.prologue, &mut acc, &mut false);
                     }
                     for syn in a..b {
                         let post = *args.targets.add(syn as usize) as u64;
                         let el = Element { own: syn as u64, pre, post, key: syn as u64 };
-                        let mut env = Env {
-                            args,
-                            el,
-                            stream: kernel.stream,
-                            locals: &mut locals,
-                            reductions: &reductions,
-                            check_stores: checks_stores(kernel.kind),
-                        };
+                        let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
                         env.exec(&kernel.body, &mut acc, &mut false);
                     }
                 }
@@ -248,28 +224,14 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                     let (a, b) = (*args.post_start.add(post), *args.post_start.add(post + 1));
                     if !kernel.prologue.is_empty() {
                         let el = Element { own: 0, pre: 0, post: post as u64, key: post as u64 };
-                        let mut env = Env {
-                            args,
-                            el,
-                            stream: kernel.stream,
-                            locals: &mut locals,
-                            reductions: &reductions,
-                            check_stores: checks_stores(kernel.kind),
-                        };
+                        let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
                         env.exec(&kernel.prologue, &mut acc, &mut false);
                     }
                     for p in a..b {
                         let syn = *args.post_syn.add(2 * p as usize) as u64;
                         let pre = *args.post_syn.add(2 * p as usize + 1) as u64;
                         let el = Element { own: syn, pre, post: post as u64, key: syn };
-                        let mut env = Env {
-                            args,
-                            el,
-                            stream: kernel.stream,
-                            locals: &mut locals,
-                            reductions: &reductions,
-                            check_stores: checks_stores(kernel.kind),
-                        };
+                        let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
                         env.exec(&kernel.body, &mut acc, &mut false);
                     }
                 }
