@@ -7,7 +7,7 @@ use crate::ir::{self, Program};
 use crate::output;
 use crate::runtime::{self, RunError, Simulation};
 use crate::units::{Dim, format_quantity};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -85,22 +85,8 @@ pub enum Command {
         /// Only these variants (comma-separated; the base always runs).
         #[arg(long, value_delimiter = ',')]
         variants: Vec<String>,
-        /// Parallel runs (default: the number of cores).
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Output directory (default: runs/<model>-compare-<timestamp>/).
-        #[arg(short = 'o', long = "output")]
-        output: Option<PathBuf>,
-        /// Simulated duration, overriding the experiment's (e.g. `2 s`);
-        /// phases beyond it are cut.
-        #[arg(long)]
-        duration: Option<String>,
-        /// Random seed for every run, overriding the experiment's.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Print only errors and the table.
-        #[arg(long, short = 'q')]
-        quiet: bool,
+        #[command(flatten)]
+        study: StudyArgs,
     },
     /// Run a grid over params: `--set 'Type.param=v1,v2,v3'` (repeat for
     /// more axes), and compare the metrics.
@@ -111,22 +97,8 @@ pub enum Command {
         /// units allowed).
         #[arg(long = "set", value_name = "Type.param=v1,v2,...", required = true)]
         set: Vec<String>,
-        /// Parallel runs (default: the number of cores).
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Output directory (default: runs/<model>-sweep-<timestamp>/).
-        #[arg(short = 'o', long = "output")]
-        output: Option<PathBuf>,
-        /// Simulated duration, overriding the experiment's (e.g. `2 s`);
-        /// phases beyond it are cut.
-        #[arg(long)]
-        duration: Option<String>,
-        /// Random seed for every run, overriding the experiment's.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Print only errors and the table.
-        #[arg(long, short = 'q')]
-        quiet: bool,
+        #[command(flatten)]
+        study: StudyArgs,
     },
     /// Draw a finished run's spike rasters, rates and weight histograms
     /// (SVG and PNG, in RUN_DIR/plots).
@@ -141,6 +113,28 @@ pub enum Command {
         #[arg(long = "set", value_name = "Type.param=value")]
         set: Vec<String>,
     },
+}
+
+/// What `hebb compare` and `hebb sweep` share: many runs of one model.
+#[derive(Args, Debug)]
+pub struct StudyArgs {
+    /// Parallel runs (default: the number of cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Output directory (default: runs/<model>-compare-<timestamp>/ or
+    /// runs/<model>-sweep-<timestamp>/).
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+    /// Simulated duration, overriding the experiment's (e.g. `2 s`);
+    /// phases beyond it are cut.
+    #[arg(long)]
+    duration: Option<String>,
+    /// Random seed for every run, overriding the experiment's.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print only errors and the table.
+    #[arg(long, short = 'q')]
+    quiet: bool,
 }
 
 fn style() -> Style {
@@ -162,7 +156,7 @@ fn load(file: &Path, settings: &[String], quiet: bool) -> Result<Checked, u8> {
     }
     if checked.has_errors() {
         let n = checked.diags.iter().filter(|d| d.is_error()).count();
-        eprintln!("error: `{}` has {n} error{}", file.display(), if n == 1 { "" } else { "s" });
+        eprintln!("error: `{}` has {n} error{}", file.display(), plural(n));
         return Err(EXIT_MODEL);
     }
     Ok(checked)
@@ -179,11 +173,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 out!(
                     "{}: ok{}",
                     file.display(),
-                    if warnings > 0 {
-                        format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" })
-                    } else {
-                        String::new()
-                    }
+                    if warnings > 0 { format!(" ({warnings} warning{})", plural(warnings)) } else { String::new() }
                 );
                 EXIT_OK
             }
@@ -193,12 +183,8 @@ pub fn main_with(cli: Cli) -> ExitCode {
             run_command(&RunArgs { file, output, duration, seed, set, threads, quiet, backend, no_hoist })
         }
         Command::Explain { file, ir, set } => explain_command(&file, ir, &set),
-        Command::Compare { file, variants, jobs, output, duration, seed, quiet } => {
-            compare_command(&file, &variants, jobs, output, duration.as_deref(), seed, quiet)
-        }
-        Command::Sweep { file, set, jobs, output, duration, seed, quiet } => {
-            sweep_command(&file, &set, jobs, output, duration.as_deref(), seed, quiet)
-        }
+        Command::Compare { file, variants, study } => compare_command(&file, &variants, &study),
+        Command::Sweep { file, set, study } => sweep_command(&file, &set, &study),
         Command::Plot { run_dir } => plot_command(&run_dir),
     };
     ExitCode::from(code)
@@ -334,7 +320,7 @@ pub fn execute(spec: &Spec) -> Result<Done, u8> {
     }
     if checked.has_errors() {
         let n = checked.diags.iter().filter(|d| d.is_error()).count();
-        eprintln!("error: `{}` has {n} error{}", spec.file.display(), if n == 1 { "" } else { "s" });
+        eprintln!("error: `{}` has {n} error{}", spec.file.display(), plural(n));
         return Err(EXIT_MODEL);
     }
     let t_compile = Instant::now();
@@ -649,28 +635,75 @@ fn study_rows(
     (rows, exit)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn compare_command(
-    file: &Path,
-    only: &[String],
-    jobs: Option<usize>,
-    output: Option<PathBuf>,
-    duration: Option<&str>,
+/// The parsed options of a study and where it writes.
+struct Study {
+    jobs: usize,
+    duration: Option<f64>,
     seed: Option<u64>,
     quiet: bool,
-) -> u8 {
-    let jobs = match jobs_or_cores(jobs) {
-        Ok(j) => j,
+    dir: PathBuf,
+}
+
+impl Study {
+    /// Checks the shared options; `kind` names the default directory.
+    fn new(file: &Path, args: &StudyArgs, kind: &str) -> Result<Study, u8> {
+        let jobs = jobs_or_cores(args.jobs)?;
+        let duration = args.duration.as_deref().map(parse_duration).transpose().map_err(|e| {
+            eprintln!("error: invalid value for `--duration`: {e}");
+            EXIT_USAGE
+        })?;
+        let model = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
+        let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&format!("{model}-{kind}")));
+        Ok(Study { jobs, duration, seed: args.seed, quiet: args.quiet, dir })
+    }
+
+    /// One run of the study, in its own subdirectory.
+    fn spec(&self, file: &Path, subdir: &str, variant: Option<String>, settings: Vec<String>) -> Spec {
+        Spec {
+            file: file.to_path_buf(),
+            variant,
+            settings,
+            duration: self.duration,
+            seed: self.seed,
+            dir: self.dir.join(subdir),
+            backend: BackendChoice::Jit,
+            no_hoist: false,
+            progress: false,
+            quiet: true,
+        }
+    }
+
+    /// Runs the specs in parallel, writes the study's files and prints
+    /// its table; a sweep over one numeric axis is drawn as lines.
+    fn run(&self, names: &[String], specs: &[Spec], sweep_x: Option<(&str, &[f64])>) -> u8 {
+        let t0 = Instant::now();
+        let results = crate::study::run_all(specs, self.jobs);
+        let elapsed = t0.elapsed().as_secs_f64();
+        let (rows, exit) = study_rows(names, results);
+        if let Err(e) =
+            std::fs::create_dir_all(&self.dir).and_then(|_| crate::study::write_study(&self.dir, &rows, sweep_x))
+        {
+            eprintln!("error: cannot write `{}`: {e}", self.dir.display());
+            return EXIT_RUNTIME;
+        }
+        out!("{}", crate::study::table(&rows));
+        if !self.quiet {
+            out!("{} runs in {elapsed:.1} s; wrote {}", rows.len(), self.dir.display());
+        }
+        exit
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn compare_command(file: &Path, only: &[String], args: &StudyArgs) -> u8 {
+    let study = match Study::new(file, args, "compare") {
+        Ok(s) => s,
         Err(code) => return code,
     };
-    let duration = match duration.map(parse_duration).transpose() {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: invalid value for `--duration`: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let checked = match load(file, &[], quiet) {
+    let checked = match load(file, &[], study.quiet) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -687,61 +720,18 @@ fn compare_command(
     }
     let mut names = vec!["base".to_string()];
     names.extend(declared.into_iter().filter(|v| only.is_empty() || only.contains(v)));
-    let model = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
-    let dir = output.unwrap_or_else(|| default_run_dir(&format!("{model}-compare")));
-    let specs: Vec<Spec> = names
-        .iter()
-        .map(|n| Spec {
-            file: file.to_path_buf(),
-            variant: (n != "base").then(|| n.clone()),
-            settings: Vec::new(),
-            duration,
-            seed,
-            dir: dir.join(n),
-            backend: BackendChoice::Jit,
-            no_hoist: false,
-            progress: false,
-            quiet: true,
-        })
-        .collect();
-    if !quiet {
-        eprintln!("running {} on {jobs} thread{}: {}", names.len(), if jobs == 1 { "" } else { "s" }, names.join(", "));
+    let specs: Vec<Spec> =
+        names.iter().map(|n| study.spec(file, n, (n != "base").then(|| n.clone()), Vec::new())).collect();
+    if !study.quiet {
+        eprintln!("running {} on {} thread{}: {}", names.len(), study.jobs, plural(study.jobs), names.join(", "));
     }
-    let t0 = Instant::now();
-    let results = crate::study::run_all(&specs, jobs);
-    let elapsed = t0.elapsed().as_secs_f64();
-    let (rows, exit) = study_rows(&names, results);
-    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| crate::study::write_study(&dir, &rows, None)) {
-        eprintln!("error: cannot write `{}`: {e}", dir.display());
-        return EXIT_RUNTIME;
-    }
-    out!("{}", crate::study::table(&rows));
-    if !quiet {
-        out!("{} runs in {elapsed:.1} s; wrote {}", rows.len(), dir.display());
-    }
-    exit
+    study.run(&names, &specs, None)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn sweep_command(
-    file: &Path,
-    axes: &[String],
-    jobs: Option<usize>,
-    output: Option<PathBuf>,
-    duration: Option<&str>,
-    seed: Option<u64>,
-    quiet: bool,
-) -> u8 {
-    let jobs = match jobs_or_cores(jobs) {
-        Ok(j) => j,
+fn sweep_command(file: &Path, axes: &[String], args: &StudyArgs) -> u8 {
+    let study = match Study::new(file, args, "sweep") {
+        Ok(s) => s,
         Err(code) => return code,
-    };
-    let duration = match duration.map(parse_duration).transpose() {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: invalid value for `--duration`: {e}");
-            return EXIT_USAGE;
-        }
     };
     let mut grid: Vec<Vec<(String, String)>> = vec![Vec::new()];
     for axis in axes {
@@ -759,55 +749,26 @@ fn sweep_command(
         }
         grid = next;
     }
+    let settings: Vec<Vec<String>> =
+        grid.iter().map(|point| point.iter().map(|(p, v)| format!("{p}={v}")).collect()).collect();
     // Check every point first: a bad value is a model error, reported once.
-    for point in &grid {
-        let settings: Vec<String> = point.iter().map(|(p, v)| format!("{p}={v}")).collect();
-        if let Err(code) = load(file, &settings, true) {
+    for s in &settings {
+        if let Err(code) = load(file, s, true) {
             return code;
         }
     }
-    let model = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
-    let dir = output.unwrap_or_else(|| default_run_dir(&format!("{model}-sweep")));
-    let names: Vec<String> =
-        grid.iter().map(|p| p.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")).collect();
-    let specs: Vec<Spec> = grid
-        .iter()
-        .zip(&names)
-        .map(|(point, name)| Spec {
-            file: file.to_path_buf(),
-            variant: None,
-            settings: point.iter().map(|(p, v)| format!("{p}={v}")).collect(),
-            duration,
-            seed,
-            dir: dir.join(name.replace([' ', '/'], "")),
-            backend: BackendChoice::Jit,
-            no_hoist: false,
-            progress: false,
-            quiet: true,
-        })
-        .collect();
-    if !quiet {
-        eprintln!("running {} grid points on {jobs} thread{}", specs.len(), if jobs == 1 { "" } else { "s" });
+    let names: Vec<String> = settings.iter().map(|s| s.join(",")).collect();
+    let specs: Vec<Spec> =
+        names.iter().zip(settings).map(|(name, s)| study.spec(file, &name.replace([' ', '/'], ""), None, s)).collect();
+    if !study.quiet {
+        eprintln!("running {} grid points on {} thread{}", specs.len(), study.jobs, plural(study.jobs));
     }
-    let t0 = Instant::now();
-    let results = crate::study::run_all(&specs, jobs);
-    let elapsed = t0.elapsed().as_secs_f64();
-    let (rows, exit) = study_rows(&names, results);
     // A single axis with numeric values is drawn as a line.
     let xs: Option<Vec<f64>> = (axes.len() == 1)
         .then(|| grid.iter().map(|p| driver::parse_quantity(&p[0].1).map(|(v, _)| v).ok()).collect())
         .flatten();
     let x_label = grid.first().and_then(|p| p.first()).map(|(k, _)| k.clone()).unwrap_or_default();
-    let sweep_x = xs.as_deref().map(|x| (x_label.as_str(), x));
-    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| crate::study::write_study(&dir, &rows, sweep_x)) {
-        eprintln!("error: cannot write `{}`: {e}", dir.display());
-        return EXIT_RUNTIME;
-    }
-    out!("{}", crate::study::table(&rows));
-    if !quiet {
-        out!("{} runs in {elapsed:.1} s; wrote {}", rows.len(), dir.display());
-    }
-    exit
+    study.run(&names, &specs, xs.as_deref().map(|x| (x_label.as_str(), x)))
 }
 
 fn plot_command(dir: &Path) -> u8 {
@@ -875,6 +836,6 @@ fn plot_command(dir: &Path) -> u8 {
             Err(e) => eprintln!("warning: weights of `{proj}`: {e}"),
         }
     }
-    out!("drew {drawn} plot{} (SVG and PNG) in {}", if drawn == 1 { "" } else { "s" }, plots.display());
+    out!("drew {drawn} plot{} (SVG and PNG) in {}", plural(drawn), plots.display());
     EXIT_OK
 }
