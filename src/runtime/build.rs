@@ -102,6 +102,17 @@ pub fn build<'p>(
 }
 
 /// `k` distinct values of `0..n`, sorted, chosen by Floyd's algorithm.
+/// The data lines of a CSV file with their 0-based line numbers, trimmed:
+/// blank lines, `#` comments and a header (a first line starting with a
+/// letter) are skipped.
+fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().map(str::trim).enumerate().filter(|(line_no, line)| {
+        !(line.is_empty()
+            || line.starts_with('#')
+            || (*line_no == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic())))
+    })
+}
+
 /// How many of a source's `n` neurons a pattern with fraction `active`
 /// makes active: rounded, at least one.
 pub fn active_count(active: f64, n: usize) -> usize {
@@ -242,14 +253,7 @@ fn spike_events(
             let text = read(path)
                 .map_err(|e| err(format!("cannot read spike file `{}` of source `{name}`: {e}", path.display())))?;
             let mut events = Vec::new();
-            for (line_no, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty()
-                    || line.starts_with('#')
-                    || (line_no == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic()))
-                {
-                    continue;
-                }
+            for (line_no, line) in data_lines(&text) {
                 let bad = |what: &str| {
                     err(format!(
                         "{}:{}: {what} (expected `i,t`: a neuron index and a time in seconds)",
@@ -401,14 +405,7 @@ fn connect(
                 err(format!("cannot read connection file `{}` of `{}`: {e}", path.display(), proj.name))
             })?;
             let mut rows = Vec::new();
-            for (line_no, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty()
-                    || line.starts_with('#')
-                    || (line_no == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic()))
-                {
-                    continue;
-                }
+            for (line_no, line) in data_lines(&text) {
                 let bad = |what: String| {
                     err(format!("{}:{}: {what} (expected `pre,post[,w[,delay]]`)", path.display(), line_no + 1))
                 };
