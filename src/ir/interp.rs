@@ -192,7 +192,7 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
                 }
                 args.n_spikes = n;
             }
-            KernelKind::Reset => {
+            KernelKind::Listed => {
                 for k in 0..args.list_len as usize {
                     let i = *args.list.add(k) as u64;
                     let el = Element { own: i, pre: 0, post: 0, key: i };

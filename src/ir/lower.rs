@@ -480,11 +480,19 @@ impl Lowerer<'_> {
             }
             hir::PopulationKind::Poisson { rate, rate_max } => {
                 let rate = fold(&self.ctx(&map).expr(rate));
-                group.kind = GroupKind::Poisson { rate, rate_max: *rate_max };
+                let thinning = rate.any(&|e| matches!(e, Expr::Builtin(Builtin::T))).then(|| {
+                    // Draws in the rate are per neuron and fixed: the
+                    // runtime runs this kernel at step counter 0.
+                    let column = group.columns.len() as u32;
+                    group.columns.push(Column { name: "rate".into(), role: ColumnRole::State, init: Expr::Const(0.0) });
+                    let body = vec![Stmt::Store(Slot::Own(column), rate.clone())];
+                    let k = self.add_kernel(format!("{}.rate", pop.name), KernelKind::Listed, Owner::Group(g), body, 0);
+                    (k, column)
+                });
+                group.kind = GroupKind::Poisson { rate, rate_max: *rate_max, thinning };
             }
             hir::PopulationKind::SpikeTimes(st) => group.kind = GroupKind::SpikeTimes(st.clone()),
         }
-        let _ = g;
         self.program.groups.push(group);
         map
     }
@@ -581,7 +589,7 @@ impl Lowerer<'_> {
         if !nt.reset.is_empty() {
             let mut ctx = self.ctx(map);
             let body = ctx.stmts(&nt.reset);
-            let k = self.add_kernel(format!("{name}.reset"), KernelKind::Reset, Owner::Group(g), body, 0);
+            let k = self.add_kernel(format!("{name}.reset"), KernelKind::Listed, Owner::Group(g), body, 0);
             self.program.groups[g as usize].reset = Some(k);
         }
         self.every_kernels(g, &nt.dynamics, map, &name);

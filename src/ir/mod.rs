@@ -237,8 +237,9 @@ pub fn checks_stores(kind: KernelKind) -> bool {
 pub enum KernelKind {
     /// Every element of a group, every step: integration and threshold.
     Step,
-    /// Every neuron that spiked in this step.
-    Reset,
+    /// The elements the runtime lists this step: the neurons that spiked
+    /// (resets), the neurons of a source with a candidate spike (rates).
+    Listed,
     /// Every synapse reached by an arriving presynaptic spike.
     OnPre,
     /// Every synapse of a postsynaptic neuron that spiked.
@@ -302,6 +303,11 @@ pub enum GroupKind {
     Poisson {
         rate: Expr,
         rate_max: Option<f64>,
+        /// A rate that depends on time is evaluated by a `Listed` kernel
+        /// (kernel, column): each step, for the neurons with a candidate
+        /// spike, it stores `rate` at t into the column; the source keeps a
+        /// candidate with probability rate / rate_max (thinning).
+        thinning: Option<(u32, u32)>,
     },
     SpikeTimes(SpikeTimes),
     Signal,

@@ -206,7 +206,7 @@ pub fn kernel_text(program: &Program, k: u32) -> String {
     let names = Names { program, own: program.own_columns(kernel), pre, post, pre_side, post_side };
     let kind = match kernel.kind {
         KernelKind::Step => "step",
-        KernelKind::Reset => "reset",
+        KernelKind::Listed => "listed",
         KernelKind::OnPre => "on_pre",
         KernelKind::OnPost => "on_post",
         KernelKind::Every => "every",

@@ -68,7 +68,7 @@ pub fn translate(jit: &mut Jit, program: &Program, kernel: &Kernel) -> Result<bo
     t.prologue(kernel);
     match kernel.kind {
         KernelKind::Step | KernelKind::Every => t.range_loop(kernel, simd),
-        KernelKind::Reset => t.list_loop(kernel),
+        KernelKind::Listed => t.list_loop(kernel),
         KernelKind::OnPre => t.on_pre_loop(kernel),
         KernelKind::OnPost => t.on_post_loop(kernel),
     }

@@ -173,9 +173,8 @@ fn build_group(
         ..Element::default()
     });
     let source = match &group.kind {
-        GroupKind::Poisson { rate, rate_max } => {
-            let time_varying = rate.any(&|e| matches!(e, Expr::Builtin(Builtin::T)));
-            if time_varying {
+        GroupKind::Poisson { rate, rate_max, thinning } => {
+            if thinning.is_some() {
                 let max = match rate_max {
                     Some(m) => *m,
                     None => rate_bound(rate, n, program.dt * program.n_steps as f64).ok_or_else(|| {
@@ -185,13 +184,7 @@ fn build_group(
                         ))
                     })?,
                 };
-                Source::Poisson(Poisson::new(
-                    g as u32,
-                    vec![0.0; n],
-                    Some((rate.clone(), max)),
-                    program.seed,
-                    program.dt,
-                ))
+                Source::Poisson(Poisson::new(g as u32, vec![0.0; n], Some(max), program.seed, program.dt))
             } else {
                 let rates: Vec<f64> = (0..n)
                     .map(|i| {

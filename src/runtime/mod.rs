@@ -247,6 +247,28 @@ impl<'p> Simulation<'p> {
         }
     }
 
+    /// The time-varying rates of a poisson group's neurons with a candidate
+    /// spike in step `n`, by its compiled rate kernel (at step counter 0, so
+    /// that random draws in a rate are fixed per neuron).
+    fn source_rates(&mut self, g: usize, n: u64) -> Result<(), RunError> {
+        let GroupKind::Poisson { thinning: Some((k, _)), .. } = self.program.groups[g].kind else { return Ok(()) };
+        let state = &self.groups[g];
+        let Source::Poisson(p) = &state.source else { return Ok(()) };
+        let Some(due) = p.due(n).filter(|d| !d.is_empty()) else { return Ok(()) };
+        let mut args = self.args();
+        args.step = 0.0;
+        args.own = state.ptrs.as_ptr();
+        args.list = due.as_ptr();
+        args.list_len = due.len() as u64;
+        // SAFETY: the list holds valid neuron indices of the group, whose
+        // own columns the kernel writes.
+        let acc = unsafe { self.backend.run(k, &mut args) };
+        if acc.is_nan() {
+            return Err(self.non_finite(g, n));
+        }
+        Ok(())
+    }
+
     /// Runs `n` steps (or up to the end of the program).
     pub fn run_steps(&mut self, n: u64) -> Result<(), RunError> {
         let end = (self.step + n).min(self.program.n_steps);
@@ -490,10 +512,17 @@ impl<'p> Simulation<'p> {
         }
         for g in 0..self.groups.len() {
             let group = &program.groups[g];
+            self.source_rates(g, n)?;
             let state = &mut self.groups[g];
             state.spikes.clear();
             match &mut state.source {
-                Source::Poisson(p) => p.emit(n, &mut state.spikes),
+                Source::Poisson(p) => {
+                    let rates = match group.kind {
+                        GroupKind::Poisson { thinning: Some((_, c)), .. } => state.columns[c as usize].as_slice(),
+                        _ => &[],
+                    };
+                    p.emit(n, rates, &mut state.spikes)
+                }
                 Source::SpikeTimes(s) => s.emit(n, &mut state.spikes),
                 Source::None => {}
             }

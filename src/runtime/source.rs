@@ -9,10 +9,10 @@
 //! Brian2's `PoissonGroup` up to O((rate·dt)²). Sources that fire in most
 //! steps draw each step's count directly instead. Time-varying rates use
 //! thinning (Lewis and Shedler 1979): candidates at `rate_max`, each kept
-//! with probability rate(t)/rate_max.
+//! with probability rate(t)/rate_max, where rate(t) of the neurons with a
+//! candidate (`due`) is computed by the group's compiled rate kernel.
 
-use crate::ir::interp::{self, Element};
-use crate::ir::{Expr, streams};
+use crate::ir::streams;
 use crate::rng;
 
 /// Buckets of the calendar queue; a spike further ahead than this many
@@ -28,8 +28,8 @@ pub struct Poisson {
     draws: Vec<u64>,
     calendar: Vec<Vec<u32>>,
     spare: Vec<u32>,
-    /// `Some` when the rate depends on time: (rate expression, rate_max).
-    thinning: Option<(Expr, f64)>,
+    /// `Some(rate_max)` when the rate depends on time.
+    thinning: Option<f64>,
     /// When most neurons fire in most steps, each neuron's spike count per
     /// step is drawn directly, Poisson(rate·dt) by inversion (one uniform
     /// per neuron and step instead of one exponential per spike, no queue).
@@ -47,11 +47,11 @@ pub struct Poisson {
 
 impl Poisson {
     /// `rates` are per-neuron rates in Hz when constant in time; `thinning`
-    /// gives the time-varying rate and its bound otherwise.
-    pub fn new(group: u32, rates: Vec<f64>, thinning: Option<(Expr, f64)>, seed: u64, dt: f64) -> Poisson {
+    /// is the bound of a time-varying rate otherwise.
+    pub fn new(group: u32, rates: Vec<f64>, thinning: Option<f64>, seed: u64, dt: f64) -> Poisson {
         let n = rates.len();
-        let rate = match &thinning {
-            Some((_, max)) => vec![*max; n],
+        let rate = match thinning {
+            Some(max) => vec![max; n],
             None => rates,
         };
         let mut src = Poisson {
@@ -143,13 +143,24 @@ impl Poisson {
         }
     }
 
+    /// For a source with a time-varying rate, the neurons that may have a
+    /// candidate spike in `step` (its calendar bucket; a few may be due on
+    /// a later lap): their rates at t must be in `emit`'s `rates`.
+    pub fn due(&self, step: u64) -> Option<&[u32]> {
+        self.thinning.map(|_| self.calendar[step as usize % CALENDAR].as_slice())
+    }
+
     /// Appends the spikes of `step` to `out`: neuron indices in increasing
-    /// order, a neuron repeated if it fires more than once.
-    pub fn emit(&mut self, step: u64, out: &mut Vec<u32>) {
+    /// order, a neuron repeated if it fires more than once. A source with a
+    /// time-varying rate reads the rate at t of the neurons `due` listed
+    /// from `rates` (indexed by neuron); other sources ignore it.
+    pub fn emit(&mut self, step: u64, rates: &[f64], out: &mut Vec<u32>) {
         if let Some(p0) = &self.dense {
             let block = step / 4;
             if self.block_of != block {
-                self.words = (0..p0.len()).map(|i| rng::words(self.seed, self.stream, i as u64, block, 0)).collect();
+                // Refill in place: no allocation per block of steps.
+                self.words.clear();
+                self.words.extend((0..p0.len()).map(|i| rng::words(self.seed, self.stream, i as u64, block, 0)));
                 self.block_of = block;
             }
             for (i, &p0) in p0.iter().enumerate() {
@@ -179,7 +190,7 @@ impl Poisson {
                 self.calendar[bucket].push(i);
                 continue;
             }
-            self.fire_due(iu, step, out);
+            self.fire_due(iu, step, rates, out);
             if let Some(s) = self.step_of(self.next[iu]) {
                 self.calendar[s as usize % CALENDAR].push(i);
             }
@@ -192,17 +203,14 @@ impl Poisson {
     }
 
     /// Emits every spike of neuron `i` that falls in `step`.
-    fn fire_due(&mut self, i: usize, step: u64, out: &mut Vec<u32>) {
+    fn fire_due(&mut self, i: usize, step: u64, rates: &[f64], out: &mut Vec<u32>) {
         let end = (step + 1) as f64 * self.dt;
         while self.next[i] < end && self.step_of(self.next[i]) == Some(step) {
-            let fire = match &self.thinning {
+            let fire = match self.thinning {
                 None => true,
-                Some((rate, max)) => {
-                    let t = step as f64 * self.dt;
-                    let el = Element { own: i as u64, key: i as u64, ..Element::default() };
-                    let r = interp::eval_at(rate, self.seed, self.stream, el, 0, &[], t);
+                Some(max) => {
                     let u = rng::uniform(self.seed, self.stream, i as u64, self.draws[i], 1);
-                    u * max < r
+                    u * max < rates[i]
                 }
             };
             if fire {
