@@ -481,8 +481,6 @@ impl Lowerer<'_> {
             hir::PopulationKind::Poisson { rate, rate_max } => {
                 let rate = fold(&self.ctx(&map).expr(rate));
                 let thinning = rate.any(&|e| matches!(e, Expr::Builtin(Builtin::T))).then(|| {
-                    // Draws in the rate are per neuron and fixed: the
-                    // runtime runs this kernel at step counter 0.
                     let column = group.columns.len() as u32;
                     group.columns.push(Column { name: "rate".into(), role: ColumnRole::State, init: Expr::Const(0.0) });
                     let body = vec![Stmt::Store(Slot::Own(column), rate.clone())];

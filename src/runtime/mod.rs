@@ -248,15 +248,14 @@ impl<'p> Simulation<'p> {
     }
 
     /// The time-varying rates of a poisson group's neurons with a candidate
-    /// spike in step `n`, by its compiled rate kernel (at step counter 0, so
-    /// that random draws in a rate are fixed per neuron).
+    /// spike in step `n`, by its compiled rate kernel (rates draw no random
+    /// numbers: sema rejects them).
     fn source_rates(&mut self, g: usize, n: u64) -> Result<(), RunError> {
         let GroupKind::Poisson { thinning: Some((k, _)), .. } = self.program.groups[g].kind else { return Ok(()) };
         let state = &self.groups[g];
         let Source::Poisson(p) = &state.source else { return Ok(()) };
         let Some(due) = p.due(n).filter(|d| !d.is_empty()) else { return Ok(()) };
         let mut args = self.args();
-        args.step = 0.0;
         args.own = state.ptrs.as_ptr();
         args.list = due.as_ptr();
         args.list_len = due.len() as u64;
