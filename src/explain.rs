@@ -151,12 +151,7 @@ fn experiment(program: &Program, out: &mut String) {
         );
     }
     for a in &program.aborts {
-        let op = match (a.above, a.inclusive) {
-            (true, false) => ">",
-            (true, true) => ">=",
-            (false, false) => "<",
-            (false, true) => "<=",
-        };
+        let op = a.op();
         let _ =
             writeln!(out, "  abort when the rate of `{}` over the last 100 ms {op} {} Hz", group(a.group), a.threshold);
     }

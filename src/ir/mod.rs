@@ -535,6 +535,28 @@ pub struct Abort {
     pub threshold: f64,
 }
 
+impl Abort {
+    /// The comparison as written: `>`, `>=`, `<` or `<=`.
+    pub fn op(&self) -> &'static str {
+        match (self.above, self.inclusive) {
+            (true, false) => ">",
+            (true, true) => ">=",
+            (false, false) => "<",
+            (false, true) => "<=",
+        }
+    }
+
+    /// Whether a rate (Hz) stops the run.
+    pub fn hit(&self, rate: f64) -> bool {
+        match (self.above, self.inclusive) {
+            (true, false) => rate > self.threshold,
+            (true, true) => rate >= self.threshold,
+            (false, false) => rate < self.threshold,
+            (false, true) => rate <= self.threshold,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Measure {
     pub metric: crate::hir::Metric,

@@ -459,20 +459,9 @@ impl<'p> Simulation<'p> {
                 continue;
             }
             let rate = w.sum as f64 / (self.groups[g].size as f64 * len as f64 * program.dt);
-            let hit = match (a.above, a.inclusive) {
-                (true, false) => rate > a.threshold,
-                (true, true) => rate >= a.threshold,
-                (false, false) => rate < a.threshold,
-                (false, true) => rate <= a.threshold,
-            };
-            if hit {
+            if a.hit(rate) {
                 let t = (n + 1) as f64 * program.dt;
-                let op = match (a.above, a.inclusive) {
-                    (true, false) => ">",
-                    (true, true) => ">=",
-                    (false, false) => "<",
-                    (false, true) => "<=",
-                };
+                let op = a.op();
                 return Err(RunError::Aborted {
                     message: format!(
                         "aborted at t = {}: the rate of `{}` over the last 100 ms was {rate:.1} Hz ({op} {} Hz)",
