@@ -612,23 +612,19 @@ fn jobs_or_cores(jobs: Option<usize>) -> Result<usize, u8> {
     }
 }
 
-fn study_rows(
-    names: &[String],
-    results: Vec<Result<Done, u8>>,
-) -> (Vec<(String, &'static str, Vec<crate::metrics::MetricValue>)>, u8) {
+fn study_rows(names: &[String], results: Vec<Result<Done, u8>>) -> (Vec<crate::study::Row>, u8) {
     let mut rows = Vec::new();
     let mut exit = EXIT_OK;
     for (name, r) in names.iter().zip(results) {
+        let name = name.clone();
         match r {
             Ok(done) => {
-                if done.exit != EXIT_OK {
-                    exit = exit.max(done.exit);
-                }
-                rows.push((name.clone(), done.status, done.metrics));
+                exit = exit.max(done.exit);
+                rows.push(crate::study::Row { name, status: done.status, metrics: done.metrics });
             }
             Err(code) => {
                 exit = exit.max(code);
-                rows.push((name.clone(), "error", Vec::new()));
+                rows.push(crate::study::Row { name, status: "error", metrics: Vec::new() });
             }
         }
     }

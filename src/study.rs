@@ -34,52 +34,74 @@ fn fmt_value(v: f64) -> String {
     }
 }
 
-fn header(m: &MetricValue) -> String {
-    if m.unit.is_empty() { m.column.clone() } else { format!("{} ({})", m.column, m.unit) }
+fn header(column: &str, unit: &str) -> String {
+    if unit.is_empty() { column.to_string() } else { format!("{column} ({unit})") }
+}
+
+/// One run of a study: its name (a variant, a sweep point), its status and
+/// its metrics.
+pub struct Row {
+    pub name: String,
+    pub status: &'static str,
+    pub metrics: Vec<MetricValue>,
+}
+
+impl Row {
+    fn value(&self, column: &str) -> f64 {
+        self.metrics.iter().find(|m| m.column == column).map_or(f64::NAN, |m| m.value)
+    }
+}
+
+/// The metric columns of a study with their units, in first-seen order
+/// (a failed run has none, so rows may differ).
+fn columns(rows: &[Row]) -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    for m in rows.iter().flat_map(|r| &r.metrics) {
+        if !out.iter().any(|(c, _)| *c == m.column) {
+            out.push((m.column.clone(), m.unit));
+        }
+    }
+    out
+}
+
+/// A CSV field, quoted when it holds a comma or a quote (sweep points
+/// over several params are named `A.x=1,B.y=2`).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
 /// The metrics of one run as a two-column table.
 pub fn metrics_table(metrics: &[MetricValue]) -> String {
-    let width = metrics.iter().map(|m| header(m).len()).max().unwrap_or(0);
+    let width = metrics.iter().map(|m| header(&m.column, m.unit).len()).max().unwrap_or(0);
     let mut s = String::from("metrics:\n");
     for m in metrics {
-        s.push_str(&format!("  {:<width$}  {}\n", header(m), fmt_value(m.value)));
+        s.push_str(&format!("  {:<width$}  {}\n", header(&m.column, m.unit), fmt_value(m.value)));
     }
     s.pop();
     s
 }
 
 /// A table: one row per run, one column per metric.
-pub fn table(rows: &[(String, &'static str, Vec<MetricValue>)]) -> String {
-    let columns: Vec<String> = rows.iter().flat_map(|r| r.2.iter().map(header)).fold(Vec::new(), |mut acc, c| {
-        if !acc.contains(&c) {
-            acc.push(c);
-        }
-        acc
-    });
-    let name_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(7);
+pub fn table(rows: &[Row]) -> String {
+    let columns = columns(rows);
+    let headers: Vec<String> = columns.iter().map(|(c, u)| header(c, u)).collect();
+    let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(7);
     let mut cells: Vec<Vec<String>> = Vec::new();
-    for (name, status, metrics) in rows {
-        let mut row = vec![name.clone(), status.to_string()];
-        for c in &columns {
-            row.push(
-                metrics.iter().find(|m| header(m) == *c).map(|m| fmt_value(m.value)).unwrap_or_else(|| "-".into()),
-            );
-        }
+    for r in rows {
+        let mut row = vec![r.name.clone(), r.status.to_string()];
+        row.extend(columns.iter().map(|(c, _)| fmt_value(r.value(c))));
         cells.push(row);
     }
     let mut widths: Vec<usize> = vec![name_w, 7];
-    widths.extend(columns.iter().map(|c| c.len().max(8)));
+    widths.extend(headers.iter().map(|h| h.len().max(8)));
     for row in &cells {
         for (k, c) in row.iter().enumerate() {
             widths[k] = widths[k].max(c.len());
         }
     }
     let mut s = String::new();
-    let head: Vec<String> = std::iter::once("variant".to_string())
-        .chain(std::iter::once("status".to_string()))
-        .chain(columns.iter().cloned())
-        .collect();
+    let head: Vec<String> =
+        std::iter::once("variant".to_string()).chain(std::iter::once("status".to_string())).chain(headers).collect();
     for (k, h) in head.iter().enumerate() {
         s.push_str(&format!("{:<w$}  ", h, w = widths[k]));
     }
@@ -126,47 +148,40 @@ pub fn run_all(specs: &[Spec], jobs: usize) -> Vec<Result<Done, u8>> {
 
 /// Writes `compare.json`, `compare.csv` and one bar chart (or line, for a
 /// sweep) per metric.
-pub fn write_study(
-    dir: &Path,
-    rows: &[(String, &'static str, Vec<MetricValue>)],
-    sweep_x: Option<(&str, &[f64])>,
-) -> std::io::Result<()> {
-    let columns: Vec<String> =
-        rows.iter().flat_map(|r| r.2.iter().map(|m| m.column.clone())).fold(Vec::new(), |mut acc, c| {
-            if !acc.contains(&c) {
-                acc.push(c);
-            }
-            acc
-        });
+pub fn write_study(dir: &Path, rows: &[Row], sweep_x: Option<(&str, &[f64])>) -> std::io::Result<()> {
+    let columns = columns(rows);
     let json_rows: Vec<Value> = rows
         .iter()
-        .map(|(name, status, metrics)| {
+        .map(|r| {
+            let map = |f: &dyn Fn(&MetricValue) -> Value| {
+                r.metrics.iter().map(|m| (m.column.clone(), f(m))).collect::<serde_json::Map<_, _>>()
+            };
             json!({
-                "name": name,
-                "status": status,
-                "metrics": metrics.iter().map(|m| (m.column.clone(), json_number(m.value))).collect::<serde_json::Map<_, _>>(),
-                "units": metrics.iter().map(|m| (m.column.clone(), json!(m.unit))).collect::<serde_json::Map<_, _>>(),
-                "details": metrics.iter().map(|m| (m.column.clone(), m.details.clone())).collect::<serde_json::Map<_, _>>(),
+                "name": r.name,
+                "status": r.status,
+                "metrics": map(&|m| json_number(m.value)),
+                "units": map(&|m| json!(m.unit)),
+                "details": map(&|m| m.details.clone()),
             })
         })
         .collect();
-    let text = serde_json::to_string_pretty(&json!({ "columns": columns, "rows": json_rows }))
-        .map_err(std::io::Error::other)?;
+    let names: Vec<&String> = columns.iter().map(|(c, _)| c).collect();
+    let text =
+        serde_json::to_string_pretty(&json!({ "columns": names, "rows": json_rows })).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("compare.json"), text + "\n")?;
     let mut csv = String::from("variant,status");
-    for c in &columns {
+    for (c, _) in &columns {
         csv.push(',');
-        csv.push_str(c);
+        csv.push_str(&csv_field(c));
     }
     csv.push('\n');
-    for (name, status, metrics) in rows {
-        csv.push_str(&format!("{name},{status}"));
-        for c in &columns {
+    for r in rows {
+        csv.push_str(&format!("{},{}", csv_field(&r.name), r.status));
+        for (c, _) in &columns {
             csv.push(',');
-            if let Some(m) = metrics.iter().find(|m| m.column == *c)
-                && m.value.is_finite()
-            {
-                csv.push_str(&format!("{}", m.value));
+            let v = r.value(c);
+            if v.is_finite() {
+                csv.push_str(&format!("{v}"));
             }
         }
         csv.push('\n');
@@ -174,12 +189,10 @@ pub fn write_study(
     std::fs::write(dir.join("compare.csv"), csv)?;
     let plots = dir.join("plots");
     std::fs::create_dir_all(&plots)?;
-    let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-    for c in &columns {
-        let values: Vec<f64> =
-            rows.iter().map(|r| r.2.iter().find(|m| m.column == *c).map(|m| m.value).unwrap_or(f64::NAN)).collect();
-        let unit = rows.iter().flat_map(|r| r.2.iter()).find(|m| m.column == *c).map(|m| m.unit).unwrap_or("");
-        let title = if unit.is_empty() { c.clone() } else { format!("{c} ({unit})") };
+    let labels: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    for (c, unit) in &columns {
+        let values: Vec<f64> = rows.iter().map(|r| r.value(c)).collect();
+        let title = header(c, unit);
         let base = plots.join(c.replace(['/', ' '], "_"));
         let drawn = match sweep_x {
             Some((x_label, xs)) => crate::plot::sweep_line(&base, &title, x_label, xs, &values),
@@ -217,4 +230,40 @@ pub fn sweep_values(text: &str) -> Option<(String, Vec<String>)> {
         return None;
     }
     Some((lhs.trim().to_string(), values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metric(column: &str, unit: &'static str, value: f64) -> MetricValue {
+        MetricValue { column: column.into(), unit, value, details: Value::Null }
+    }
+
+    #[test]
+    fn table_and_csv_share_columns_across_rows() {
+        let rows = vec![
+            Row { name: "A.x=1,B.y=2".into(), status: "ok", metrics: vec![metric("rates.exc", "Hz", 5.0)] },
+            Row { name: "broken".into(), status: "error", metrics: Vec::new() },
+            Row {
+                name: "A.x=2,B.y=2".into(),
+                status: "ok",
+                metrics: vec![metric("rates.exc", "Hz", 7.5), metric("decoding.exc", "", 0.5)],
+            },
+        ];
+        assert_eq!(columns(&rows), vec![("rates.exc".to_string(), "Hz"), ("decoding.exc".to_string(), "")]);
+        let t = table(&rows);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("variant") && lines[0].contains("rates.exc (Hz)"), "{t}");
+        assert!(lines[2].starts_with("broken") && lines[2].ends_with('-'), "{t}");
+        let dir = std::env::temp_dir().join(format!("hebb-study-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        write_study(&dir, &rows, None).unwrap();
+        let csv = std::fs::read_to_string(dir.join("compare.csv")).unwrap();
+        assert_eq!(
+            csv,
+            "variant,status,rates.exc,decoding.exc\n\"A.x=1,B.y=2\",ok,5,\nbroken,error,,\n\"A.x=2,B.y=2\",ok,7.5,0.5\n"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
