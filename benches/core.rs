@@ -16,10 +16,15 @@
 //! Machines are noisy: compare ratios measured in one run, not absolute
 //! times from different runs.
 
-use hebb::ir::lower::Options;
-use hebb::pipeline;
-use std::path::Path;
+use hebb::session::{self, Request};
+use hebb::study::StudyRun;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// The shipped models (`models/`).
+fn models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -43,11 +48,9 @@ fn rss_bytes() -> Option<u64> {
 /// File → first step: everything a user waits for after editing a model.
 fn file_to_first_step(path: &Path) -> f64 {
     let t0 = Instant::now();
-    let program = pipeline::compile_file(path, &[], &Options::default()).expect("compiles");
-    let compiled = hebb::jit::compile(&program).expect("jit");
-    let read = |p: &Path| std::fs::read_to_string(p);
-    let mut sim = hebb::runtime::build(&program, &read).expect("builds");
-    sim.set_backend(Box::new(compiled.backend()));
+    let checked = session::check(&Request::file(path)).expect("reads");
+    let compiled = session::compile(checked).expect("compiles");
+    let (mut sim, _) = session::build(compiled).expect("builds");
     sim.run_steps(1).expect("steps");
     t0.elapsed().as_secs_f64()
 }
@@ -62,23 +65,21 @@ struct RunFigures {
 }
 
 fn run_model(text: &str, path: &Path, duration: f64) -> RunFigures {
-    let options = Options { duration: Some(duration), ..Options::default() };
-    let program = pipeline::compile(text, path, &[], &options).expect("compiles");
-    let compiled = hebb::jit::compile(&program).expect("jit");
-    let read = |p: &Path| std::fs::read_to_string(p);
+    let request = Request { duration: Some(duration), ..Request::text(text, path) };
+    let compiled = session::compile(session::check(&request).expect("reads")).expect("compiles");
     let rss0 = rss_bytes().unwrap_or(0);
-    let t0 = Instant::now();
-    let mut sim = hebb::runtime::build(&program, &read).expect("builds");
-    let build_s = t0.elapsed().as_secs_f64();
+    let (mut sim, build) = session::build(compiled).expect("builds");
+    let build_s = build.as_secs_f64();
     let rss1 = rss_bytes().unwrap_or(0);
-    sim.set_backend(Box::new(compiled.backend()));
     let t1 = Instant::now();
-    sim.run_steps(program.n_steps).expect("runs");
+    sim.run_steps(sim.program().n_steps).expect("runs");
     let run_s = t1.elapsed().as_secs_f64();
-    let synapses: usize = sim.projections.iter().map(|p| p.n_synapses()).sum();
-    let bytes: f64 = sim.projections.iter().map(|p| p.bytes_per_synapse() * p.n_synapses() as f64).sum();
+    let program = sim.program();
+    let projections: Vec<_> = (0..program.projections.len()).map(|p| sim.projection(p)).collect();
+    let synapses: usize = projections.iter().map(|p| p.n_synapses()).sum();
+    let bytes: f64 = projections.iter().map(|p| p.bytes_per_synapse() * p.n_synapses() as f64).sum();
     let neurons: usize = program.groups.iter().map(|g| g.size).sum();
-    let spikes: u64 = sim.recordings.spike_counts.iter().sum();
+    let spikes: u64 = sim.recordings().spike_counts.iter().sum();
     RunFigures {
         build_s,
         run_s,
@@ -101,31 +102,23 @@ fn brian2(python: &str, model: &str, duration: f64) -> Option<serde_json::Value>
 }
 
 /// The shipped experiment's base and variants, as `hebb compare` runs them.
-fn compare_specs(dir: &Path) -> Vec<hebb::cli::Spec> {
-    let file = pipeline::models_dir().join("experiments/stdp_vs_homeostasis.hebb");
+fn compare_runs(dir: &Path) -> Vec<StudyRun> {
+    let file = models_dir().join("experiments/stdp_vs_homeostasis.hebb");
     ["base", "scaling", "intrinsic", "inhibitory"]
         .iter()
-        .map(|name| hebb::cli::Spec {
-            file: file.clone(),
-            variant: (*name != "base").then(|| name.to_string()),
-            settings: Vec::new(),
-            duration: None,
-            seed: None,
+        .map(|name| StudyRun {
+            request: Request { variant: (*name != "base").then(|| name.to_string()), ..Request::file(&file) },
             dir: dir.join(name),
-            backend: hebb::cli::BackendChoice::Jit,
-            no_hoist: false,
-            progress: false,
-            quiet: true,
         })
         .collect()
 }
 
 fn compare_bench() {
     let dir = std::env::temp_dir().join(format!("hebb-bench-compare-{}", std::process::id()));
-    let specs = compare_specs(&dir);
+    let runs = compare_runs(&dir);
     let time = |jobs: usize| {
         let t0 = Instant::now();
-        let results = hebb::study::run_all(&specs, jobs);
+        let results = hebb::study::run_all(&runs, jobs);
         assert!(results.iter().all(|r| r.is_ok()), "a run of the experiment failed");
         t0.elapsed().as_secs_f64()
     };
@@ -147,7 +140,7 @@ fn main() {
     // `cargo bench` passes `--bench`; other arguments name sections.
     let sections: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wanted = |s: &str| sections.is_empty() || sections.iter().any(|a| a == s);
-    let cuba = pipeline::models_dir().join("cuba.hebb");
+    let cuba = models_dir().join("cuba.hebb");
     let text = std::fs::read_to_string(&cuba).expect("cuba model");
     println!("hebb core benchmarks ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
     if wanted("compare") {

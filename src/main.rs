@@ -1,7 +1,13 @@
-//! The `hebb` command.
+//! The `hebb` command: compile and simulate spiking networks with plastic
+//! synapses and homeostasis. Everything it does goes through the `hebb`
+//! library's `session`; this crate parses arguments, prints, draws plots
+//! and chooses exit codes.
+
+mod cli;
+mod plot;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    hebb::cli::main_with(hebb::cli::Cli::parse())
+    cli::main_with(cli::Cli::parse())
 }

@@ -2,18 +2,19 @@
 //! random expressions. They must agree bit for bit, because both evaluate the
 //! same operations in the same order with the same libm calls.
 
-use hebb::abi::KernelArgs;
+mod common;
+
 use hebb::ir::{
-    self, BinOp, Column, ColumnRole, Expr, Group, GroupKind, Kernel, KernelKind, Owner, Program, Slot, Stmt, UnOp,
+    self, BinOp, Column, ColumnRole, Expr, Group, GroupKind, Interpreted, Kernel, KernelArgs, KernelKind, Kernels,
+    Owner, Program, Slot, Stmt, UnOp,
 };
-use hebb::pipeline::{self, Backend};
-use hebb::runtime::Backend as _;
+use hebb::session::{Backend, Request};
 use proptest::prelude::*;
 use std::path::PathBuf;
 
 fn shipped_models() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut stack = vec![pipeline::models_dir()];
+    let mut stack = vec![common::models_dir()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(dir).expect("models dir") {
             let path = entry.expect("entry").path();
@@ -34,13 +35,11 @@ fn jit_matches_interpreter_on_every_shipped_model() {
     assert!(models.len() >= 6, "expected the shipped models, found {models:?}");
     for path in models {
         // Short runs: the interpreter is slow, and divergence shows early.
-        let options = ir::lower::Options { duration: Some(0.05), ..Default::default() };
-        let program =
-            pipeline::compile_file(&path, &[], &options).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let jit = pipeline::simulate(&program, Backend::Jit).expect("jit run");
-        let interp = pipeline::simulate(&program, Backend::Interpreter).expect("interpreter run");
+        let request = |backend| Request { duration: Some(0.05), backend, ..Request::file(&path) };
+        let jit = common::simulate(&request(Backend::Jit)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let interp = common::simulate(&request(Backend::Interpreter)).expect("interpreter run");
         assert_eq!(jit.result, interp.result, "{}", path.display());
-        let (a, b) = (&jit.recordings, &interp.recordings);
+        let (a, b) = (jit.recordings(), interp.recordings());
         assert_eq!(a.spike_counts, b.spike_counts, "{}: spike counts", path.display());
         for (x, y) in a.spikes.iter().zip(&b.spikes) {
             assert_eq!(x.indices, y.indices, "{}: spike indices", path.display());
@@ -101,8 +100,8 @@ fn program_for(e: Expr, n: usize) -> Program {
 
 /// Runs the kernel once over the inputs with a backend; returns the output
 /// column and the spikes.
-fn run_kernel(program: &Program, inputs: &[[f64; 3]], jit: bool) -> (Vec<u64>, Vec<u32>) {
-    let n = inputs.len();
+fn run_kernel(program: Program, inputs: &[[f64; 3]], jit: bool) -> (Vec<u64>, Vec<u32>) {
+    let (n, seed) = (inputs.len(), program.seed);
     let mut cols: Vec<Vec<f64>> = (0..3).map(|c| inputs.iter().map(|r| r[c]).collect()).collect();
     cols.push(vec![0.0; n]);
     let ptrs: Vec<*mut f64> = cols.iter_mut().map(|c| c.as_mut_ptr()).collect();
@@ -111,22 +110,20 @@ fn run_kernel(program: &Program, inputs: &[[f64; 3]], jit: bool) -> (Vec<u64>, V
         own: ptrs.as_ptr(),
         t: 0.25,
         step: 2500.0,
-        seed: program.seed,
+        seed,
         start: 0,
         end: n as u64,
         spikes_out: spikes.as_mut_ptr(),
         ..KernelArgs::default()
     };
-    let compiled;
-    // SAFETY: the columns hold n values and `spikes` room for n indices.
-    unsafe {
-        if jit {
-            compiled = hebb::jit::compile(program).expect("compiles");
-            compiled.backend().run(0, &mut args);
-        } else {
-            hebb::runtime::Interpreter { program }.run(0, &mut args);
-        }
-    }
+    let kernels: Box<dyn Kernels> = if jit {
+        Box::new(hebb::jit::compile(program, &Default::default()).expect("compiles"))
+    } else {
+        Box::new(Interpreted::new(program))
+    };
+    // SAFETY: the program's one step kernel reads columns 0-2 and writes
+    // column 3 of `n` elements, and `spikes` has room for n indices.
+    unsafe { kernels.run(0, &mut args) };
     spikes.truncate(args.n_spikes as usize);
     (cols[3].iter().map(|v| v.to_bits()).collect(), spikes)
 }
@@ -193,8 +190,8 @@ proptest! {
     ) {
         let program = program_for(e, inputs.len());
         ir::verify(&program).expect("valid IR");
-        let (out_jit, spikes_jit) = run_kernel(&program, &inputs, true);
-        let (out_int, spikes_int) = run_kernel(&program, &inputs, false);
+        let (out_jit, spikes_jit) = run_kernel(program.clone(), &inputs, true);
+        let (out_int, spikes_int) = run_kernel(program, &inputs, false);
         // NaN payloads may differ between libm paths and SSE; compare NaN-ness.
         let canon = |v: &Vec<u64>| v.iter().map(|b| if f64::from_bits(*b).is_nan() { u64::MAX } else { *b }).collect::<Vec<_>>();
         prop_assert_eq!(canon(&out_jit), canon(&out_int));

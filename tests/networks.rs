@@ -2,21 +2,22 @@
 //! same models, averaged over seeds (the tolerances are the issue's, and
 //! cover seed-to-seed variation of a few percent).
 
-use hebb::ir::lower::Options;
-use hebb::pipeline::{self, Backend};
+mod common;
+
+use hebb::session::Request;
 
 /// Mean rate of a population between `t0` and the end, averaged over seeds.
 fn mean_rate(model: &str, pop: &str, duration: f64, t0: f64, seeds: &[u64]) -> f64 {
-    let path = pipeline::models_dir().join(model);
+    let path = common::models_dir().join(model);
     let mut total = 0.0;
     for &seed in seeds {
-        let options = Options { duration: Some(duration), seed: Some(seed), ..Default::default() };
-        let program = pipeline::compile_file(&path, &[], &options).unwrap_or_else(|e| panic!("{e}"));
+        let request = Request { duration: Some(duration), seed: Some(seed), ..Request::file(&path) };
+        let out = common::simulate(&request).unwrap_or_else(|e| panic!("{e}"));
+        let program = out.simulation.program();
         let g = program.group(pop).expect("population");
         let n = program.groups[g].size as f64;
-        let out = pipeline::simulate(&program, Backend::Jit).expect("builds");
-        out.result.expect("runs");
-        let rec = out.recordings.spikes.iter().find(|s| s.group as usize == g).expect("spikes recorded");
+        out.result.clone().expect("runs");
+        let rec = out.recordings().spikes.iter().find(|s| s.group as usize == g).expect("spikes recorded");
         let count = rec.times.iter().filter(|&&t| t >= t0).count() as f64;
         let rate = count / n / (duration - t0);
         eprintln!("{model} seed {seed}: {rate:.2} Hz");

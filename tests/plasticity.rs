@@ -1,8 +1,9 @@
 //! Plasticity: event-driven traces, `on pre` / `on post`, hoisting, and the
 //! canonical results the shipped rules must reproduce.
 
-use hebb::ir::lower::Options;
-use hebb::pipeline::{self, Backend, Outcome};
+mod common;
+
+use hebb::session::{Backend, Outcome, Request};
 use std::path::Path;
 
 fn data(name: &str) -> String {
@@ -18,16 +19,17 @@ fn csv(name: &str) -> Vec<Vec<f64>> {
         .collect()
 }
 
-fn run_text(text: &str, options: &Options, backend: Backend) -> Outcome {
+/// Runs model text with a backend, hoisting on or off.
+fn run_text(text: &str, no_hoist: bool, backend: Backend) -> Outcome {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/plasticity_model.hebb");
-    let program = pipeline::compile(text, &path, &[], options).unwrap_or_else(|e| panic!("{e}"));
-    let out = pipeline::simulate(&program, backend).expect("builds");
+    let out =
+        common::simulate(&Request { no_hoist, backend, ..Request::text(text, path) }).unwrap_or_else(|e| panic!("{e}"));
     out.result.clone().expect("runs");
     out
 }
 
 fn synaptic(out: &Outcome, var: &str) -> Vec<f64> {
-    out.recordings.synapses[0].vars.iter().find(|(n, _, _)| n == var).expect("recorded").2.clone()
+    out.recordings().synapses[0].vars.iter().find(|(n, _, _)| n == var).expect("recorded").2.clone()
 }
 
 const PAIR_STDP: &str = r#"
@@ -72,7 +74,7 @@ fn pair_stdp_matches_brian2_after_every_event() {
     let reference = csv("stdp_weights.csv");
     let model = pair_model(&pre, &post, 1000.0);
     for (backend, no_hoist) in [(Backend::Jit, false), (Backend::Jit, true), (Backend::Interpreter, false)] {
-        let out = run_text(&model, &Options { no_hoist, ..Options::default() }, backend);
+        let out = run_text(&model, no_hoist, backend);
         let w = synaptic(&out, "w");
         for row in &reference {
             let step = (row[1] / 0.1).round() as usize;
@@ -94,7 +96,7 @@ fn pair_stdp_matches_brian2_after_every_event() {
 fn isolated_pairs_change_w_by_the_window() {
     // Pre 10 ms before post: +Apre e^{-10/20}; post before pre: Apost e^{-10/20}.
     for (pre, post, expected) in [(20.0, 30.0, 0.1 * (-0.5f64).exp()), (30.0, 20.0, -0.105 * (-0.5f64).exp())] {
-        let out = run_text(&pair_model(&[pre], &[post], 50.0), &Options::default(), Backend::Jit);
+        let out = run_text(&pair_model(&[pre], &[post], 50.0), false, Backend::Jit);
         let w = synaptic(&out, "w");
         let dw = w[w.len() - 1] - 0.15;
         assert!(
@@ -105,8 +107,7 @@ fn isolated_pairs_change_w_by_the_window() {
 }
 
 fn triplet_model(synapse: &str, pre_ms: &[f64], post_ms: &[f64], duration_ms: f64) -> String {
-    let rules =
-        std::fs::read_to_string(pipeline::models_dir().join("synapses/triplet_pfister2006.hebb")).expect("model");
+    let rules = std::fs::read_to_string(common::models_dir().join("synapses/triplet_pfister2006.hebb")).expect("model");
     // Keep the synapse types, drop the demo network and experiment.
     let types = rules.split("network pairing").next().expect("types");
     format!(
@@ -127,8 +128,7 @@ fn minimal_triplet_rule_reproduces_pairing_frequency_dependence() {
             let pre: Vec<f64> = (0..60).map(|k| start + k as f64 * 1000.0 / freq).collect();
             let post: Vec<f64> = pre.iter().map(|t| t + dt_ms).collect();
             let duration = pre.last().unwrap() + 200.0;
-            let out =
-                run_text(&triplet_model("TripletMinimal", &pre, &post, duration), &Options::default(), Backend::Jit);
+            let out = run_text(&triplet_model("TripletMinimal", &pre, &post, duration), false, Backend::Jit);
             let w = synaptic(&out, "w");
             let dw = w[w.len() - 1] - 1.0;
             // The issue's tolerance: 1e-3 (the published values have 4 digits).
@@ -142,25 +142,20 @@ fn minimal_triplet_drift_changes_sign_at_the_predicted_rate() {
     // Independent Poisson pre (10 Hz) and post spikes: the mean drift is
     // nu_pre nu_post (A3+ tau+ tau_y nu_post - A2- tau-), zero at
     // nu_post = A2- tau- / (A3+ tau+ tau_y) = 19.2 Hz.
-    let rules =
-        std::fs::read_to_string(pipeline::models_dir().join("synapses/triplet_pfister2006.hebb")).expect("model");
+    let rules = std::fs::read_to_string(common::models_dir().join("synapses/triplet_pfister2006.hebb")).expect("model");
     let types = rules.split("network pairing").next().expect("types");
     let duration = 200.0;
     let model = format!(
         "{types}network drift {{\n population pre = 400 poisson {{ rate = 10 Hz }}\n population post = 41 poisson {{ rate = 14 Hz + i * 0.25 Hz }}\n connect pre -> post with TripletMinimal {{ all_to_all }}\n}}\nexperiment {{ network = drift; duration = {duration} s; seed = 3 }}\n"
     );
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/drift.hebb");
-    let program = pipeline::compile(&model, &path, &[], &Options::default()).unwrap_or_else(|e| panic!("{e}"));
-    let compiled = hebb::jit::compile(&program).expect("jit");
-    let read = |p: &Path| std::fs::read_to_string(p);
-    let mut sim = hebb::runtime::build(&program, &read).expect("builds");
-    sim.set_backend(Box::new(compiled.backend()));
-    sim.run_steps(program.n_steps).expect("runs");
+    let out = common::simulate(&Request::text(model, path)).unwrap_or_else(|e| panic!("{e}"));
+    out.result.clone().expect("runs");
     // Mean weight change per postsynaptic neuron, against its rate.
-    let proj = &sim.projections[0];
-    let w = &proj.columns[0];
+    let proj = out.simulation.projection(0);
+    let w = proj.column(0);
     let mut sums = vec![(0.0, 0usize); 41];
-    for (s, &j) in proj.targets.iter().enumerate() {
+    for (s, &j) in proj.targets().iter().enumerate() {
         sums[j as usize].0 += w[s] - 1.0;
         sums[j as usize].1 += 1;
     }
@@ -185,18 +180,17 @@ fn minimal_triplet_drift_changes_sign_at_the_predicted_rate() {
 /// with 1000 Poisson inputs at `rate_hz` for `duration` seconds. Returns the
 /// output rate over the last 50 s and the final weights.
 fn song(rate_hz: f64, a_post_ratio: f64, duration: f64) -> (f64, Vec<f64>) {
-    let path = pipeline::models_dir().join("synapses/stdp_song2000.hebb");
+    let path = common::models_dir().join("synapses/stdp_song2000.hebb");
     let text = std::fs::read_to_string(&path).expect("model").replace("rate = 20 Hz", &format!("rate = {rate_hz} Hz"));
     let a_post = -a_post_ratio * 0.005 * 0.015;
     let settings = vec![format!("SongSTDP.A_post={a_post}")];
-    let options = Options { duration: Some(duration), ..Options::default() };
-    let program = pipeline::compile(&text, &path, &settings, &options).unwrap_or_else(|e| panic!("{e}"));
-    let out = pipeline::simulate(&program, Backend::Jit).expect("builds");
+    let request = Request { settings, duration: Some(duration), ..Request::text(text, &path) };
+    let out = common::simulate(&request).unwrap_or_else(|e| panic!("{e}"));
     out.result.clone().expect("runs");
-    let out_spikes = &out.recordings.spikes[0].times;
+    let out_spikes = &out.recordings().spikes[0].times;
     let late = out_spikes.iter().filter(|&&t| t >= duration - 50.0).count() as f64 / 50.0;
-    let w = out.recordings.synapses[0].vars[0].2.clone();
-    let n = out.recordings.synapses[0].synapses.len();
+    let w = out.recordings().synapses[0].vars[0].2.clone();
+    let n = out.recordings().synapses[0].synapses.len();
     (late, w[w.len() - n..].to_vec())
 }
 
@@ -233,12 +227,12 @@ fn song_2000_without_dominant_depression_runs_away() {
     assert!(mean > 0.9 * 0.015, "mean weight {} g_max", mean / 0.015);
 }
 
-fn run_model_file(rel: &str, settings: &[String], options: &Options) -> (hebb::ir::Program, Outcome) {
-    let path = pipeline::models_dir().join(rel);
-    let program = pipeline::compile_file(&path, settings, options).unwrap_or_else(|e| panic!("{e}"));
-    let out = pipeline::simulate(&program, Backend::Jit).expect("builds");
+/// Runs a shipped model for `duration` seconds (or its own duration).
+fn run_model_file(rel: &str, duration: Option<f64>) -> Outcome {
+    let request = Request { duration, ..Request::file(common::models_dir().join(rel)) };
+    let out = common::simulate(&request).unwrap_or_else(|e| panic!("{e}"));
     out.result.clone().expect("runs");
-    (program, out)
+    out
 }
 
 #[test]
@@ -246,9 +240,8 @@ fn vogels_2011_inhibitory_plasticity_sets_the_rate_to_rho_0() {
     // Feed-forward: the postsynaptic rate converges to alpha / (2 tau) =
     // rho_0 = 5 Hz. Measured over 20-120 s (the rate still fluctuates by
     // about 10 % in 10 s windows); the issue allows 10 %.
-    let options = Options { duration: Some(120.0), ..Options::default() };
-    let (_, out) = run_model_file("synapses/istdp_vogels2011.hebb", &[], &options);
-    let spikes = &out.recordings.spikes[0].times;
+    let out = run_model_file("synapses/istdp_vogels2011.hebb", Some(120.0));
+    let spikes = &out.recordings().spikes[0].times;
     let late = spikes.iter().filter(|&&t| t >= 20.0).count() as f64 / 100.0;
     eprintln!("Vogels 2011: output rate {late:.2} Hz over 20-120 s (target 5 Hz)");
     assert!((late - 5.0).abs() <= 0.5, "rate {late} Hz");
@@ -260,7 +253,7 @@ fn synaptic_scaling_alone_preserves_weight_ratios() {
     // weights of a neuron by one factor, so their ratios stay (1e-9: the
     // factor is applied in floating point, a few roundings per step).
     let settings = vec!["MultiplicativeSTDP.a_p=0".to_string(), "MultiplicativeSTDP.a_d=0".to_string()];
-    let path = pipeline::models_dir().join("synapses/stdp_vanrossum2000.hebb");
+    let path = common::models_dir().join("synapses/stdp_vanrossum2000.hebb");
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replace(
@@ -268,10 +261,9 @@ fn synaptic_scaling_alone_preserves_weight_ratios() {
             "with MultiplicativeSTDP { all_to_all; w = uniform(0.01, 0.03) }",
         )
         .replace("every 1 s sample 100", "every 1 s");
-    let program = pipeline::compile(&text, &path, &settings, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
-    let out = pipeline::simulate(&program, Backend::Jit).expect("builds");
+    let out = common::simulate(&Request { settings, ..Request::text(text, &path) }).unwrap_or_else(|e| panic!("{e}"));
     out.result.clone().expect("runs");
-    let rec = &out.recordings.synapses[0];
+    let rec = &out.recordings().synapses[0];
     let w = &rec.vars[0].2;
     let n = rec.synapses.len();
     let (first, last) = (&w[..n], &w[w.len() - n..]);
@@ -292,11 +284,11 @@ fn synaptic_scaling_alone_preserves_weight_ratios() {
 
 #[test]
 fn normalization_keeps_incoming_sums_at_target() {
-    let (_, out) = run_model_file("homeostasis/normalization.hebb", &[], &Options::default());
+    let out = run_model_file("homeostasis/normalization.hebb", None);
     let target = 3.0;
     // `in_sum` is per projection: each projection's incoming sum per neuron.
     // Row s >= 1 is taken right after the normalization at s seconds.
-    for rec in &out.recordings.synapses {
+    for rec in &out.recordings().synapses {
         let n = rec.synapses.len();
         assert!(rec.times.len() >= 19);
         for s in 1..rec.times.len() {
@@ -315,14 +307,13 @@ fn dopamine_eligibility_decays_with_tau_c() {
     // Izhikevich (2007): the weight change of a reward D after the pairing
     // is exp(-D / tau_c) times the change of an immediate reward.
     let dw = |delay_ms: f64| -> f64 {
-        let path = pipeline::models_dir().join("synapses/da_stdp_izhikevich2007.hebb");
+        let path = common::models_dir().join("synapses/da_stdp_izhikevich2007.hebb");
         let text = std::fs::read_to_string(&path)
             .unwrap()
             .replace("times = [1110 ms]", &format!("times = [{} ms]", 110.0 + delay_ms));
-        let program = pipeline::compile(&text, &path, &[], &Options::default()).unwrap_or_else(|e| panic!("{e}"));
-        let out = pipeline::simulate(&program, Backend::Jit).expect("builds");
+        let out = common::simulate(&Request::text(text, &path)).unwrap_or_else(|e| panic!("{e}"));
         out.result.clone().expect("runs");
-        let w = &out.recordings.synapses[0].vars[0].2;
+        let w = &out.recordings().synapses[0].vars[0].2;
         w[w.len() - 1] - 1.0
     };
     let (now, later) = (dw(0.0), dw(1000.0));
@@ -339,7 +330,7 @@ fn hoisting_does_not_change_results_of_any_shipped_rule() {
     // of the recorded variable, so that values near 0 are compared sensibly).
     let mut rules = Vec::new();
     for dir in ["synapses", "homeostasis"] {
-        for entry in std::fs::read_dir(pipeline::models_dir().join(dir)).unwrap() {
+        for entry in std::fs::read_dir(common::models_dir().join(dir)).unwrap() {
             let p = entry.unwrap().path();
             if p.extension().is_some_and(|e| e == "hebb") {
                 rules.push(p);
@@ -350,15 +341,14 @@ fn hoisting_does_not_change_results_of_any_shipped_rule() {
     assert!(rules.len() >= 9, "{rules:?}");
     let mut hoisted_any = 0;
     for path in rules {
-        let options = |no_hoist| Options { duration: Some(3.0), no_hoist, ..Options::default() };
-        let hoisted = pipeline::compile_file(&path, &[], &options(false)).unwrap_or_else(|e| panic!("{e}"));
-        let plain = pipeline::compile_file(&path, &[], &options(true)).unwrap();
+        let request = |no_hoist| Request { duration: Some(3.0), no_hoist, ..Request::file(&path) };
+        let a = common::simulate(&request(false)).unwrap_or_else(|e| panic!("{e}"));
+        let b = common::simulate(&request(true)).unwrap_or_else(|e| panic!("{e}"));
+        let hoisted = a.simulation.program();
         hoisted_any +=
             usize::from(hoisted.projections.iter().any(|p| !p.pre_side.is_empty() || !p.post_side.is_empty()));
-        let a = pipeline::simulate(&hoisted, Backend::Jit).unwrap();
-        let b = pipeline::simulate(&plain, Backend::Jit).unwrap();
-        assert_eq!(a.recordings.spike_counts, b.recordings.spike_counts, "{}: spike counts", path.display());
-        for (ra, rb) in a.recordings.synapses.iter().zip(&b.recordings.synapses) {
+        assert_eq!(a.recordings().spike_counts, b.recordings().spike_counts, "{}: spike counts", path.display());
+        for (ra, rb) in a.recordings().synapses.iter().zip(&b.recordings().synapses) {
             for ((name, _, da), (_, _, db)) in ra.vars.iter().zip(&rb.vars) {
                 let scale = da.iter().chain(db).fold(0.0f64, |m, x| m.max(x.abs())).max(f64::MIN_POSITIVE);
                 let worst = da.iter().zip(db).map(|(x, y)| (x - y).abs() / scale).fold(0.0, f64::max);

@@ -2,8 +2,9 @@
 //! LIF (exact), AdEx (Euler and RK4) and Izhikevich (Euler), compared step by
 //! step with hebb on both backends.
 
-use hebb::ir::lower::Options;
-use hebb::pipeline::{self, Backend};
+mod common;
+
+use hebb::session::{Backend, Request};
 use std::path::Path;
 
 fn data(name: &str) -> String {
@@ -23,15 +24,14 @@ fn csv(name: &str) -> Vec<Vec<f64>> {
 /// Runs `model` and returns (trace of each recorded variable, spike times in ms).
 fn run(model: &str, backend: Backend, vars: &[&str]) -> (Vec<Vec<f64>>, Vec<f64>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/reference_model.hebb");
-    let program = pipeline::compile(model, &path, &[], &Options::default()).unwrap_or_else(|e| panic!("{e}"));
-    let out = pipeline::simulate(&program, backend).expect("simulation builds");
-    out.result.expect("simulation runs");
-    let state = &out.recordings.states[0];
+    let out = common::simulate(&Request { backend, ..Request::text(model, path) }).unwrap_or_else(|e| panic!("{e}"));
+    out.result.clone().expect("simulation runs");
+    let state = &out.recordings().states[0];
     let traces = vars
         .iter()
         .map(|v| state.vars.iter().find(|(n, _, _)| n == v).map(|(_, _, d)| d.clone()).expect("recorded var"))
         .collect();
-    let spikes = out.recordings.spikes[0].times.iter().map(|t| t * 1e3).collect();
+    let spikes = out.recordings().spikes[0].times.iter().map(|t| t * 1e3).collect();
     (traces, spikes)
 }
 

@@ -2,8 +2,9 @@
 //! delays (homogeneous and per synapse), spike-time files, connection files,
 //! Poisson statistics and per-neuron params.
 
-use hebb::ir::lower::Options;
-use hebb::pipeline::{self, Backend, Outcome};
+mod common;
+
+use hebb::session::{Outcome, Request};
 use std::path::{Path, PathBuf};
 
 fn dir(name: &str) -> PathBuf {
@@ -17,12 +18,11 @@ fn dir(name: &str) -> PathBuf {
 const COUNTER: &str = "neuron Counter {\n state x = 0\n}\n";
 
 fn run(text: &str, dir: &Path) -> Result<Outcome, String> {
-    let program = pipeline::compile(text, &dir.join("model.hebb"), &[], &Options::default())?;
-    pipeline::simulate(&program, Backend::Jit)
+    common::simulate(&Request::text(text, dir.join("model.hebb")))
 }
 
 fn state(out: &Outcome, k: usize, var: &str) -> Vec<f64> {
-    out.recordings.states[k].vars.iter().find(|(n, _, _)| n == var).expect("var").2.clone()
+    out.recordings().states[k].vars.iter().find(|(n, _, _)| n == var).expect("var").2.clone()
 }
 
 #[test]
@@ -34,7 +34,7 @@ fn connection_rules_make_the_expected_synapses() {
     let out = run(&text, &d).unwrap();
     // p = step(i - j): pairs with i > j among i < 20, j < 30: sum over i of i.
     let lower_triangle: usize = (0..20).sum();
-    assert_eq!(out.synapses, vec![600, 380, 400, 20, 210, 80, 600, 0, lower_triangle]);
+    assert_eq!(out.synapses(), vec![600, 380, 400, 20, 210, 80, 600, 0, lower_triangle]);
 }
 
 #[test]
@@ -48,7 +48,11 @@ fn probability_connectivity_has_the_right_density() {
     let expected = 0.05 * pairs;
     let sd = (pairs * 0.05 * 0.95f64).sqrt();
     // Binomial count: 5 standard deviations (about 1 %).
-    assert!((out.synapses[0] as f64 - expected).abs() < 5.0 * sd, "{} synapses, expected {expected}", out.synapses[0]);
+    assert!(
+        (out.synapses()[0] as f64 - expected).abs() < 5.0 * sd,
+        "{} synapses, expected {expected}",
+        out.synapses()[0]
+    );
 }
 
 #[test]
@@ -91,7 +95,7 @@ fn spike_time_files_are_read_and_checked() {
         "{COUNTER}network n {{\n population src = 2 spike_times {{ file = \"in.csv\" }}\n record spikes of src\n}}\nexperiment {{ network = n; duration = 10 ms }}\n"
     );
     let out = run(&text, &d).unwrap();
-    let s = &out.recordings.spikes[0];
+    let s = &out.recordings().spikes[0];
     assert_eq!(s.indices, vec![0, 1, 0]);
     let steps: Vec<i64> = s.times.iter().map(|t| (t / 1e-4).round() as i64).collect();
     assert_eq!(steps, vec![10, 25, 40]);
@@ -119,7 +123,7 @@ fn poisson_sources_fire_at_their_rate() {
     let d = dir("poisson");
     let text = "network n {\n population low = 1000 poisson { rate = 5 Hz }\n population high = 100 poisson { rate = 20 kHz }\n population varying = 1000 poisson { rate = 10 Hz * (1 + sin(2 * pi * 2 Hz * t)) }\n population graded = 1000 poisson { rate = i * 0.02 Hz }\n record spikes of low, high, varying, graded\n}\nexperiment { network = n; duration = 2 s; seed = 4 }\n";
     let out = run(text, &d).unwrap();
-    let count = |g: usize| out.recordings.spike_counts[g] as f64;
+    let count = |g: usize| out.recordings().spike_counts[g] as f64;
     // Poisson counts: expected N r T with sd sqrt(N r T); 5 sd bounds.
     for (g, expected) in [
         (0, 1000.0 * 5.0 * 2.0),
@@ -131,7 +135,7 @@ fn poisson_sources_fire_at_their_rate() {
         assert!((count(g) - expected).abs() < 5.0 * sd, "group {g}: {} spikes, expected {expected}", count(g));
     }
     // The modulated source fires more in the first half of each period.
-    let s = &out.recordings.spikes[2];
+    let s = &out.recordings().spikes[2];
     let first_half = s.times.iter().filter(|&&t| (t * 2.0).fract() < 0.5).count() as f64;
     let second_half = s.times.len() as f64 - first_half;
     assert!(first_half > 1.5 * second_half, "{first_half} vs {second_half}");

@@ -1,0 +1,335 @@
+//! Semantic checks: from the syntax tree to the checked model (`hir`).
+//!
+//! `check` never stops at the first error. Each rule is a function whose doc
+//! comment starts with "Rule:"; each has a bad-model test under `tests/ui/`.
+
+mod dynamics;
+mod experiment;
+mod expr;
+mod names;
+mod network;
+
+use crate::diag::{self, Diagnostic};
+use crate::hir::*;
+use crate::span::{SourceMap, Span};
+use crate::syntax::ast::{self, Item, ItemDef, ItemKind, Member};
+use dynamics::{Ctx, SideVars};
+pub use expr::Scope;
+use expr::expect_dim;
+use names::{did_you_mean, suggest};
+
+use crate::hir::const_eval;
+
+/// A `--set Name.param=value` from the command line, parsed.
+#[derive(Clone, Debug)]
+pub struct Setting {
+    pub path: ast::Path,
+    pub value: ast::Expr,
+}
+
+/// Checks a model: `files[0]` is the main file, the rest its imports (whose
+/// `network` and `experiment` items are not used).
+pub fn check(files: &[ast::File], sources: &SourceMap, settings: &[Setting]) -> (Model, Vec<Diagnostic>) {
+    check_with(files, sources, settings, None)
+}
+
+/// Checks a model with the changes of one of its experiment's variants
+/// applied. An unknown variant is an error.
+pub fn check_variant(
+    files: &[ast::File],
+    sources: &SourceMap,
+    settings: &[Setting],
+    variant: &str,
+) -> (Model, Vec<Diagnostic>) {
+    check_with(files, sources, settings, Some(variant))
+}
+
+/// What a variant changes in the network.
+#[derive(Default)]
+pub(crate) struct NetworkChanges<'a> {
+    pub connects: Vec<&'a Member>,
+    pub populations: Vec<&'a Member>,
+}
+
+fn check_with(
+    files: &[ast::File],
+    sources: &SourceMap,
+    settings: &[Setting],
+    variant: Option<&str>,
+) -> (Model, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut model = Model::default();
+    let items = collect(files, &mut diags);
+    for def in items.all() {
+        dynamics::check_members_allowed(def, &mut diags);
+    }
+
+    let experiment_def = items.experiments.first().copied();
+    let dt = experiment_def.and_then(|e| experiment::experiment_dt(e, &mut Vec::new()));
+    // The variant's changes: params become settings, the rest changes the
+    // network as it is checked.
+    let mut settings = settings.to_vec();
+    let mut changes = NetworkChanges::default();
+    if let Some(name) = variant {
+        let members = experiment_def.and_then(|def| {
+            def.members.iter().find_map(|m| match m {
+                Member::Variant { name: n, members, .. } if n.name == name => Some(members),
+                _ => None,
+            })
+        });
+        match members {
+            Some(members) => {
+                for m in members {
+                    match m {
+                        Member::Assign { target, op: ast::AssignOp::Set, value, .. } => {
+                            settings.push(Setting { path: target.clone(), value: value.clone() })
+                        }
+                        Member::Connect { .. } => changes.connects.push(m),
+                        Member::Population { .. } => changes.populations.push(m),
+                        _ => {}
+                    }
+                }
+            }
+            None => diags.push(
+                Diagnostic::error("hebb::variant::unknown", format!("the experiment has no variant `{name}`"))
+                    .label(experiment_def.map(|d| d.kind_span).unwrap_or_default(), "its variants are declared here"),
+            ),
+        }
+    }
+    let settings = settings.as_slice();
+
+    let no_signals: Vec<SignalType> = Vec::new();
+    let ctx0 = Ctx { signals: &no_signals, dt };
+    for def in &items.signals {
+        model.signals.push(dynamics::signal(def, &ctx0, &mut diags));
+    }
+    let signals = model.signals.clone();
+    let ctx = Ctx { signals: &signals, dt };
+    for def in &items.neurons {
+        model.neurons.push(dynamics::neuron(def, &ctx, &mut diags));
+    }
+    let mut synapse_defs = Vec::new();
+    for (k, def) in items.synapses.iter().enumerate() {
+        let inst = dynamics::synapse(def, k as u32, SideVars::Any, SideVars::Any, &ctx, &mut diags);
+        let name = inst.name.clone();
+        let span = def.name.as_ref().map(|n| n.span).unwrap_or(def.span);
+        model.synapses.push(SynapseType { name, span, dynamics: inst.dynamics });
+        synapse_defs.push(*def);
+    }
+    apply_settings(&mut model, settings, &mut diags);
+    let synapses: Vec<(SynapseType, &ItemDef)> = model.synapses.iter().cloned().zip(synapse_defs).collect();
+    let types = network::Types { neurons: &model.neurons, synapses: &synapses, ctx: &ctx, sources };
+    for def in &items.networks {
+        model.networks.push(network::network(def, &types, &changes, &mut diags));
+    }
+    // Projections check their synapse type again from its source: give
+    // them the `--set` values too.
+    for net in &mut model.networks {
+        for proj in &mut net.projections {
+            let Some(k) = proj.synapse.type_id else { continue };
+            for (param, set) in proj.synapse.dynamics.params.iter_mut().zip(&model.synapses[k as usize].dynamics.params)
+            {
+                param.value = set.value.clone();
+            }
+        }
+    }
+    match experiment_def {
+        Some(def) => model.experiment = experiment::experiment(def, &model, &mut diags),
+        None => {
+            let span = files.first().and_then(|f| f.items.first()).map(item_span).unwrap_or_default();
+            diags.push(
+                Diagnostic::error("hebb::experiment::missing", "the model has no `experiment`")
+                    .label(Span { end: span.start, ..span }, "nothing to run")
+                    .help("add `experiment { network = NAME; dt = 0.1 ms; duration = 1 s }`"),
+            );
+        }
+    }
+    if items.networks.is_empty() {
+        let span = files.first().and_then(|f| f.items.first()).map(item_span).unwrap_or_default();
+        diags.push(
+            Diagnostic::error("hebb::network::missing", "the model has no `network`")
+                .label(Span { end: span.start, ..span }, "nothing to simulate")
+                .help("add `network NAME { population ... }`"),
+        );
+    }
+    dedupe(&mut diags);
+    diag::sort(&mut diags);
+    (model, diags)
+}
+
+fn item_span(item: &Item) -> Span {
+    match item {
+        Item::Import { span, .. } | Item::Error(span) => *span,
+        Item::Def(d) => d.span,
+    }
+}
+
+/// Diagnostics can be found twice (a synapse checked per projection).
+fn dedupe(diags: &mut Vec<Diagnostic>) {
+    let mut seen: Vec<Diagnostic> = Vec::new();
+    diags.retain(|d| {
+        if seen.contains(d) {
+            false
+        } else {
+            seen.push(d.clone());
+            true
+        }
+    });
+}
+
+struct Items<'a> {
+    neurons: Vec<&'a ItemDef>,
+    synapses: Vec<&'a ItemDef>,
+    signals: Vec<&'a ItemDef>,
+    networks: Vec<&'a ItemDef>,
+    experiments: Vec<&'a ItemDef>,
+}
+
+impl<'a> Items<'a> {
+    fn all(&self) -> impl Iterator<Item = &&'a ItemDef> {
+        self.neurons.iter().chain(&self.synapses).chain(&self.signals).chain(&self.networks).chain(&self.experiments)
+    }
+}
+
+/// Collects items. Rules: every item but `experiment` has a name; type,
+/// signal and network names are unique across the model and its imports;
+/// there is at most one `experiment`.
+fn collect<'a>(files: &'a [ast::File], diags: &mut Vec<Diagnostic>) -> Items<'a> {
+    let mut items = Items { neurons: vec![], synapses: vec![], signals: vec![], networks: vec![], experiments: vec![] };
+    let mut declared: Vec<(String, Span)> = Vec::new();
+    for (k, file) in files.iter().enumerate() {
+        for item in &file.items {
+            let Item::Def(def) = item else { continue };
+            if k > 0 && matches!(def.kind, ItemKind::Network | ItemKind::Experiment) {
+                continue;
+            }
+            match (&def.name, def.kind) {
+                (None, ItemKind::Experiment) => {}
+                (None, kind) => {
+                    diags.push(
+                        Diagnostic::error("hebb::names::missing", format!("this `{}` has no name", kind.keyword()))
+                            .label(def.kind_span, "name expected after this")
+                            .help(format!("write `{} Name {{ ... }}`", kind.keyword())),
+                    );
+                    continue;
+                }
+                (Some(name), kind) => {
+                    // A reserved name is reported, and the item is still
+                    // checked so its other mistakes show too.
+                    names::check_declarable(name, diags);
+                    if kind != ItemKind::Experiment {
+                        let prev = declared.iter().find(|(n, _)| *n == name.name).map(|(_, s)| *s);
+                        if !names::check_unique("the item", name, prev, diags) {
+                            continue;
+                        }
+                        declared.push((name.name.clone(), name.span));
+                    }
+                    if matches!(name.name.as_str(), "Static" | "poisson" | "spike_times") {
+                        diags.push(
+                            Diagnostic::error(
+                                "hebb::names::builtin_type",
+                                format!("`{}` is a built-in type and cannot be declared", name.name),
+                            )
+                            .label(name.span, "reserved")
+                            .help("choose another name"),
+                        );
+                        continue;
+                    }
+                }
+            }
+            match def.kind {
+                ItemKind::Neuron => items.neurons.push(def),
+                ItemKind::Synapse => items.synapses.push(def),
+                ItemKind::Signal => items.signals.push(def),
+                ItemKind::Network => items.networks.push(def),
+                ItemKind::Experiment => {
+                    if let Some(first) = items.experiments.first() {
+                        diags.push(
+                            Diagnostic::error("hebb::experiment::duplicate", "the model has two experiments")
+                                .label(def.kind_span, "second experiment")
+                                .label(first.kind_span, "first experiment")
+                                .help("keep one; compare alternatives with `variant` blocks"),
+                        );
+                    } else {
+                        items.experiments.push(def);
+                    }
+                }
+            }
+        }
+    }
+    items
+}
+
+/// Applies `--set Type.param=value`. Rule: the type and param exist and the
+/// value is a constant of the param's dimension.
+fn apply_settings(model: &mut Model, settings: &[Setting], diags: &mut Vec<Diagnostic>) {
+    for s in settings {
+        let [ty, param] = s.path.parts.as_slice() else {
+            diags.push(
+                Diagnostic::error("hebb::set::path", format!("`--set {}` must name `Type.param`", s.path.dotted()))
+                    .label(s.path.span, "expected `Type.param`"),
+            );
+            continue;
+        };
+        let dynamics = if let Some(k) = model.neuron(&ty.name) {
+            &mut model.neurons[k].dynamics
+        } else if let Some(k) = model.synapse(&ty.name) {
+            &mut model.synapses[k].dynamics
+        } else if let Some(k) = model.signal(&ty.name) {
+            &mut model.signals[k].dynamics
+        } else {
+            let cands: Vec<&str> = model
+                .neurons
+                .iter()
+                .map(|n| n.name.as_str())
+                .chain(model.synapses.iter().map(|n| n.name.as_str()))
+                .chain(model.signals.iter().map(|n| n.name.as_str()))
+                .collect();
+            diags.push(
+                Diagnostic::error("hebb::set::unknown", format!("unknown type `{}`", ty.name))
+                    .label(ty.span, "no neuron, synapse or signal of this name")
+                    .with_help(did_you_mean(suggest(&ty.name, cands))),
+            );
+            continue;
+        };
+        let Some(k) = dynamics.param(&param.name) else {
+            let cands: Vec<&str> = dynamics.params.iter().map(|p| p.name.as_str()).collect();
+            let list = format!(
+                "the params of `{}` are {}",
+                ty.name,
+                cands.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            );
+            diags.push(
+                Diagnostic::error("hebb::set::unknown", format!("`{}` has no param `{}`", ty.name, param.name))
+                    .label(param.span, "unknown param")
+                    .with_help(did_you_mean(suggest(&param.name, cands.iter().copied())).or(Some(list))),
+            );
+            continue;
+        };
+        let e = expr::check(&Scope::constant("a `--set` value", &[]), &s.value, diags);
+        let want = dynamics.params[k].ty;
+        if let Ty::Num(d) = want
+            && !expect_dim(&e, d, &format!("`{}`", s.path.dotted()), diags, true)
+        {
+            continue;
+        }
+        if const_eval(&e, &[]).is_none() {
+            diags.push(
+                Diagnostic::error("hebb::set::not_constant", "a `--set` value must be a constant")
+                    .label(e.span, "not a constant"),
+            );
+            continue;
+        }
+        dynamics.params[k].value = e;
+    }
+}
+
+/// A scope with only constants and units, for command-line values.
+pub fn constant_scope() -> Scope<'static> {
+    Scope::constant("a command-line value", &[])
+}
+
+/// Checks one expression in a scope (for command-line values).
+pub fn check_expr(scope: &Scope<'_>, e: &ast::Expr, diags: &mut Vec<Diagnostic>) -> Expr {
+    expr::check(scope, e, diags)
+}

@@ -1,0 +1,246 @@
+//! Spike sources: Poisson generators and spike-time lists.
+//!
+//! A Poisson source costs in proportion to the spikes it emits: each neuron
+//! draws exponential inter-spike intervals from its own counter-based
+//! stream and waits in a calendar queue until the step its next spike falls
+//! in. Counts per step are then exactly Poisson(rate·dt), so rates above
+//! 1/dt work (a neuron may fire several times in one step, and each spike is
+//! delivered, like Brian2's `PoissonInput`); at ordinary rates this is
+//! Brian2's `PoissonGroup` up to O((rate·dt)²). Sources that fire in most
+//! steps draw each step's count directly instead. Time-varying rates use
+//! thinning (Lewis and Shedler 1979): candidates at `rate_max`, each kept
+//! with probability rate(t)/rate_max, where rate(t) of the neurons with a
+//! candidate (`due`) is computed by the group's compiled rate kernel.
+
+use hebb_ir::{rng, streams};
+
+/// Buckets of the calendar queue; a spike further ahead than this many
+/// steps waits in its bucket for another lap.
+const CALENDAR: usize = 4096;
+
+pub struct Poisson {
+    /// Rate of each neuron in Hz (of candidates, when thinning).
+    rate: Vec<f64>,
+    /// Time of each neuron's next spike or candidate; infinite for never.
+    next: Vec<f64>,
+    /// How many intervals each neuron has drawn: its stream's counter.
+    draws: Vec<u64>,
+    calendar: Vec<Vec<u32>>,
+    spare: Vec<u32>,
+    /// `Some(rate_max)` when the rate depends on time.
+    thinning: Option<f64>,
+    /// When most neurons fire in most steps, each neuron's spike count per
+    /// step is drawn directly, Poisson(rate·dt) by inversion (one uniform
+    /// per neuron and step instead of one exponential per spike, no queue).
+    /// Holds e^{-rate·dt} per neuron.
+    dense: Option<Vec<f64>>,
+    /// Random words of the dense mode: one Philox block gives the uniforms
+    /// of four consecutive steps of a neuron (32 bits each, plenty for the
+    /// inversion). `block_of` is the block index they belong to.
+    words: Vec<[u32; 4]>,
+    block_of: u64,
+    seed: u64,
+    stream: u32,
+    dt: f64,
+}
+
+impl Poisson {
+    /// `rates` are per-neuron rates in Hz when constant in time; `thinning`
+    /// is the bound of a time-varying rate otherwise.
+    pub fn new(group: u32, rates: Vec<f64>, thinning: Option<f64>, seed: u64, dt: f64) -> Poisson {
+        let n = rates.len();
+        let rate = match thinning {
+            Some(max) => vec![max; n],
+            None => rates,
+        };
+        let mut src = Poisson {
+            rate,
+            next: vec![f64::INFINITY; n],
+            draws: vec![0; n],
+            calendar: vec![Vec::new(); CALENDAR],
+            spare: Vec::new(),
+            thinning,
+            dense: None,
+            words: Vec::new(),
+            block_of: u64::MAX,
+            seed,
+            stream: streams::poisson(group),
+            dt,
+        };
+        let mean_per_step = src.rate.iter().sum::<f64>() * dt / n.max(1) as f64;
+        if mean_per_step > 0.2 && src.thinning.is_none() {
+            src.dense = Some(src.rate.iter().map(|r| (-r * dt).exp()).collect());
+            return src;
+        }
+        for i in 0..n {
+            let t = src.interval(i);
+            src.next[i] = t;
+            if let Some(step) = src.step_of(t) {
+                src.calendar[step as usize % CALENDAR].push(i as u32);
+            }
+        }
+        src
+    }
+
+    fn step_of(&self, t: f64) -> Option<u64> {
+        let s = (t / self.dt).floor();
+        (s.is_finite() && s < 1e18).then_some(s as u64)
+    }
+
+    /// Draws an exponential interval with the neuron's rate.
+    fn interval(&mut self, i: usize) -> f64 {
+        let r = self.rate[i];
+        if r <= 0.0 {
+            return f64::INFINITY;
+        }
+        let k = self.draws[i];
+        self.draws[i] += 1;
+        // 1 - U is in (0, 1], so the logarithm is finite.
+        let u = 1.0 - rng::uniform(self.seed, self.stream, i as u64, k, 0);
+        -u.ln() / r
+    }
+
+    /// The current rate of each neuron (Hz).
+    pub fn rates(&self) -> &[f64] {
+        &self.rate
+    }
+
+    /// Changes rates from the start of `step` on. A Poisson process has no
+    /// memory, so a neuron whose rate changes draws its next spike afresh
+    /// from the step's start (from its own stream, so this is
+    /// reproducible). Sources with a time-varying rate cannot be changed.
+    pub fn set_rates(&mut self, rates: &[f64], step: u64) {
+        if self.thinning.is_some() {
+            return;
+        }
+        let t = step as f64 * self.dt;
+        let mut changed = false;
+        for (i, &r) in rates.iter().enumerate().take(self.rate.len()) {
+            if self.rate[i] == r {
+                continue;
+            }
+            self.rate[i] = r;
+            changed = true;
+            match &mut self.dense {
+                Some(p0) => p0[i] = (-r * self.dt).exp(),
+                None => {
+                    let gap = self.interval(i);
+                    self.next[i] = t + gap;
+                }
+            }
+        }
+        if changed && self.dense.is_none() {
+            // Rebuild the queue: entries for the old spike times are stale.
+            for b in &mut self.calendar {
+                b.clear();
+            }
+            for i in 0..self.next.len() {
+                if let Some(s) = self.step_of(self.next[i]) {
+                    self.calendar[s as usize % CALENDAR].push(i as u32);
+                }
+            }
+        }
+    }
+
+    /// For a source with a time-varying rate, the neurons that may have a
+    /// candidate spike in `step` (its calendar bucket; a few may be due on
+    /// a later lap): their rates at t must be in `emit`'s `rates`.
+    pub fn due(&self, step: u64) -> Option<&[u32]> {
+        self.thinning.map(|_| self.calendar[step as usize % CALENDAR].as_slice())
+    }
+
+    /// Appends the spikes of `step` to `out`: neuron indices in increasing
+    /// order, a neuron repeated if it fires more than once. A source with a
+    /// time-varying rate reads the rate at t of the neurons `due` listed
+    /// from `rates` (indexed by neuron); other sources ignore it.
+    pub fn emit(&mut self, step: u64, rates: &[f64], out: &mut Vec<u32>) {
+        if let Some(p0) = &self.dense {
+            let block = step / 4;
+            if self.block_of != block {
+                // Refill in place: no allocation per block of steps.
+                self.words.clear();
+                self.words.extend((0..p0.len()).map(|i| rng::words(self.seed, self.stream, i as u64, block, 0)));
+                self.block_of = block;
+            }
+            for (i, &p0) in p0.iter().enumerate() {
+                // Inversion: the smallest k with u < P(K <= k).
+                let lambda = self.rate[i] * self.dt;
+                let u = self.words[i][(step % 4) as usize] as f64 * (1.0 / 4294967296.0);
+                let (mut k, mut p, mut cdf) = (0u32, p0, p0);
+                while u >= cdf && k < 10_000 {
+                    k += 1;
+                    p *= lambda / k as f64;
+                    cdf += p;
+                    if p == 0.0 {
+                        break;
+                    }
+                }
+                out.extend(std::iter::repeat_n(i as u32, k as usize));
+            }
+            return;
+        }
+        let bucket = step as usize % CALENDAR;
+        let first = out.len();
+        let mut due = std::mem::replace(&mut self.calendar[bucket], std::mem::take(&mut self.spare));
+        for &i in &due {
+            let iu = i as usize;
+            if self.step_of(self.next[iu]) != Some(step) {
+                // Due on a later lap.
+                self.calendar[bucket].push(i);
+                continue;
+            }
+            self.fire_due(iu, step, rates, out);
+            if let Some(s) = self.step_of(self.next[iu]) {
+                self.calendar[s as usize % CALENDAR].push(i);
+            }
+        }
+        due.clear();
+        self.spare = due;
+        // Canonical order, whatever the queue's: delivery order must not
+        // depend on how the source is implemented.
+        out[first..].sort_unstable();
+    }
+
+    /// Emits every spike of neuron `i` that falls in `step`.
+    fn fire_due(&mut self, i: usize, step: u64, rates: &[f64], out: &mut Vec<u32>) {
+        let end = (step + 1) as f64 * self.dt;
+        while self.next[i] < end && self.step_of(self.next[i]) == Some(step) {
+            let fire = match self.thinning {
+                None => true,
+                Some(max) => {
+                    let u = rng::uniform(self.seed, self.stream, i as u64, self.draws[i], 1);
+                    u * max < rates[i]
+                }
+            };
+            if fire {
+                out.push(i as u32);
+            }
+            let gap = self.interval(i);
+            self.next[i] += gap;
+        }
+    }
+}
+
+/// A list of (step, neuron) events in time order.
+pub struct SpikeList {
+    events: Vec<(u64, u32)>,
+    pos: usize,
+}
+
+impl SpikeList {
+    pub fn new(mut events: Vec<(u64, u32)>) -> SpikeList {
+        events.sort_unstable();
+        events.dedup();
+        SpikeList { events, pos: 0 }
+    }
+
+    pub fn emit(&mut self, step: u64, out: &mut Vec<u32>) {
+        while self.pos < self.events.len() && self.events[self.pos].0 < step {
+            self.pos += 1;
+        }
+        while self.pos < self.events.len() && self.events[self.pos].0 == step {
+            out.push(self.events[self.pos].1);
+            self.pos += 1;
+        }
+    }
+}

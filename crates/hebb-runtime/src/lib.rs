@@ -1,0 +1,139 @@
+//! The runtime: network state in struct-of-arrays columns, synapses in CSR
+//! by presynaptic neuron, delay rings, and the time-step loop of
+//! LANGUAGE.md section 6 (Brian2's order). It knows the IR and nothing
+//! above it: a [`Simulation`] is built from [`Kernels`] — a program and
+//! the code that runs its kernels, which it owns — so the kernels always
+//! belong to the network they run on.
+//!
+//! Modules: `state` (columns, groups, projections), `build` (initial
+//! values, connectivity, delays), `input` (Poisson and spike-time
+//! sources), `schedule` (phases, presentations, `set`s), `step` (the time
+//! step and event delivery), `sample` (recording) and `error`.
+
+mod build;
+mod error;
+mod input;
+pub mod record;
+mod sample;
+mod schedule;
+mod state;
+mod step;
+
+pub use build::BuildError;
+pub use error::{RunError, SynapseRef};
+pub use state::{GroupView, ProjectionView};
+
+use hebb_ir::{Kernels, Program};
+use record::Recordings;
+use schedule::{AbortWindow, Presenting};
+use state::{GroupState, ProjState};
+use std::path::Path;
+
+/// A network being simulated: the kernels (with their program) and the
+/// state they run on. The state is private; read it through the accessors.
+pub struct Simulation {
+    kernels: Box<dyn Kernels>,
+    state: State,
+}
+
+/// Everything that changes during a run.
+struct State {
+    groups: Vec<GroupState>,
+    projections: Vec<ProjState>,
+    recordings: Recordings,
+    /// The next step to run.
+    step: u64,
+    /// Column tables of every group (`KernelArgs::groups`).
+    group_table: Vec<*const *mut f64>,
+    /// Whether plastic writes happen (false in `plasticity off` phases).
+    plastic: bool,
+    /// The phase under way.
+    phase: usize,
+    /// Rates of poisson groups outside presentations.
+    base_rates: Vec<Option<Vec<f64>>>,
+    presenting: Option<Presenting>,
+    aborts: Vec<AbortWindow>,
+}
+
+// SAFETY: the raw pointers in `group_table` point into the groups' columns,
+// which the state owns; they move with it and are only used under `&mut`.
+unsafe impl Send for State {}
+
+impl Simulation {
+    /// Builds the network of `kernels`' program: initial values, sources,
+    /// connectivity. `read` reads the data files the model names (spike
+    /// times, connections).
+    pub fn new(
+        kernels: Box<dyn Kernels>,
+        read: &dyn Fn(&Path) -> std::io::Result<String>,
+    ) -> Result<Simulation, BuildError> {
+        let state = build::build(kernels.program(), read)?;
+        Ok(Simulation { kernels, state })
+    }
+
+    /// The program being run.
+    pub fn program(&self) -> &Program {
+        self.kernels.program()
+    }
+
+    /// What runs the kernels: "JIT" or "interpreter".
+    pub fn kernels_name(&self) -> &'static str {
+        self.kernels.name()
+    }
+
+    /// The next step to run (the number of steps run so far).
+    pub fn step(&self) -> u64 {
+        self.state.step
+    }
+
+    /// Simulated time so far (seconds).
+    pub fn time(&self) -> f64 {
+        self.state.step as f64 * self.program().dt
+    }
+
+    pub fn finished(&self) -> bool {
+        self.state.step >= self.program().n_steps
+    }
+
+    /// Runs `n` steps (or up to the end of the program). An error stops
+    /// the run where it happened; what was recorded so far is kept.
+    pub fn run_steps(&mut self, n: u64) -> Result<(), RunError> {
+        let end = (self.state.step + n).min(self.program().n_steps);
+        let mut stepper = self.stepper();
+        while stepper.st.step < end {
+            stepper.one_step()?;
+        }
+        Ok(())
+    }
+
+    /// Ends the run where it is: closes the current phase (recording its
+    /// end and the weights measured then), so what was recorded has
+    /// consistent windows after an early stop too.
+    pub fn finish(&mut self) {
+        let step = self.state.step;
+        self.stepper().close_phase(step);
+    }
+
+    pub fn recordings(&self) -> &Recordings {
+        &self.state.recordings
+    }
+
+    /// Takes what was recorded, leaving the simulation's recordings empty.
+    pub fn take_recordings(&mut self) -> Recordings {
+        std::mem::take(&mut self.state.recordings)
+    }
+
+    /// Group `g` (in the program's order).
+    pub fn group(&self, g: usize) -> GroupView<'_> {
+        GroupView { state: &self.state.groups[g] }
+    }
+
+    /// Projection `p` (in the program's order).
+    pub fn projection(&self, p: usize) -> ProjectionView<'_> {
+        ProjectionView { state: &self.state.projections[p] }
+    }
+
+    fn stepper(&mut self) -> step::Stepper<'_> {
+        step::Stepper { program: self.kernels.program(), kernels: &*self.kernels, st: &mut self.state }
+    }
+}

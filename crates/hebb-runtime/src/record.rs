@@ -1,0 +1,106 @@
+//! Recorders: spikes, sampled state variables, sampled synaptic variables
+//! and population rates, kept in memory in SI units and written out by
+//! the `hebb` crate's `output` (also after a failed run).
+
+use hebb_ir::{Program, Record, SynVar};
+
+#[derive(Clone, Debug, Default)]
+pub struct SpikeRecord {
+    pub group: u32,
+    pub times: Vec<f64>,
+    pub indices: Vec<u32>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct StateRecord {
+    pub group: u32,
+    pub indices: Vec<u32>,
+    pub every: u64,
+    pub times: Vec<f64>,
+    /// Per variable: its name, its column, and samples row-major
+    /// (n_samples × n_indices).
+    pub vars: Vec<(String, u32, Vec<f64>)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SynapseRecord {
+    pub proj: u32,
+    pub every: u64,
+    /// Recorded synapse ids with their pre and post neurons.
+    pub synapses: Vec<u32>,
+    pub pre: Vec<u32>,
+    pub post: Vec<u32>,
+    pub times: Vec<f64>,
+    pub vars: Vec<(String, SynVar, Vec<f64>)>,
+    /// Sample count requested (None = all).
+    pub sample: Option<usize>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RateRecord {
+    pub group: u32,
+    pub bin: u64,
+    pub counts: Vec<u64>,
+}
+
+/// One presentation of a stimulus pattern.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PresentationRecord {
+    pub stimuli: u32,
+    pub pattern: u32,
+    pub t0: f64,
+    pub t1: f64,
+}
+
+/// Everything recorded in a run.
+#[derive(Clone, Debug, Default)]
+pub struct Recordings {
+    /// Presentations of stimulus patterns, in time order.
+    pub presentations: Vec<PresentationRecord>,
+    /// Phases that were run: name, start and end (s).
+    pub phases: Vec<(String, f64, f64)>,
+    /// The `w` (or first) column of measured projections at the end of each
+    /// phase: (projection, phase, values).
+    pub weights_at_phase_end: Vec<(u32, u32, Vec<f64>)>,
+    /// Active neurons of each pattern of each stimulus set.
+    pub patterns: Vec<Vec<Vec<u32>>>,
+    pub spikes: Vec<SpikeRecord>,
+    pub states: Vec<StateRecord>,
+    pub synapses: Vec<SynapseRecord>,
+    pub rates: Vec<RateRecord>,
+    /// Spike counts of every group (always kept, for the summary).
+    pub spike_counts: Vec<u64>,
+}
+
+impl Recordings {
+    pub fn new(program: &Program) -> Recordings {
+        let mut r = Recordings { spike_counts: vec![0; program.groups.len()], ..Default::default() };
+        for rec in &program.records {
+            match rec {
+                Record::Spikes { group } => {
+                    if !r.spikes.iter().any(|s| s.group == *group) {
+                        r.spikes.push(SpikeRecord { group: *group, ..Default::default() })
+                    }
+                }
+                Record::State { sel, columns, every } => r.states.push(StateRecord {
+                    group: sel.group,
+                    indices: (sel.start as u32..sel.end as u32).collect(),
+                    every: *every,
+                    times: Vec::new(),
+                    vars: columns.iter().map(|(n, c)| (n.clone(), *c, Vec::new())).collect(),
+                }),
+                Record::Synapses { proj, vars, every, sample } => r.synapses.push(SynapseRecord {
+                    proj: *proj,
+                    every: *every,
+                    vars: vars.iter().map(|(n, v)| (n.clone(), *v, Vec::new())).collect(),
+                    sample: *sample,
+                    ..Default::default()
+                }),
+                Record::Rate { group, bin } => {
+                    r.rates.push(RateRecord { group: *group, bin: *bin, counts: Vec::new() })
+                }
+            }
+        }
+        r
+    }
+}

@@ -1,0 +1,180 @@
+//! The experiment's schedule: phase boundaries (plasticity on or off,
+//! `set`s), stimulus presentations, and what is recorded when a phase ends.
+
+use crate::record::PresentationRecord;
+use crate::state::Source;
+use crate::step::Stepper;
+use hebb_ir::interp::{Element, eval_at};
+use hebb_ir::{SetAction, SynVar, rng, streams};
+
+/// A stimulus set being presented.
+pub(crate) struct Presenting {
+    stimuli: u32,
+    /// The current block's order of patterns, and the position in it.
+    order: Vec<u32>,
+    position: usize,
+    block: u64,
+    /// Step of the next change, and the presentation period.
+    next: u64,
+    each: u64,
+}
+
+/// Spike counts of the last 100 ms, for `abort when`.
+pub(crate) struct AbortWindow {
+    pub counts: Vec<u64>,
+    pub sum: u64,
+}
+
+impl Stepper<'_> {
+    /// Phase boundaries and stimulus presentations that fall on step `n`.
+    pub fn schedule(&mut self, n: u64) {
+        if let Some(k) = self.program.phases.iter().position(|p| p.start == n && p.steps > 0) {
+            self.start_phase(k, n);
+        }
+        if self.st.presenting.as_ref().is_some_and(|pr| pr.next == n) {
+            self.present_next(n);
+        }
+    }
+
+    /// Starts phase `k` at step `n`: closes the previous one, switches
+    /// plasticity, applies its `set`s and starts its presentations.
+    fn start_phase(&mut self, k: usize, n: u64) {
+        if n > 0 {
+            self.close_phase(n);
+        }
+        let phase = &self.program.phases[k];
+        self.st.phase = k;
+        self.st.plastic = phase.plasticity;
+        for set in &phase.sets {
+            self.apply_set(set, n);
+        }
+        self.st.presenting = phase.present.map(|(s, each)| Presenting {
+            stimuli: s,
+            order: Vec::new(),
+            position: 0,
+            block: 0,
+            next: n,
+            each,
+        });
+        if self.st.presenting.is_none() {
+            self.restore_rates(n);
+        }
+    }
+
+    /// Presents the next pattern of the stimulus set under way from step
+    /// `n`, drawing a new block order when the last one is used up.
+    fn present_next(&mut self, n: u64) {
+        let program = self.program;
+        let phase_end = program.phases.get(self.st.phase).map(|p| p.start + p.steps).unwrap_or(program.n_steps);
+        let phase = self.st.phase as u64;
+        let Some(pr) = &mut self.st.presenting else { return };
+        let s = pr.stimuli as usize;
+        let stim = &program.stimuli[s];
+        if pr.position >= pr.order.len() {
+            // A new block: every pattern once, in an order drawn from the
+            // seed (Fisher-Yates).
+            let mut order: Vec<u32> = (0..stim.count as u32).collect();
+            for j in (1..order.len()).rev() {
+                let key = pr.block * stim.count as u64 + j as u64;
+                let u = rng::uniform(program.seed, streams::presentation_order(s as u32), phase, key, 0);
+                order.swap(j, ((u * (j + 1) as f64) as usize).min(j));
+            }
+            pr.order = order;
+            pr.position = 0;
+            pr.block += 1;
+        }
+        let pattern = pr.order[pr.position];
+        pr.position += 1;
+        pr.next = n + pr.each;
+        let end = pr.next.min(phase_end);
+        let g = stim.group as usize;
+        let mut rates = vec![stim.rest; self.st.groups[g].size];
+        for &i in &self.st.recordings.patterns[s][pattern as usize] {
+            rates[i as usize] = stim.rate;
+        }
+        if let Source::Poisson(p) = &mut self.st.groups[g].source {
+            p.set_rates(&rates, n);
+        }
+        let dt = program.dt;
+        self.st.recordings.presentations.push(PresentationRecord {
+            stimuli: s as u32,
+            pattern,
+            t0: n as f64 * dt,
+            t1: end as f64 * dt,
+        });
+    }
+
+    /// Gives stimulated sources back their own rates.
+    fn restore_rates(&mut self, n: u64) {
+        for stim in &self.program.stimuli {
+            let g = stim.group as usize;
+            if let (Some(base), Source::Poisson(p)) = (&self.st.base_rates[g], &mut self.st.groups[g].source) {
+                p.set_rates(base, n);
+            }
+        }
+    }
+
+    /// A phase's `set`: a source's rate, or a column of every element
+    /// (evaluated per element like an initial value).
+    fn apply_set(&mut self, set: &SetAction, n: u64) {
+        let (seed, dt) = (self.program.seed, self.program.dt);
+        match set {
+            SetAction::Rate { group, rate } => {
+                let g = *group as usize;
+                let size = self.st.groups[g].size;
+                self.st.base_rates[g] = Some(vec![*rate; size]);
+                if let Source::Poisson(p) = &mut self.st.groups[g].source {
+                    p.set_rates(&vec![*rate; size], n);
+                }
+            }
+            SetAction::Column { group, column, value } => {
+                let stream = streams::set_values(*group);
+                let state = &mut self.st.groups[*group as usize];
+                let col = state.columns.get_mut(*column as usize);
+                for (i, x) in col.iter_mut().enumerate() {
+                    let el = Element { own: i as u64, key: i as u64, ..Default::default() };
+                    *x = eval_at(value, seed, stream, el, n, &[], n as f64 * dt);
+                }
+            }
+        }
+    }
+
+    /// Records the end of the current phase at step `n`, with the weights
+    /// of measured projections.
+    pub fn close_phase(&mut self, n: u64) {
+        let program = self.program;
+        let Some(phase) = program.phases.get(self.st.phase) else { return };
+        let dt = program.dt;
+        let t0 = phase.start as f64 * dt;
+        if self.st.recordings.phases.iter().any(|(name, s, _)| *name == phase.name && *s == t0) {
+            return;
+        }
+        self.st.recordings.phases.push((phase.name.clone(), t0, n as f64 * dt));
+        let ph = self.st.phase as u32;
+        for p in program.measured_projections() {
+            if self.st.recordings.weights_at_phase_end.iter().any(|(q, at, _)| *q == p && *at == ph) {
+                continue;
+            }
+            let w = self.weights(p as usize);
+            self.st.recordings.weights_at_phase_end.push((p, ph, w));
+        }
+    }
+
+    /// The weight of every synapse of projection `p`: its weight state, or
+    /// else its first per-synapse variable.
+    fn weights(&self, p: usize) -> Vec<f64> {
+        let proj = &self.program.projections[p];
+        let ps = &self.st.projections[p];
+        let n = ps.n_synapses();
+        let var = proj.weight.or(if proj.columns.is_empty() { None } else { Some(SynVar::Column(0)) });
+        match var {
+            Some(SynVar::Column(c)) => ps.columns.get(c as usize).to_vec(),
+            Some(SynVar::Folded(v)) => vec![v; n],
+            Some(SynVar::PreSide(c)) => {
+                (0..n).map(|s| ps.pre_side.get(c as usize)[ps.pre_of(s as u32) as usize]).collect()
+            }
+            Some(SynVar::PostSide(c)) => ps.targets.iter().map(|&j| ps.post_side.get(c as usize)[j as usize]).collect(),
+            Some(SynVar::EventDriven(_)) | None => vec![proj.folded.first().map(|f| f.1).unwrap_or(0.0); n],
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The network's state: columns of neurons and synapses, synapses in CSR
+//! by presynaptic neuron, delay rings and the post-synaptic index.
+//!
+//! Kernels get raw pointers to columns, so column memory must never move
+//! while a simulation lives. [`Columns`] makes that a property of the type:
+//! a column is allocated once, with a fixed length, and only freed on drop.
+
+use crate::input::{Poisson, SpikeList};
+
+/// Struct-of-arrays columns of `len` values each, allocated once. Rust code
+/// reads and writes them through slices made from the same pointers the
+/// kernels get, so the pointers stay valid for the whole life of the value.
+pub(crate) struct Columns {
+    /// One pointer per column to `len` initialised values, owned by `self`
+    /// (from `Box::<[f64]>::into_raw`).
+    ptrs: Vec<*mut f64>,
+    len: usize,
+}
+
+// SAFETY: `Columns` owns its memory exclusively (like `Vec<Box<[f64]>>`);
+// the raw pointers are never shared outside a `&mut` borrow of the owner.
+unsafe impl Send for Columns {}
+// SAFETY: `&Columns` only gives shared slices.
+unsafe impl Sync for Columns {}
+
+impl Columns {
+    /// Takes columns that all have length `len`.
+    pub fn new(columns: Vec<Vec<f64>>, len: usize) -> Columns {
+        let ptrs = columns
+            .into_iter()
+            .map(|c| {
+                assert_eq!(c.len(), len, "every column of a group has one value per element");
+                Box::into_raw(c.into_boxed_slice()) as *mut f64
+            })
+            .collect();
+        Columns { ptrs, len }
+    }
+
+    /// Values per column.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// How many columns.
+    pub fn count(&self) -> usize {
+        self.ptrs.len()
+    }
+
+    pub fn get(&self, c: usize) -> &[f64] {
+        // SAFETY: `ptrs[c]` points to `len` initialised values owned by
+        // `self`; `&self` excludes writes (kernels run under `&mut`).
+        unsafe { std::slice::from_raw_parts(self.ptrs[c], self.len) }
+    }
+
+    pub fn get_mut(&mut self, c: usize) -> &mut [f64] {
+        // SAFETY: as in `get`; `&mut self` makes this the only access.
+        unsafe { std::slice::from_raw_parts_mut(self.ptrs[c], self.len) }
+    }
+
+    /// The pointer table kernels index by column (`KernelArgs::own` and
+    /// friends). Valid as long as `self`; writing through it needs `&mut
+    /// self` for the duration.
+    pub fn table(&self) -> *const *mut f64 {
+        self.ptrs.as_ptr()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[f64]> {
+        (0..self.count()).map(|c| self.get(c))
+    }
+}
+
+impl Drop for Columns {
+    fn drop(&mut self) {
+        for &p in &self.ptrs {
+            // SAFETY: `p` came from `Box::into_raw` of a slice of `len`
+            // values and is freed exactly once, here.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, self.len)) });
+        }
+    }
+}
+
+/// Where a group's spikes come from, besides its own threshold.
+pub(crate) enum Source {
+    None,
+    Poisson(Poisson),
+    SpikeTimes(SpikeList),
+}
+
+/// One group's state.
+pub(crate) struct GroupState {
+    pub size: usize,
+    pub columns: Columns,
+    /// Neurons that spiked in the current step, in index order.
+    pub spikes: Vec<u32>,
+    pub source: Source,
+    /// The column holding each neuron's last spike step, if any.
+    pub lastspike: Option<usize>,
+}
+
+/// Synapses of one projection, stored by presynaptic neuron.
+pub(crate) struct ProjState {
+    /// `row_start[i]..row_start[i+1]` are the synapses of presynaptic neuron
+    /// `i` (over the whole presynaptic group).
+    pub row_start: Vec<u32>,
+    /// Postsynaptic neuron of each synapse.
+    pub targets: Vec<u32>,
+    pub columns: Columns,
+    /// Rows split by delay: segment `s` is synapses
+    /// `seg_start[s]..seg_start[s+1]` of neuron `seg_pre[s]` with delay
+    /// `seg_delay[s]`; `pre_seg[i]..pre_seg[i+1]` are neuron i's segments.
+    /// Empty when every synapse has the same delay (segments are rows).
+    pub seg_start: Vec<u32>,
+    pub seg_pre: Vec<u32>,
+    pub seg_delay: Vec<u32>,
+    pub pre_seg: Vec<u32>,
+    /// `0..n_pre`: the presynaptic neuron of each row, passed as `seg_pre`
+    /// when segments are rows.
+    pub identity: Vec<u32>,
+    /// The delay in steps when it is homogeneous.
+    pub delay: u32,
+    /// Pending segments (or presynaptic neurons) by arrival step modulo
+    /// `ring.len()`.
+    pub ring: Vec<Vec<u32>>,
+    /// Post-synaptic index for `on post`: synapses of postsynaptic neuron j
+    /// are the pairs (synapse, presynaptic neuron) at
+    /// `post_syn[2 k], post_syn[2 k + 1]` for k in `post_start[j]..post_start[j+1]`.
+    pub post_start: Vec<u32>,
+    pub post_syn: Vec<u32>,
+    /// Presynaptic neuron of each synapse (for continuous ODEs and `every`
+    /// blocks).
+    pub syn_pre: Vec<u32>,
+    /// Hoisted variables, one value per pre / post neuron.
+    pub pre_side: Columns,
+    pub post_side: Columns,
+    /// Postsynaptic spikes waiting for `post_delay`, by step modulo length.
+    pub post_ring: Vec<Vec<u32>>,
+    /// Room for the reductions of `every` kernels.
+    pub scratch: Vec<f64>,
+    /// Decay factors of the current step (`Slot::Factor`) and the reference
+    /// time of each decay rate.
+    pub factors: Vec<f64>,
+    pub t_ref: Vec<f64>,
+}
+
+impl ProjState {
+    pub fn n_synapses(&self) -> usize {
+        self.targets.len()
+    }
+
+    pub fn heterogeneous(&self) -> bool {
+        !self.seg_start.is_empty()
+    }
+
+    /// Bytes of memory per synapse in this projection's storage.
+    pub fn bytes_per_synapse(&self) -> f64 {
+        let n = self.n_synapses().max(1) as f64;
+        let per_syn = 4
+            + 8 * self.columns.count()
+            + 8 * usize::from(!self.post_syn.is_empty())
+            + 4 * usize::from(!self.syn_pre.is_empty());
+        let sides = 8 * (self.pre_side.count() * self.pre_side.len() + self.post_side.count() * self.post_side.len());
+        let rows = 4 * self.row_start.len()
+            + 4 * (self.seg_start.len() + self.seg_pre.len() + self.seg_delay.len() + self.pre_seg.len())
+            + 4 * self.post_start.len();
+        per_syn as f64 + (rows + sides) as f64 / n
+    }
+
+    /// The presynaptic neuron of a synapse, by binary search in the rows.
+    pub fn pre_of(&self, syn: u32) -> u32 {
+        (self.row_start.partition_point(|&s| s <= syn) - 1) as u32
+    }
+}
+
+/// A read-only view of one group of a simulation.
+#[derive(Clone, Copy)]
+pub struct GroupView<'a> {
+    pub(crate) state: &'a GroupState,
+}
+
+impl<'a> GroupView<'a> {
+    pub fn size(&self) -> usize {
+        self.state.size
+    }
+
+    /// Column `c` (in the order of `ir::Group::columns`).
+    pub fn column(&self, c: usize) -> &'a [f64] {
+        self.state.columns.get(c)
+    }
+
+    /// The neurons that spiked in the last step, in index order.
+    pub fn spikes(&self) -> &'a [u32] {
+        &self.state.spikes
+    }
+}
+
+/// A read-only view of one projection of a simulation.
+#[derive(Clone, Copy)]
+pub struct ProjectionView<'a> {
+    pub(crate) state: &'a ProjState,
+}
+
+impl<'a> ProjectionView<'a> {
+    pub fn n_synapses(&self) -> usize {
+        self.state.n_synapses()
+    }
+
+    /// Per-synapse column `c` (in the order of `ir::Projection::columns`).
+    pub fn column(&self, c: usize) -> &'a [f64] {
+        self.state.columns.get(c)
+    }
+
+    /// The postsynaptic neuron of each synapse.
+    pub fn targets(&self) -> &'a [u32] {
+        &self.state.targets
+    }
+
+    /// The presynaptic neuron of a synapse.
+    pub fn pre_of(&self, syn: u32) -> u32 {
+        self.state.pre_of(syn)
+    }
+
+    /// Memory per synapse, indices and hoisted tables included.
+    pub fn bytes_per_synapse(&self) -> f64 {
+        self.state.bytes_per_synapse()
+    }
+}

@@ -1,0 +1,236 @@
+//! Metrics of an experiment (`measure ...`), computed over what a run
+//! recorded with the `hebb-analysis` crate. Each metric gives one headline
+//! value for tables (column `<metric>.<population>`) and details for JSON.
+//!
+//! Windows: a metric `in PHASE` covers that phase, otherwise the whole run.
+//! Parameters (bins, pairs, folds) are fixed here and reported in the
+//! details; docs/metrics.md defines every metric.
+
+use hebb_analysis as ha;
+use hebb_ir::{BinOp, Expr, Measure, MeasureTarget, Metric, Program, Slot, Stmt, SynVar};
+use hebb_runtime::record::Recordings;
+use serde_json::{Value, json};
+
+/// The result of one measure.
+#[derive(Clone, Debug)]
+pub struct MetricValue {
+    /// `<metric>.<population>` or `<metric>.<pre>-<post>`, with `.<phase>`
+    /// when the measure is restricted to a phase.
+    pub column: String,
+    pub value: f64,
+    pub unit: &'static str,
+    pub details: Value,
+}
+
+const FANO_BIN_S: f64 = 0.1;
+const CORRELATION_BIN_S: f64 = 0.05;
+const CORRELATION_PAIRS: usize = 2000;
+const SYNCHRONY_BIN_S: f64 = 0.005;
+const SPECTRUM_BIN_S: f64 = 0.001;
+const CONTROL_BIN_S: f64 = 1.0;
+const DRIFT_BLOCKS: usize = 4;
+const FOLDS: usize = 5;
+const MIN_ISIS: usize = 5;
+
+/// Computes every measure of the program. Errors of one metric (too few
+/// presentations, an empty window, ...) become a NaN value with the reason
+/// in its details; they do not stop the others.
+pub fn compute(program: &Program, rec: &Recordings, simulated: f64) -> Vec<MetricValue> {
+    program.measures.iter().map(|m| one(program, rec, m, simulated)).collect()
+}
+
+fn column(program: &Program, m: &Measure) -> String {
+    let target = match m.target {
+        MeasureTarget::Group(g) => program.groups[g as usize].name.clone(),
+        MeasureTarget::Projection(p) => program.projections[p as usize].name.clone(),
+    };
+    match &m.phase_name {
+        Some(ph) => format!("{}.{target}.{ph}", m.metric.name()),
+        None => format!("{}.{target}", m.metric.name()),
+    }
+}
+
+fn unit(metric: Metric) -> &'static str {
+    match metric {
+        Metric::Rates => "Hz",
+        Metric::Spectrum => "Hz",
+        Metric::Information => "bit",
+        Metric::Decoding => "fraction",
+        Metric::Control => "relative error",
+        _ => "",
+    }
+}
+
+fn one(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> MetricValue {
+    let col = column(program, m);
+    let u = unit(m.metric);
+    match value(program, rec, m, simulated) {
+        Ok((v, details)) => MetricValue { column: col, value: v, unit: u, details },
+        Err(e) => MetricValue { column: col, value: f64::NAN, unit: u, details: json!({ "error": e }) },
+    }
+}
+
+/// The measured window: the phase's, or the whole run.
+fn window(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Result<ha::Window, String> {
+    let (t0, t1) = match m.phase {
+        Some(ph) => {
+            let name = &program.phases.get(ph as usize).ok_or("the phase was cut off by `--duration`")?.name;
+            let (_, t0, t1) =
+                rec.phases.iter().find(|(n, _, _)| n == name).ok_or(format!("phase `{name}` did not run"))?;
+            (*t0, *t1)
+        }
+        None => (0.0, simulated),
+    };
+    ha::Window::new(t0, t1).map_err(|e| e.to_string())
+}
+
+fn spikes(program: &Program, rec: &Recordings, g: u32) -> Result<ha::SpikeTrains, String> {
+    let n = program.groups[g as usize].size;
+    let s = rec.spikes.iter().find(|s| s.group == g).ok_or("the population's spikes were not recorded")?;
+    ha::SpikeTrains::new(n, s.times.clone(), s.indices.clone()).map_err(|e| e.to_string())
+}
+
+fn presentations(rec: &Recordings, stimuli: u32, w: ha::Window) -> Vec<ha::Presentation> {
+    rec.presentations
+        .iter()
+        .filter(|p| p.stimuli == stimuli && p.t0 >= w.t0() && p.t1 <= w.t1() + 1e-12 && p.t1 > p.t0)
+        .map(|p| ha::Presentation { pattern: p.pattern as usize, t0: p.t0, t1: p.t1 })
+        .collect()
+}
+
+fn opt(x: Option<f64>) -> f64 {
+    x.unwrap_or(f64::NAN)
+}
+
+fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Result<(f64, Value), String> {
+    let e = |x: ha::AnalysisError| x.to_string();
+    let w = window(program, rec, m, simulated)?;
+    let seed = program.seed;
+    let g = match m.target {
+        MeasureTarget::Group(g) => g,
+        MeasureTarget::Projection(p) => return weights(program, rec, m, p),
+    };
+    let st = spikes(program, rec, g)?;
+    Ok(match m.metric {
+        Metric::Rates => {
+            let r = ha::rates(&st, w).map_err(e)?;
+            (r.mean_hz, json!(r))
+        }
+        Metric::CvIsi => {
+            let r = ha::cv_isi(&st, w, MIN_ISIS).map_err(e)?;
+            (opt(r.mean_cv), json!(r))
+        }
+        Metric::Fano => {
+            let r = ha::fano(&st, w, FANO_BIN_S).map_err(e)?;
+            (opt(r.mean_fano), json!(r))
+        }
+        Metric::Correlation => {
+            let cfg = ha::CorrelationConfig { bin_width_s: CORRELATION_BIN_S, n_pairs: CORRELATION_PAIRS, seed };
+            let r = ha::correlation(&st, w, &cfg).map_err(e)?;
+            (opt(r.mean_correlation), json!(r))
+        }
+        Metric::Synchrony => {
+            let r = ha::synchrony(&st, w, SYNCHRONY_BIN_S).map_err(e)?;
+            (opt(r.chi), json!(r))
+        }
+        Metric::Spectrum => {
+            let rate = ha::population_rate(&st, w, SPECTRUM_BIN_S).map_err(e)?;
+            // Segments of about 1 s (resolution 1 Hz), fewer bins for short windows.
+            let seg = (rate.len() / 2).clamp(16, 1024);
+            let bands = [(1.0, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 30.0), (30.0, 80.0), (80.0, 200.0)];
+            let s =
+                ha::spectrum(ha::RateSeries::new(&rate, SPECTRUM_BIN_S).starting_at(w.t0()), seg, &bands).map_err(e)?;
+            let band_powers: Vec<Value> =
+                s.band_powers.iter().map(|b| json!({ "lo_hz": b.lo_hz, "hi_hz": b.hi_hz, "power": b.power })).collect();
+            (
+                opt(s.peak_frequency_hz),
+                json!({ "peak_frequency_hz": s.peak_frequency_hz, "band_powers": band_powers, "resolution_hz": s.resolution_hz, "segments": s.n_segments }),
+            )
+        }
+        Metric::Information | Metric::Decoding | Metric::Drift => {
+            let about = m.about.ok_or("no stimuli to be about")?;
+            let pres = presentations(rec, about, w);
+            if pres.is_empty() {
+                return Err("no presentations of the stimuli in the window".into());
+            }
+            let cfg = ha::DecoderConfig { n_folds: FOLDS, seed };
+            match m.metric {
+                Metric::Information => {
+                    let r = ha::information(&st, &pres, &cfg).map_err(e)?;
+                    (r.mi_bits, json!(r))
+                }
+                Metric::Decoding => {
+                    let r = ha::decoding(&st, &pres, &cfg).map_err(e)?;
+                    (
+                        r.accuracy,
+                        json!({ "accuracy": r.accuracy, "chance_level": r.chance_level, "n_trials": r.n_trials, "n_patterns": r.n_patterns, "n_folds": r.n_folds }),
+                    )
+                }
+                _ => {
+                    let r = ha::drift(&st, &pres, DRIFT_BLOCKS).map_err(e)?;
+                    (
+                        opt(r.first_last),
+                        json!({ "first_last": r.first_last, "adjacent": r.adjacent, "n_blocks": r.n_blocks }),
+                    )
+                }
+            }
+        }
+        Metric::Control => {
+            let target = m.target_rate.ok_or("`control` needs a target")?;
+            let rate = ha::population_rate(&st, w, CONTROL_BIN_S).map_err(e)?;
+            let cfg = ha::ControlConfig {
+                target_hz: target,
+                window: w,
+                perturbation_time_s: Some(m.perturbation.unwrap_or(w.t0())),
+                tolerance: 0.1,
+                hold_s: 0.0,
+            };
+            let r =
+                ha::control_quality(ha::RateSeries::new(&rate, CONTROL_BIN_S).starting_at(w.t0()), &cfg).map_err(e)?;
+            (r.mean_rel_error, json!(r))
+        }
+        Metric::Weights => unreachable!("weights measure projections"),
+    })
+}
+
+/// The constant `hi` of a `w = min(max(..., lo), hi)` (a `clip`) in the
+/// projection's kernels, if any.
+fn clip_bound(program: &Program, p: u32) -> Option<f64> {
+    let proj = &program.projections[p as usize];
+    let Some(SynVar::Column(wcol)) = proj.weight else { return None };
+    let mut found = None;
+    for k in [proj.on_pre, proj.on_post].into_iter().flatten().chain(proj.every.iter().map(|e| e.1)) {
+        for s in &program.kernels[k as usize].body {
+            if let Stmt::Store(Slot::Own(c), Expr::Binary(BinOp::Min, _, hi)) = s
+                && *c == wcol
+                && let Some(h) = hi.as_const()
+            {
+                found = Some(found.map_or(h, |f: f64| f.max(h)));
+            }
+        }
+    }
+    found
+}
+
+/// Weights at the end of the window (a phase's end, or the run's), with
+/// the change since the previous phase.
+fn weights(program: &Program, rec: &Recordings, m: &Measure, p: u32) -> Result<(f64, Value), String> {
+    let snaps: Vec<&(u32, u32, Vec<f64>)> = rec.weights_at_phase_end.iter().filter(|(q, _, _)| *q == p).collect();
+    let at = match m.phase {
+        Some(ph) => snaps.iter().position(|s| s.1 == ph),
+        None => snaps.len().checked_sub(1),
+    }
+    .ok_or("no weights were taken at the end of the window")?;
+    let w = &snaps[at].2;
+    let previous = at.checked_sub(1).map(|k| snaps[k].2.as_slice());
+    let proj = &program.projections[p as usize];
+    // Bounds: the upper bound the rule clips the weight to, else the range.
+    let max = w.iter().copied().fold(0.0f64, f64::max);
+    let hi = clip_bound(program, p).filter(|b| *b >= max).unwrap_or(if max > 0.0 { max } else { 1.0 });
+    let cfg = ha::WeightConfig { lo: 0.0, hi, n_bins: 20, bound_tol: 1e-3 };
+    if w.is_empty() {
+        return Err(format!("projection `{}` has no synapses", proj.name));
+    }
+    let r = ha::weight_stats(w, &cfg, previous).map_err(|e| e.to_string())?;
+    Ok((r.mean, json!(r)))
+}

@@ -1,0 +1,499 @@
+//! The one pipeline: check → compile → simulate → metrics, as library
+//! calls. The CLI, studies, tests and benchmarks all go through here, so
+//! verification and the end of a run (`finish`) cannot differ between
+//! them. Nothing here prints: diagnostics and progress go to an
+//! [`Observer`], failures come back as [`Error`].
+//!
+//! This module and [`crate::output`] are where the facade touches the file
+//! system: model files and their imports are read here, data files when
+//! the network is built, run directories written by `output`.
+
+use crate::metrics::{self, MetricValue};
+use crate::output;
+use hebb_ir::{Interpreted, Kernels, Program, VerifyError};
+use hebb_jit::JitError;
+use hebb_lang::diag::{self, Diagnostic, Style};
+use hebb_lang::units::{Dim, format_quantity};
+use hebb_lang::{Loaded, MainFile, SourceMap};
+use hebb_runtime::{BuildError, RunError, Simulation, SynapseRef};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What runs the kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// Cranelift-compiled native code (the default).
+    #[default]
+    Jit,
+    /// The reference interpreter of the IR (slow; for checking the JIT).
+    Interpreter,
+}
+
+/// Where a model's text comes from.
+#[derive(Clone, Debug)]
+pub enum ModelSource {
+    /// A file, read when the model is checked.
+    File(PathBuf),
+    /// Text in memory that notionally lives at `path` (imports and data
+    /// files are resolved next to it).
+    Text { text: String, path: PathBuf },
+}
+
+impl ModelSource {
+    /// The path as the user gave it.
+    pub fn path(&self) -> &Path {
+        match self {
+            ModelSource::File(p) | ModelSource::Text { path: p, .. } => p,
+        }
+    }
+}
+
+/// One run of a model: which model, which of its variants, what to change,
+/// and how to run it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub source: ModelSource,
+    /// An experiment variant, applied before checking.
+    pub variant: Option<String>,
+    /// `--set Type.param=value` texts.
+    pub settings: Vec<String>,
+    /// Simulated duration (seconds), overriding the experiment's.
+    pub duration: Option<f64>,
+    pub seed: Option<u64>,
+    pub backend: Backend,
+    /// Keep every synaptic variable per synapse (for checking hoisting).
+    pub no_hoist: bool,
+}
+
+impl Request {
+    /// The model file as it is, with the JIT.
+    pub fn file(path: impl Into<PathBuf>) -> Request {
+        Request::new(ModelSource::File(path.into()))
+    }
+
+    /// Model text that notionally lives at `path`.
+    pub fn text(text: impl Into<String>, path: impl Into<PathBuf>) -> Request {
+        Request::new(ModelSource::Text { text: text.into(), path: path.into() })
+    }
+
+    fn new(source: ModelSource) -> Request {
+        Request {
+            source,
+            variant: None,
+            settings: Vec::new(),
+            duration: None,
+            seed: None,
+            backend: Backend::Jit,
+            no_hoist: false,
+        }
+    }
+
+    fn lower_options(&self) -> hebb_lower::Options {
+        hebb_lower::Options { duration: self.duration, seed: self.seed, no_hoist: self.no_hoist }
+    }
+}
+
+/// A model's diagnostics with the sources they point into.
+#[derive(Debug)]
+pub struct Diagnostics {
+    /// The main file's name as the user gave it.
+    pub file: String,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+}
+
+impl Diagnostics {
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// Every diagnostic (or only the errors), drawn with miette.
+    pub fn render(&self, style: Style, errors_only: bool) -> String {
+        let shown: Vec<Diagnostic> =
+            self.diagnostics.iter().filter(|d| !errors_only || d.is_error()).cloned().collect();
+        diag::render(&shown, &self.sources, style)
+    }
+}
+
+/// Why a request could not be carried out. A run that starts and then
+/// fails (a non-finite value, an `abort when`) is not an error: its
+/// [`RunSummary`] says so, and what it recorded is kept.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The main model file cannot be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    /// The model has errors (the diagnostics say which).
+    #[error("`{}` has {} error{}", .0.file, .0.error_count(), plural(.0.error_count()))]
+    Model(Box<Diagnostics>),
+    /// A data file the model names is missing or wrong, or the network
+    /// cannot be built as specified.
+    #[error("{0}")]
+    Data(#[from] BuildError),
+    #[error("the IR failed verification (this is a bug in hebb): {}", join(.0))]
+    Verify(Vec<VerifyError>),
+    #[error("JIT compilation failed (this is a bug in hebb): {0}")]
+    Jit(#[from] JitError),
+    #[error("cannot create output directory `{}`: {source}", path.display())]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the run directory `{}`: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    /// Something that must not happen did (this is a bug in hebb).
+    #[error("{0} (this is a bug in hebb)")]
+    Internal(String),
+}
+
+fn join(errors: &[VerifyError]) -> String {
+    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// How far a simulation is.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Steps done, of `n_steps`.
+    pub step: u64,
+    pub n_steps: u64,
+    pub dt: f64,
+    /// Wall-clock time since the simulation started.
+    pub elapsed: Duration,
+}
+
+/// Receives what a pipeline reports while it works. Both methods do
+/// nothing by default.
+pub trait Observer {
+    /// Diagnostics of a model that checked (warnings), or failed to.
+    fn diagnostics(&mut self, _diagnostics: &Diagnostics) {}
+    /// Called every 1/200 of a simulation.
+    fn progress(&mut self, _progress: &Progress) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// Reads model files and their imports from the file system.
+struct FileSystem;
+
+impl hebb_lang::Files for FileSystem {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
+    fn canonical(&self, path: &Path) -> PathBuf {
+        path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+fn read_data_file(path: &Path) -> std::io::Result<String> {
+    std::fs::read_to_string(path)
+}
+
+/// A checked model: parsed, checked and lowered to the IR when it has no
+/// errors. All of its diagnostics, from every phase, are here.
+pub struct Checked {
+    pub loaded: Loaded,
+    /// The program, when checking and lowering found no error.
+    program: Option<Program>,
+    /// Diagnostics of lowering (after the loaded model's).
+    pub lower_diagnostics: Vec<Diagnostic>,
+    pub lower_time: Duration,
+    backend: Backend,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.program.is_none()
+    }
+
+    /// The lowered program, when the model has no errors.
+    pub fn program(&self) -> Option<&Program> {
+        self.program.as_ref()
+    }
+
+    /// Every diagnostic with its sources.
+    pub fn diagnostics(&self) -> Diagnostics {
+        let mut diagnostics = self.loaded.diags.clone();
+        diagnostics.extend(self.lower_diagnostics.iter().cloned());
+        Diagnostics { file: self.file().to_string(), diagnostics, sources: self.loaded.sources.clone() }
+    }
+
+    /// The main file's name.
+    pub fn file(&self) -> &str {
+        self.loaded.sources.files().next().map(|(_, f)| f.name.as_str()).unwrap_or("")
+    }
+
+    /// The main file's text.
+    pub fn text(&self) -> &str {
+        self.loaded.sources.files().next().map(|(_, f)| f.text.as_str()).unwrap_or("")
+    }
+}
+
+/// Parses, checks and lowers the model of a request. `Err` only when the
+/// main file cannot be read: model errors are diagnostics in the result.
+pub fn check(request: &Request) -> Result<Checked, Error> {
+    let (text, path) = match &request.source {
+        ModelSource::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.clone(), source })?;
+            (text, path.canonicalize().ok())
+        }
+        ModelSource::Text { text, path } => (text.clone(), Some(path.clone())),
+    };
+    let name = request.source.path().display().to_string();
+    let main = MainFile { name: &name, path, text: &text };
+    let loaded = hebb_lang::load(main, &request.settings, request.variant.as_deref(), &FileSystem);
+    let t0 = Instant::now();
+    let (program, lower_diagnostics) = if loaded.has_errors() {
+        (None, Vec::new())
+    } else {
+        // Lowering finds what needs the whole network (event-driven
+        // equations, integration methods).
+        let (program, diags) = hebb_lower::lower(&loaded.model, &request.lower_options());
+        ((!diag::has_errors(&diags)).then_some(program), diags)
+    };
+    Ok(Checked { loaded, program, lower_diagnostics, lower_time: t0.elapsed(), backend: request.backend })
+}
+
+/// A program ready to run: its kernels with the program they belong to.
+pub struct Compiled {
+    pub kernels: Box<dyn Kernels>,
+    /// Lowering, verification and JIT compilation.
+    pub compile_time: Duration,
+}
+
+impl Compiled {
+    pub fn program(&self) -> &Program {
+        self.kernels.program()
+    }
+}
+
+/// Verifies a checked model's program (always: a broken IR is a bug that
+/// must not run) and compiles it for the request's backend.
+pub fn compile(checked: Checked) -> Result<Compiled, Error> {
+    let diagnostics = checked.diagnostics();
+    let Checked { program, lower_time, backend, .. } = checked;
+    let program = program.ok_or_else(|| Error::Model(Box::new(diagnostics)))?;
+    let t0 = Instant::now();
+    hebb_ir::verify(&program).map_err(Error::Verify)?;
+    let kernels: Box<dyn Kernels> = match backend {
+        Backend::Jit => Box::new(hebb_jit::compile(program, &hebb_jit::Options::default())?),
+        Backend::Interpreter => Box::new(Interpreted::new(program)),
+    };
+    Ok(Compiled { kernels, compile_time: lower_time + t0.elapsed() })
+}
+
+/// A finished simulation: the network as it ended, and how it ended.
+pub struct Outcome {
+    pub simulation: Simulation,
+    pub result: Result<(), RunError>,
+    pub build_time: Duration,
+    pub run_time: Duration,
+}
+
+impl Outcome {
+    pub fn recordings(&self) -> &hebb_runtime::record::Recordings {
+        self.simulation.recordings()
+    }
+
+    /// Synapses per projection.
+    pub fn synapses(&self) -> Vec<usize> {
+        (0..self.simulation.program().projections.len()).map(|p| self.simulation.projection(p).n_synapses()).collect()
+    }
+
+    /// Simulated time (seconds).
+    pub fn simulated(&self) -> f64 {
+        self.simulation.time()
+    }
+}
+
+/// Builds the network of a compiled program (reading its data files).
+pub fn build(compiled: Compiled) -> Result<(Simulation, Duration), Error> {
+    let t0 = Instant::now();
+    let simulation = Simulation::new(compiled.kernels, &read_data_file)?;
+    Ok((simulation, t0.elapsed()))
+}
+
+/// Builds and runs a compiled program to its end (or to its first error),
+/// then finishes it.
+pub fn simulate(compiled: Compiled, observer: &mut dyn Observer) -> Result<Outcome, Error> {
+    let (simulation, build_time) = build(compiled)?;
+    Ok(run_to_end(simulation, build_time, observer))
+}
+
+/// Runs a built simulation to its end in 200 chunks, reporting progress
+/// after each, and finishes it.
+fn run_to_end(mut simulation: Simulation, build_time: Duration, observer: &mut dyn Observer) -> Outcome {
+    let (n_steps, dt) = (simulation.program().n_steps, simulation.program().dt);
+    let chunk = (n_steps / 200).max(1);
+    let t0 = Instant::now();
+    let mut result = Ok(());
+    while !simulation.finished() {
+        if let Err(e) = simulation.run_steps(chunk) {
+            result = Err(e);
+            break;
+        }
+        observer.progress(&Progress { step: simulation.step(), n_steps, dt, elapsed: t0.elapsed() });
+    }
+    simulation.finish();
+    Outcome { simulation, result, build_time, run_time: t0.elapsed() }
+}
+
+/// How long each part of a run took (seconds).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    pub parse_s: f64,
+    pub check_s: f64,
+    pub compile_s: f64,
+    pub build_s: f64,
+    pub run_s: f64,
+}
+
+/// A population's spikes in a run.
+#[derive(Clone, Debug)]
+pub struct PopulationSummary {
+    pub name: String,
+    pub size: usize,
+    pub spikes: u64,
+}
+
+/// What a finished run reports: how it ended, its metrics, and figures for
+/// a summary. Its recordings are in its run directory.
+#[derive(Clone, Debug)]
+pub struct RunSummary {
+    /// `ok`, `failed` or `aborted` (as in `run.json`).
+    pub status: &'static str,
+    /// Why it stopped early (empty when it did not).
+    pub message: String,
+    pub error: Option<RunError>,
+    pub metrics: Vec<MetricValue>,
+    pub timings: Timings,
+    /// Simulated time (seconds).
+    pub simulated: f64,
+    /// What ran the kernels.
+    pub backend: &'static str,
+    /// Spiking groups (not signals).
+    pub populations: Vec<PopulationSummary>,
+    pub synapses: usize,
+    pub dir: PathBuf,
+}
+
+/// Everything for one run: checks, compiles, builds, runs, measures, and
+/// writes the run directory `dir` (recordings, `metrics.json`,
+/// `run.json`). Diagnostics of a model that checks (warnings) go to the
+/// observer before the run starts.
+pub fn run(request: &Request, dir: &Path, observer: &mut dyn Observer) -> Result<RunSummary, Error> {
+    let checked = check(request)?;
+    let diagnostics = checked.diagnostics();
+    if !diagnostics.diagnostics.is_empty() {
+        observer.diagnostics(&diagnostics);
+    }
+    let (parse_s, check_s) = (checked.loaded.parse_time.as_secs_f64(), checked.loaded.check_time.as_secs_f64());
+    let model_text = checked.text().to_string();
+    let compiled = compile(checked)?;
+    let compile_s = compiled.compile_time.as_secs_f64();
+    let (simulation, build_time) = build(compiled)?;
+    std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir { path: dir.to_path_buf(), source })?;
+    let outcome = run_to_end(simulation, build_time, observer);
+    let timings = Timings {
+        parse_s,
+        check_s,
+        compile_s,
+        build_s: outcome.build_time.as_secs_f64(),
+        run_s: outcome.run_time.as_secs_f64(),
+    };
+    let sim = &outcome.simulation;
+    let metrics = metrics::compute(sim.program(), sim.recordings(), outcome.simulated());
+    let (status, message) = match &outcome.result {
+        Ok(()) => ("ok", String::new()),
+        Err(e) => (e.status(), describe(e)),
+    };
+    let record = output::RunRecord {
+        status,
+        message: &message,
+        model: request.source.path(),
+        model_text: &model_text,
+        variant: request.variant.as_deref(),
+        timings: &timings,
+        metrics: &metrics,
+    };
+    output::write_run(dir, sim, &record).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
+    Ok(summarize(&outcome, status, message, metrics, timings, dir))
+}
+
+fn summarize(
+    outcome: &Outcome,
+    status: &'static str,
+    message: String,
+    metrics: Vec<MetricValue>,
+    timings: Timings,
+    dir: &Path,
+) -> RunSummary {
+    let sim = &outcome.simulation;
+    let program = sim.program();
+    let populations = program
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| !matches!(g.kind, hebb_ir::GroupKind::Signal))
+        .map(|(g, group)| PopulationSummary {
+            name: group.name.clone(),
+            size: group.size,
+            spikes: sim.recordings().spike_counts[g],
+        })
+        .collect();
+    RunSummary {
+        status,
+        message,
+        error: outcome.result.clone().err(),
+        metrics,
+        timings,
+        simulated: outcome.simulated(),
+        backend: sim.kernels_name(),
+        populations,
+        synapses: outcome.synapses().iter().sum(),
+        dir: dir.to_path_buf(),
+    }
+}
+
+/// A run error in words, with times in units.
+pub fn describe(e: &RunError) -> String {
+    let time = |t: f64| format_quantity(t, Dim::TIME);
+    match e {
+        RunError::NonFinite { group, variable, index, time: t } => {
+            format!("`{variable}` of neuron {index} in population `{group}` became non-finite at t = {}", time(*t))
+        }
+        RunError::NonFiniteSynapse { projection, variable, which, time: t } => {
+            let which = match which {
+                SynapseRef::Synapse { pre, post } => format!("the synapse {pre} -> {post}"),
+                SynapseRef::OfPre(i) => format!("the synapses of presynaptic neuron {i}"),
+                SynapseRef::OfPost(j) => format!("the synapses of postsynaptic neuron {j}"),
+            };
+            format!(
+                "`{variable}` of {which} in projection `{projection}` became non-finite (found at t = {})",
+                time(*t)
+            )
+        }
+        RunError::Aborted { group, rate, op, threshold, window, time: t } => format!(
+            "aborted at t = {}: the rate of `{group}` over the last {} was {rate:.1} Hz ({op} {threshold} Hz)",
+            time(*t),
+            time(*window)
+        ),
+    }
+}
+
+/// Parses a quantity in the language's syntax (`2 s`, `15 ms`) for
+/// command-line options; `Err` says what is wrong.
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let (v, dim) = hebb_lang::load::parse_quantity(text)?;
+    if dim != Dim::TIME {
+        return Err(format!("`{text}` is not a time (it has dimension `{dim}`)"));
+    }
+    if !(v > 0.0 && v.is_finite()) {
+        return Err(format!("`{text}` is not a positive duration"));
+    }
+    Ok(v)
+}

@@ -1,0 +1,181 @@
+//! `hebb run FILE`: one run of a model's experiment into a run directory,
+//! with a progress bar on a terminal and a summary at the end.
+
+use super::{EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, backend_arg, default_run_dir, duration_arg, fail, model_name, out};
+use hebb::lang::units::{Dim, format_quantity};
+use hebb::session::{self, Backend, Diagnostics, Observer, Progress, Request, RunSummary};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    file: PathBuf,
+    /// Output directory (default: runs/<model>-<timestamp>/).
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+    /// Simulated duration, overriding the experiment's (e.g. `2 s`).
+    #[arg(long)]
+    duration: Option<String>,
+    /// Random seed, overriding the experiment's.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a param: `--set 'LIF.tau_m=15 ms'`.
+    #[arg(long = "set", value_name = "Type.param=value")]
+    set: Vec<String>,
+    /// Worker threads (results do not depend on it).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Print only errors.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Which backend runs the kernels.
+    #[arg(long, value_parser = backend_arg(), default_value = "jit")]
+    backend: Backend,
+    /// Keep every synaptic variable per synapse (no trace hoisting); for
+    /// checking that hoisting does not change results.
+    #[arg(long)]
+    no_hoist: bool,
+}
+
+pub fn run(args: &RunArgs) -> u8 {
+    let duration = match duration_arg(args.duration.as_deref()) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    if args.threads == 0 {
+        eprintln!("error: `--threads` must be at least 1");
+        return EXIT_USAGE;
+    }
+    let request = Request {
+        variant: None,
+        settings: args.set.clone(),
+        duration,
+        seed: args.seed,
+        backend: args.backend,
+        no_hoist: args.no_hoist,
+        ..Request::file(&args.file)
+    };
+    let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&model_name(&args.file)));
+    let mut terminal = Terminal::new(args.quiet);
+    match session::run(&request, &dir, &mut terminal) {
+        Ok(summary) => {
+            terminal.clear();
+            report(&summary, args.quiet)
+        }
+        Err(e) => {
+            terminal.clear();
+            fail(&e, terminal.diagnostics_shown)
+        }
+    }
+}
+
+/// Prints how a run ended: its summary and metrics, or why it stopped.
+fn report(summary: &RunSummary, quiet: bool) -> u8 {
+    match &summary.error {
+        None => {
+            if !quiet {
+                out!("{}", text(summary));
+                if !summary.metrics.is_empty() {
+                    out!("{}", hebb::study::metrics_table(&summary.metrics));
+                }
+                out!("wrote {}", summary.dir.display());
+            }
+            EXIT_OK
+        }
+        Some(_) => {
+            let what = if summary.status == "aborted" { "the simulation was stopped" } else { "the simulation failed" };
+            eprintln!("error: {what}: {}", summary.message);
+            eprintln!("note: what was recorded until then is in `{}`", summary.dir.display());
+            EXIT_RUNTIME
+        }
+    }
+}
+
+/// The summary of a finished run: speed, populations, synapses, timings.
+fn text(s: &RunSummary) -> String {
+    use std::fmt::Write as _;
+    let t = &s.timings;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "simulated {} in {:.3} s ({:.1}× real time) with the {}",
+        format_quantity(s.simulated, Dim::TIME),
+        t.run_s,
+        s.simulated / t.run_s.max(1e-9),
+        s.backend
+    );
+    for p in &s.populations {
+        let _ = writeln!(
+            out,
+            "  {:<12} {:>7} neurons {:>10} spikes {:>9.2} Hz",
+            p.name,
+            p.size,
+            p.spikes,
+            p.spikes as f64 / p.size as f64 / s.simulated.max(1e-12)
+        );
+    }
+    let _ = write!(
+        out,
+        "  {} synapses; parse {:.1} ms, check {:.1} ms, compile {:.1} ms, build {:.1} ms",
+        s.synapses,
+        t.parse_s * 1e3,
+        t.check_s * 1e3,
+        t.compile_s * 1e3,
+        t.build_s * 1e3
+    );
+    out
+}
+
+/// Diagnostics and a progress bar on stderr.
+struct Terminal {
+    quiet: bool,
+    /// Whether to draw a progress bar (a terminal, not quiet).
+    bar: bool,
+    last_draw: Instant,
+    drawn: bool,
+    diagnostics_shown: bool,
+}
+
+impl Terminal {
+    fn new(quiet: bool) -> Terminal {
+        let bar = !quiet && std::io::stderr().is_terminal();
+        Terminal { quiet, bar, last_draw: Instant::now(), drawn: false, diagnostics_shown: false }
+    }
+
+    /// Erases the progress bar.
+    fn clear(&mut self) {
+        if self.drawn {
+            eprint!("\r{}\r", " ".repeat(80));
+            self.drawn = false;
+        }
+    }
+}
+
+impl Observer for Terminal {
+    fn diagnostics(&mut self, d: &Diagnostics) {
+        super::print_diagnostics(d, self.quiet);
+        self.diagnostics_shown = true;
+    }
+
+    fn progress(&mut self, p: &Progress) {
+        if !self.bar || self.last_draw.elapsed().as_millis() < 100 {
+            return;
+        }
+        self.last_draw = Instant::now();
+        let done = p.step as f64 / p.n_steps.max(1) as f64;
+        let sim_t = p.step as f64 * p.dt;
+        let speed = sim_t / p.elapsed.as_secs_f64().max(1e-9);
+        let width = 30;
+        let filled = ((done * width as f64) as usize).min(width);
+        eprint!(
+            "\r[{}{}] {} / {}  ({speed:.2}× real time)   ",
+            "=".repeat(filled),
+            " ".repeat(width - filled),
+            format_quantity(sim_t, Dim::TIME),
+            format_quantity(p.n_steps as f64 * p.dt, Dim::TIME)
+        );
+        let _ = std::io::stderr().flush();
+        self.drawn = true;
+    }
+}
