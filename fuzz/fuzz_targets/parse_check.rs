@@ -3,16 +3,17 @@
 //! repository root (needs cargo-fuzz).
 #![no_main]
 
+use hebb_lang::diag::{self, Style};
+use hebb_lang::{MainFile, NoFiles};
 use libfuzzer_sys::fuzz_target;
-use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let no_files = |_: &Path| Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no files while fuzzing"));
-    let checked = hebb::driver::load_text("fuzz.hebb", None, &text, &[], &no_files);
-    let _ = hebb::diag::render(&checked.diags, &checked.sources, hebb::diag::Style::Plain);
-    if !checked.has_errors() {
-        let (program, _) = hebb::ir::lower::lower(&checked.model, &Default::default());
-        let _ = hebb::ir::verify(&program);
+    let main = MainFile { name: "fuzz.hebb", path: None, text: &text };
+    let loaded = hebb_lang::load(main, &[], None, &NoFiles);
+    let _ = diag::render(&loaded.diags, &loaded.sources, Style::Plain);
+    if !loaded.has_errors() {
+        let (program, _) = hebb_lower::lower(&loaded.model, &Default::default());
+        let _ = hebb_ir::verify(&program);
     }
 });

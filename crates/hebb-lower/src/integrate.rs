@@ -58,8 +58,28 @@ pub struct Integrated {
     pub info: IntegratorInfo,
 }
 
+/// Why an integration method does not apply to a system (the label of a
+/// `hebb::method::not_applicable` diagnostic, and part of `auto`'s reason).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum NotApplicable {
+    #[error("`d{var}/dt` cannot be integrated exactly: {why}")]
+    NotPlain { var: String, why: &'static str },
+    #[error("`d{var}/dt` is not differentiable")]
+    NotDifferentiable { var: String },
+    #[error("`d{var}/dt` is not differentiable in `{var}`")]
+    NotDifferentiableInItself { var: String },
+    #[error("`d{var}/dt` is not linear in `{other}` with a constant coefficient")]
+    NonConstantCoefficient { var: String, other: String },
+    #[error("`d{var}/dt` is not linear in `{var}`")]
+    NotLinear { var: String },
+    #[error("the constant part of `d{var}/dt` is not constant")]
+    NonConstantPart { var: String },
+    #[error("the propagator is not finite")]
+    PropagatorNotFinite,
+}
+
 /// Integrates with `method`; `Err` says why the method does not apply.
-pub fn integrate(sys: &System<'_>, method: Method, locals: &mut Locals) -> Result<Integrated, String> {
+pub fn integrate(sys: &System<'_>, method: Method, locals: &mut Locals) -> Result<Integrated, NotApplicable> {
     if sys.vars.is_empty() {
         return Ok(Integrated {
             stmts: Vec::new(),
@@ -76,13 +96,14 @@ pub fn integrate(sys: &System<'_>, method: Method, locals: &mut Locals) -> Resul
                 r.info.reason = "auto: the system is linear with constant coefficients".into();
                 return Ok(r);
             }
-            let why_not_exact = exact(sys, &mut Locals::default()).err().unwrap_or_default();
+            let why_not_exact = exact(sys, &mut Locals::default()).err().map(|e| e.to_string()).unwrap_or_default();
             if let Ok(mut r) = exponential_euler(sys, locals) {
                 r.info.reason =
                     format!("auto: each equation is linear in its own variable, but not exact: {why_not_exact}");
                 return Ok(r);
             }
-            let why_not_ee = exponential_euler(sys, &mut Locals::default()).err().unwrap_or_default();
+            let why_not_ee =
+                exponential_euler(sys, &mut Locals::default()).err().map(|e| e.to_string()).unwrap_or_default();
             let mut r = runge_kutta(sys, Method::Rk4, locals);
             r.info.reason = format!("auto: not linear ({why_not_ee})");
             Ok(r)
@@ -105,7 +126,7 @@ fn store_all(sys: &System<'_>, new: &[u32]) -> Vec<Stmt> {
     sys.vars.iter().zip(new).map(|(v, l)| Stmt::Store(v.slot, Expr::Local(*l))).collect()
 }
 
-fn exact(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated, String> {
+fn exact(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated, NotApplicable> {
     // z: the ODE variables, then the other own columns the equations read.
     let mut z: Vec<Slot> = sys.vars.iter().map(|v| v.slot).collect();
     for v in &sys.vars {
@@ -126,7 +147,7 @@ fn exact(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated, String> {
             _ => {}
         });
         if let Some(why) = bad {
-            return Err(format!("`d{}/dt` cannot be integrated exactly: {why}", v.name));
+            return Err(NotApplicable::NotPlain { var: v.name.clone(), why });
         }
     }
     let n = z.len();
@@ -134,25 +155,25 @@ fn exact(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated, String> {
     let mut mat = vec![vec![0.0; n + 1]; n + 1];
     for (k, v) in sys.vars.iter().enumerate() {
         for (j, zj) in z.iter().enumerate() {
-            let d = diff(&v.rhs, *zj).ok_or_else(|| format!("`d{}/dt` is not differentiable", v.name))?;
+            let d = diff(&v.rhs, *zj).ok_or_else(|| NotApplicable::NotDifferentiable { var: v.name.clone() })?;
             match d.as_const() {
                 Some(c) => mat[k][j] = c,
                 None => {
-                    let name = slot_name(sys, *zj);
-                    return Err(format!("`d{}/dt` is not linear in `{name}` with a constant coefficient", v.name));
+                    let other = slot_name(sys, *zj);
+                    return Err(NotApplicable::NonConstantCoefficient { var: v.name.clone(), other });
                 }
             }
         }
         let c0 = simplify(&subst(&v.rhs, &|s| z.contains(&s).then_some(Expr::Const(0.0))));
         match c0.as_const() {
             Some(c) => mat[k][n] = c,
-            None => return Err(format!("the constant part of `d{}/dt` is not constant", v.name)),
+            None => return Err(NotApplicable::NonConstantPart { var: v.name.clone() }),
         }
     }
     let scale = |a: &Vec<Vec<f64>>| a.iter().map(|r| r.iter().map(|x| x * sys.dt).collect()).collect::<Vec<Vec<f64>>>();
     let e_full = expm(&scale(&mat));
     if e_full.iter().flatten().any(|x| !x.is_finite()) {
-        return Err("the propagator is not finite".into());
+        return Err(NotApplicable::PropagatorNotFinite);
     }
     let frozen: Vec<bool> = sys.vars.iter().map(|v| v.frozen_when_refractory && sys.not_refractory.is_some()).collect();
     let e_refr = if frozen.iter().any(|f| *f) {
@@ -219,14 +240,13 @@ fn slot_name(sys: &System<'_>, s: Slot) -> String {
     }
 }
 
-fn exponential_euler(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated, String> {
+fn exponential_euler(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated, NotApplicable> {
     let mut stmts = Vec::new();
     let mut new = Vec::new();
     for v in &sys.vars {
-        let a =
-            diff(&v.rhs, v.slot).ok_or_else(|| format!("`d{}/dt` is not differentiable in `{}`", v.name, v.name))?;
+        let a = diff(&v.rhs, v.slot).ok_or_else(|| NotApplicable::NotDifferentiableInItself { var: v.name.clone() })?;
         if reads(&a, v.slot) {
-            return Err(format!("`d{}/dt` is not linear in `{}`", v.name, v.name));
+            return Err(NotApplicable::NotLinear { var: v.name.clone() });
         }
         let x = Expr::Load(v.slot);
         let integrated = if a.as_const() == Some(0.0) {

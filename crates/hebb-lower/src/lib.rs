@@ -650,7 +650,7 @@ fn integrate_into(
                     "hebb::method::not_applicable",
                     format!("method `{}` cannot integrate {what}", method.name()),
                 )
-                .label(span, why)
+                .label(span, why.to_string())
                 .help("use `method auto` to let hebb choose, or `rk4`"),
             );
             IntegratorInfo::default()

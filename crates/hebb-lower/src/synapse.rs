@@ -77,6 +77,24 @@ enum Block {
 /// Offset of provisional slots used to analyse right-hand sides.
 const PROVISIONAL: u32 = 1 << 20;
 
+/// Why a synaptic equation is not a linear decay (so it cannot be
+/// event-driven).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+enum NotADecay {
+    #[error("it reads `{0}`")]
+    ReadsState(String),
+    #[error("it reads a variable that can change")]
+    ReadsVariable,
+    #[error("it depends on time or on indices")]
+    DependsOnTime,
+    #[error("it draws random numbers")]
+    Random,
+    #[error("it is not linear in its variable")]
+    NotLinear,
+    #[error("its constant part is not constant")]
+    NonConstantPart,
+}
+
 /// Every assignment to an own state, with whether it is a top-level
 /// statement of its block.
 fn own_writes<'h>(body: &'h [hir::Stmt], top: bool, out: &mut Vec<(u32, bool, &'h hir::Stmt)>) {
@@ -218,7 +236,7 @@ impl Lowerer<'_> {
                         "hebb::synapse::event_driven",
                         format!("`d{}/dt` of synapse `{}` is not a linear decay, so it cannot be event-driven", d.states[k].name, syn.name),
                     )
-                    .label(ode.span, why)
+                    .label(ode.span, why.to_string())
                     .help(format!(
                         "event-driven equations have the form `dx/dt = (x_inf - x) / tau` with constants; mark it `continuous d{}/dt = ...` to integrate it every step",
                         d.states[k].name
@@ -505,7 +523,7 @@ impl Lowerer<'_> {
         post: &VarMap,
         d: &hir::Dynamics,
         ode: &hir::Ode,
-    ) -> Result<Decay, String> {
+    ) -> Result<Decay, NotADecay> {
         let k = ode.state;
         let mut ctx = self.syn_ctx(map, pre, post);
         ctx.overrides = (0..d.states.len() as u32).map(|j| Some(Expr::Load(Slot::Own(PROVISIONAL + j)))).collect();
@@ -515,20 +533,20 @@ impl Lowerer<'_> {
         rhs.walk(&mut |e| match e {
             Expr::Load(s) if *s == own => {}
             Expr::Load(Slot::Own(j)) if *j >= PROVISIONAL => {
-                why = Some(format!("it reads `{}`", d.states[(*j - PROVISIONAL) as usize].name))
+                why = Some(NotADecay::ReadsState(d.states[(*j - PROVISIONAL) as usize].name.clone()))
             }
-            Expr::Load(_) => why = Some("it reads a variable that can change".to_string()),
-            Expr::Builtin(_) => why = Some("it depends on time or on indices".to_string()),
-            Expr::Rand(_) | Expr::Randn(_) => why = Some("it draws random numbers".to_string()),
+            Expr::Load(_) => why = Some(NotADecay::ReadsVariable),
+            Expr::Builtin(_) => why = Some(NotADecay::DependsOnTime),
+            Expr::Rand(_) | Expr::Randn(_) => why = Some(NotADecay::Random),
             _ => {}
         });
         if let Some(w) = why {
             return Err(w);
         }
-        let rate = diff(&rhs, own).and_then(|a| simplify(&a).as_const()).ok_or("it is not linear in its variable")?;
+        let rate = diff(&rhs, own).and_then(|a| simplify(&a).as_const()).ok_or(NotADecay::NotLinear)?;
         let b = simplify(&subst(&rhs, &|s| (s == own).then_some(Expr::Const(0.0))))
             .as_const()
-            .ok_or("its constant part is not constant")?;
+            .ok_or(NotADecay::NonConstantPart)?;
         Ok(if rate == 0.0 {
             Decay { rate, x_inf: 0.0, drift: b }
         } else {
@@ -797,7 +815,7 @@ impl Lowerer<'_> {
                         "hebb::method::not_applicable",
                         format!("method `{}` cannot integrate synapse `{name}`", method.name()),
                     )
-                    .label(span, why)
+                    .label(span, why.to_string())
                     .help("use `method auto` to let hebb choose, or `rk4`"),
                 );
                 None

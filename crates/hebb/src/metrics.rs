@@ -32,6 +32,29 @@ const DRIFT_BLOCKS: usize = 4;
 const FOLDS: usize = 5;
 const MIN_ISIS: usize = 5;
 
+/// Why a metric has no value (its details say so, and the value is NaN).
+#[derive(Debug, thiserror::Error)]
+pub enum MetricError {
+    #[error("the phase was cut off by `--duration`")]
+    PhaseCut,
+    #[error("phase `{0}` did not run")]
+    PhaseNotRun(String),
+    #[error("the population's spikes were not recorded")]
+    NotRecorded,
+    #[error("no stimuli to be about")]
+    NoStimuli,
+    #[error("no presentations of the stimuli in the window")]
+    NoPresentations,
+    #[error("`control` needs a target")]
+    NoTarget,
+    #[error("no weights were taken at the end of the window")]
+    NoWeights,
+    #[error("projection `{0}` has no synapses")]
+    NoSynapses(String),
+    #[error("{0}")]
+    Analysis(#[from] ha::AnalysisError),
+}
+
 /// Computes every measure of the program. Errors of one metric (too few
 /// presentations, an empty window, ...) become a NaN value with the reason
 /// in its details; they do not stop the others.
@@ -66,28 +89,28 @@ fn one(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Metr
     let u = unit(m.metric);
     match value(program, rec, m, simulated) {
         Ok((v, details)) => MetricValue { column: col, value: v, unit: u, details },
-        Err(e) => MetricValue { column: col, value: f64::NAN, unit: u, details: json!({ "error": e }) },
+        Err(e) => MetricValue { column: col, value: f64::NAN, unit: u, details: json!({ "error": e.to_string() }) },
     }
 }
 
 /// The measured window: the phase's, or the whole run.
-fn window(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Result<ha::Window, String> {
+fn window(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Result<ha::Window, MetricError> {
     let (t0, t1) = match m.phase {
         Some(ph) => {
-            let name = &program.phases.get(ph as usize).ok_or("the phase was cut off by `--duration`")?.name;
+            let name = &program.phases.get(ph as usize).ok_or(MetricError::PhaseCut)?.name;
             let (_, t0, t1) =
-                rec.phases.iter().find(|(n, _, _)| n == name).ok_or(format!("phase `{name}` did not run"))?;
+                rec.phases.iter().find(|(n, _, _)| n == name).ok_or_else(|| MetricError::PhaseNotRun(name.clone()))?;
             (*t0, *t1)
         }
         None => (0.0, simulated),
     };
-    ha::Window::new(t0, t1).map_err(|e| e.to_string())
+    Ok(ha::Window::new(t0, t1)?)
 }
 
-fn spikes(program: &Program, rec: &Recordings, g: u32) -> Result<ha::SpikeTrains, String> {
+fn spikes(program: &Program, rec: &Recordings, g: u32) -> Result<ha::SpikeTrains, MetricError> {
     let n = program.groups[g as usize].size;
-    let s = rec.spikes.iter().find(|s| s.group == g).ok_or("the population's spikes were not recorded")?;
-    ha::SpikeTrains::new(n, s.times.clone(), s.indices.clone()).map_err(|e| e.to_string())
+    let s = rec.spikes.iter().find(|s| s.group == g).ok_or(MetricError::NotRecorded)?;
+    Ok(ha::SpikeTrains::new(n, s.times.clone(), s.indices.clone())?)
 }
 
 fn presentations(rec: &Recordings, stimuli: u32, w: ha::Window) -> Vec<ha::Presentation> {
@@ -102,8 +125,7 @@ fn opt(x: Option<f64>) -> f64 {
     x.unwrap_or(f64::NAN)
 }
 
-fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Result<(f64, Value), String> {
-    let e = |x: ha::AnalysisError| x.to_string();
+fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Result<(f64, Value), MetricError> {
     let w = window(program, rec, m, simulated)?;
     let seed = program.seed;
     let g = match m.target {
@@ -113,33 +135,32 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Re
     let st = spikes(program, rec, g)?;
     Ok(match m.metric {
         Metric::Rates => {
-            let r = ha::rates(&st, w).map_err(e)?;
+            let r = ha::rates(&st, w)?;
             (r.mean_hz, json!(r))
         }
         Metric::CvIsi => {
-            let r = ha::cv_isi(&st, w, MIN_ISIS).map_err(e)?;
+            let r = ha::cv_isi(&st, w, MIN_ISIS)?;
             (opt(r.mean_cv), json!(r))
         }
         Metric::Fano => {
-            let r = ha::fano(&st, w, FANO_BIN_S).map_err(e)?;
+            let r = ha::fano(&st, w, FANO_BIN_S)?;
             (opt(r.mean_fano), json!(r))
         }
         Metric::Correlation => {
             let cfg = ha::CorrelationConfig { bin_width_s: CORRELATION_BIN_S, n_pairs: CORRELATION_PAIRS, seed };
-            let r = ha::correlation(&st, w, &cfg).map_err(e)?;
+            let r = ha::correlation(&st, w, &cfg)?;
             (opt(r.mean_correlation), json!(r))
         }
         Metric::Synchrony => {
-            let r = ha::synchrony(&st, w, SYNCHRONY_BIN_S).map_err(e)?;
+            let r = ha::synchrony(&st, w, SYNCHRONY_BIN_S)?;
             (opt(r.chi), json!(r))
         }
         Metric::Spectrum => {
-            let rate = ha::population_rate(&st, w, SPECTRUM_BIN_S).map_err(e)?;
+            let rate = ha::population_rate(&st, w, SPECTRUM_BIN_S)?;
             // Segments of about 1 s (resolution 1 Hz), fewer bins for short windows.
             let seg = (rate.len() / 2).clamp(16, 1024);
             let bands = [(1.0, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 30.0), (30.0, 80.0), (80.0, 200.0)];
-            let s =
-                ha::spectrum(ha::RateSeries::new(&rate, SPECTRUM_BIN_S).starting_at(w.t0()), seg, &bands).map_err(e)?;
+            let s = ha::spectrum(ha::RateSeries::new(&rate, SPECTRUM_BIN_S).starting_at(w.t0()), seg, &bands)?;
             let band_powers: Vec<Value> =
                 s.band_powers.iter().map(|b| json!({ "lo_hz": b.lo_hz, "hi_hz": b.hi_hz, "power": b.power })).collect();
             (
@@ -148,26 +169,26 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Re
             )
         }
         Metric::Information | Metric::Decoding | Metric::Drift => {
-            let about = m.about.ok_or("no stimuli to be about")?;
+            let about = m.about.ok_or(MetricError::NoStimuli)?;
             let pres = presentations(rec, about, w);
             if pres.is_empty() {
-                return Err("no presentations of the stimuli in the window".into());
+                return Err(MetricError::NoPresentations);
             }
             let cfg = ha::DecoderConfig { n_folds: FOLDS, seed };
             match m.metric {
                 Metric::Information => {
-                    let r = ha::information(&st, &pres, &cfg).map_err(e)?;
+                    let r = ha::information(&st, &pres, &cfg)?;
                     (r.mi_bits, json!(r))
                 }
                 Metric::Decoding => {
-                    let r = ha::decoding(&st, &pres, &cfg).map_err(e)?;
+                    let r = ha::decoding(&st, &pres, &cfg)?;
                     (
                         r.accuracy,
                         json!({ "accuracy": r.accuracy, "chance_level": r.chance_level, "n_trials": r.n_trials, "n_patterns": r.n_patterns, "n_folds": r.n_folds }),
                     )
                 }
                 _ => {
-                    let r = ha::drift(&st, &pres, DRIFT_BLOCKS).map_err(e)?;
+                    let r = ha::drift(&st, &pres, DRIFT_BLOCKS)?;
                     (
                         opt(r.first_last),
                         json!({ "first_last": r.first_last, "adjacent": r.adjacent, "n_blocks": r.n_blocks }),
@@ -176,8 +197,8 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Re
             }
         }
         Metric::Control => {
-            let target = m.target_rate.ok_or("`control` needs a target")?;
-            let rate = ha::population_rate(&st, w, CONTROL_BIN_S).map_err(e)?;
+            let target = m.target_rate.ok_or(MetricError::NoTarget)?;
+            let rate = ha::population_rate(&st, w, CONTROL_BIN_S)?;
             let cfg = ha::ControlConfig {
                 target_hz: target,
                 window: w,
@@ -185,8 +206,7 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Re
                 tolerance: 0.1,
                 hold_s: 0.0,
             };
-            let r =
-                ha::control_quality(ha::RateSeries::new(&rate, CONTROL_BIN_S).starting_at(w.t0()), &cfg).map_err(e)?;
+            let r = ha::control_quality(ha::RateSeries::new(&rate, CONTROL_BIN_S).starting_at(w.t0()), &cfg)?;
             (r.mean_rel_error, json!(r))
         }
         Metric::Weights => unreachable!("weights measure projections"),
@@ -214,13 +234,13 @@ fn clip_bound(program: &Program, p: u32) -> Option<f64> {
 
 /// Weights at the end of the window (a phase's end, or the run's), with
 /// the change since the previous phase.
-fn weights(program: &Program, rec: &Recordings, m: &Measure, p: u32) -> Result<(f64, Value), String> {
+fn weights(program: &Program, rec: &Recordings, m: &Measure, p: u32) -> Result<(f64, Value), MetricError> {
     let snaps: Vec<&(u32, u32, Vec<f64>)> = rec.weights_at_phase_end.iter().filter(|(q, _, _)| *q == p).collect();
     let at = match m.phase {
         Some(ph) => snaps.iter().position(|s| s.1 == ph),
         None => snaps.len().checked_sub(1),
     }
-    .ok_or("no weights were taken at the end of the window")?;
+    .ok_or(MetricError::NoWeights)?;
     let w = &snaps[at].2;
     let previous = at.checked_sub(1).map(|k| snaps[k].2.as_slice());
     let proj = &program.projections[p as usize];
@@ -229,8 +249,8 @@ fn weights(program: &Program, rec: &Recordings, m: &Measure, p: u32) -> Result<(
     let hi = clip_bound(program, p).filter(|b| *b >= max).unwrap_or(if max > 0.0 { max } else { 1.0 });
     let cfg = ha::WeightConfig { lo: 0.0, hi, n_bins: 20, bound_tol: 1e-3 };
     if w.is_empty() {
-        return Err(format!("projection `{}` has no synapses", proj.name));
+        return Err(MetricError::NoSynapses(proj.name.clone()));
     }
-    let r = ha::weight_stats(w, &cfg, previous).map_err(|e| e.to_string())?;
+    let r = ha::weight_stats(w, &cfg, previous)?;
     Ok((r.mean, json!(r)))
 }
