@@ -24,7 +24,19 @@ fn ext(base: &Path, extension: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("{}.{extension}", base.display()))
 }
 
-/// A spike raster (up to `max_neurons` neurons) above the population rate.
+/// What a raster shows: spikes of the first `max_neurons` neurons, and the
+/// population rate in bins of `bin` seconds.
+struct Raster<'a> {
+    title: &'a str,
+    times: &'a [f64],
+    indices: &'a [u32],
+    max_neurons: usize,
+    duration: f64,
+    rate: Vec<f64>,
+    bin: f64,
+}
+
+/// A spike raster (up to 200 neurons) above the population rate.
 pub fn raster(
     base: &Path,
     title: &str,
@@ -34,77 +46,64 @@ pub fn raster(
     duration: f64,
 ) -> Result<(), Error> {
     fonts();
-    let max_neurons = n_neurons.min(200);
     let bin = (duration / 200.0).max(1e-3);
+    let rate = population_rate(times, n_neurons, duration, bin);
+    let r = Raster { title, times, indices, max_neurons: n_neurons.min(200), duration, rate, bin };
+    draw_raster(SVGBackend::new(&ext(base, "svg"), (900, 560)).into_drawing_area(), &r)?;
+    draw_raster(BitMapBackend::new(&ext(base, "png"), (900, 560)).into_drawing_area(), &r)?;
+    Ok(())
+}
+
+/// The rate of `n_neurons` neurons (Hz) in bins of `bin` seconds.
+fn population_rate(times: &[f64], n_neurons: usize, duration: f64, bin: f64) -> Vec<f64> {
     let n_bins = (duration / bin).ceil() as usize;
     let mut counts = vec![0.0; n_bins.max(1)];
     for &t in times {
         let b = ((t / bin) as usize).min(counts.len() - 1);
         counts[b] += 1.0;
     }
-    let rate: Vec<f64> = counts.iter().map(|c| c / (n_neurons.max(1) as f64 * bin)).collect();
-    let rate_max = rate.iter().copied().fold(1.0, f64::max);
-    fn draw<DB: DrawingBackend>(
-        root: DrawingArea<DB, plotters::coord::Shift>,
-        (title, times, indices, max_neurons, duration, rate, rate_max, bin): (
-            &str,
-            &[f64],
-            &[u32],
-            usize,
-            f64,
-            &[f64],
-            f64,
-            f64,
-        ),
-    ) -> Result<(), Error>
-    where
-        DB::ErrorType: 'static,
-    {
-        root.fill(&WHITE)?;
-        let (upper, lower) = root.split_vertically(360);
-        let mut chart = ChartBuilder::on(&upper)
-            .caption(title, ("sans-serif", 18))
-            .margin(8)
-            .margin_right(24)
-            .x_label_area_size(24)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0.0..duration, 0.0..max_neurons as f64)?;
-        chart
-            .configure_mesh()
-            .y_desc("neuron")
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .disable_mesh()
-            .draw()?;
-        chart.draw_series(
-            times
-                .iter()
-                .zip(indices)
-                .filter(|(_, i)| (**i as usize) < max_neurons)
-                .map(|(t, i)| Circle::new((*t, *i as f64 + 0.5), 1, BLACK.filled())),
-        )?;
-        let mut chart = ChartBuilder::on(&lower)
-            .margin(8)
-            .margin_right(24)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0.0..duration, 0.0..rate_max * 1.1)?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s)")
-            .y_desc("rate (Hz)")
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .disable_mesh()
-            .draw()?;
-        chart
-            .draw_series(LineSeries::new(rate.iter().enumerate().map(|(k, r)| ((k as f64 + 0.5) * bin, *r)), &BLUE))?;
-        root.present()?;
-        Ok(())
-    }
-    let data = (title, times, indices, max_neurons, duration, rate.as_slice(), rate_max, bin);
-    draw(SVGBackend::new(&ext(base, "svg"), (900, 560)).into_drawing_area(), data)?;
-    draw(BitMapBackend::new(&ext(base, "png"), (900, 560)).into_drawing_area(), data)?;
+    counts.iter().map(|c| c / (n_neurons.max(1) as f64 * bin)).collect()
+}
+
+fn draw_raster<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, r: &Raster<'_>) -> Result<(), Error>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let (upper, lower) = root.split_vertically(360);
+    let mut chart = ChartBuilder::on(&upper)
+        .caption(r.title, ("sans-serif", 18))
+        .margin(8)
+        .margin_right(24)
+        .x_label_area_size(24)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0.0..r.duration, 0.0..r.max_neurons as f64)?;
+    chart.configure_mesh().y_desc("neuron").x_label_formatter(&tick).y_label_formatter(&tick).disable_mesh().draw()?;
+    chart.draw_series(
+        r.times
+            .iter()
+            .zip(r.indices)
+            .filter(|(_, i)| (**i as usize) < r.max_neurons)
+            .map(|(t, i)| Circle::new((*t, *i as f64 + 0.5), 1, BLACK.filled())),
+    )?;
+    let rate_max = r.rate.iter().copied().fold(1.0, f64::max);
+    let mut chart = ChartBuilder::on(&lower)
+        .margin(8)
+        .margin_right(24)
+        .x_label_area_size(32)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0.0..r.duration, 0.0..rate_max * 1.1)?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc("rate (Hz)")
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .disable_mesh()
+        .draw()?;
+    let bin = r.bin;
+    chart.draw_series(LineSeries::new(r.rate.iter().enumerate().map(|(k, x)| ((k as f64 + 0.5) * bin, *x)), &BLUE))?;
+    root.present()?;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
-//! Why a run stopped early, as data. The runtime knows no units: callers
-//! word these for users (the `hebb` crate's `session::describe`).
+//! What can go wrong, as data: a network that cannot be built, and a run
+//! that stopped early. The runtime knows no units: callers word run errors
+//! for users (the `hebb` crate's `session::describe`).
 
 /// Why a run stopped before its end.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,4 +42,16 @@ impl RunError {
             | RunError::Aborted { time, .. } => *time,
         }
     }
+}
+
+/// A problem with the data a model refers to (a spike or connection file),
+/// or a network that cannot be built as specified.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct BuildError {
+    pub message: String,
+}
+
+pub(crate) fn err(message: impl Into<String>) -> BuildError {
+    BuildError { message: message.into() }
 }

@@ -6,31 +6,49 @@
 //! belong to the network they run on.
 //!
 //! Modules: `state` (columns, groups, projections), `build` (initial
-//! values, connectivity, delays), `input` (Poisson and spike-time
-//! sources), `schedule` (phases, presentations, `set`s), `step` (the time
+//! values, data files: `init`), `connect` (connection rules), `synapses` (CSR rows, delays,
+//! the post index), `input` (Poisson and spike-time sources), `schedule` (phases, presentations, `set`s), `step` (the time
 //! step and event delivery), `sample` (recording) and `error`.
 
 mod build;
+mod connect;
 mod error;
+mod init;
 mod input;
 pub mod record;
 mod sample;
 mod schedule;
 mod state;
 mod step;
+mod synapses;
 
-pub use build::BuildError;
-pub use error::{RunError, SynapseRef};
+pub use error::{BuildError, RunError, SynapseRef};
 pub use state::{GroupView, ProjectionView};
 
 use hebb_ir::{Kernels, Program};
 use record::Recordings;
-use schedule::{AbortWindow, Presenting};
-use state::{GroupState, ProjState};
+use schedule::Presenting;
+use state::{AbortWindow, GroupState, ProjState};
 use std::path::Path;
 
 /// A network being simulated: the kernels (with their program) and the
 /// state they run on. The state is private; read it through the accessors.
+///
+/// Kernels get raw pointers into the state, so nothing outside may swap
+/// the kernels for others or change the state under them. Neither
+/// compiles:
+///
+/// ```compile_fail
+/// fn swap(sim: &mut hebb_runtime::Simulation, other: Box<dyn hebb_ir::Kernels>) {
+///     sim.kernels = other; // private: kernels come with the simulation
+/// }
+/// ```
+///
+/// ```compile_fail
+/// fn poke(sim: &mut hebb_runtime::Simulation) {
+///     sim.projection(0).column(0)[0] = f64::NAN; // views are read-only
+/// }
+/// ```
 pub struct Simulation {
     kernels: Box<dyn Kernels>,
     state: State,

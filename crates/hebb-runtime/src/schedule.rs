@@ -19,12 +19,6 @@ pub(crate) struct Presenting {
     each: u64,
 }
 
-/// Spike counts of the last 100 ms, for `abort when`.
-pub(crate) struct AbortWindow {
-    pub counts: Vec<u64>,
-    pub sum: u64,
-}
-
 impl Stepper<'_> {
     /// Phase boundaries and stimulus presentations that fall on step `n`.
     pub fn schedule(&mut self, n: u64) {

@@ -171,6 +171,12 @@ impl ProjState {
     }
 }
 
+/// Spike counts of the last 100 ms, for `abort when`.
+pub(crate) struct AbortWindow {
+    pub counts: Vec<u64>,
+    pub sum: u64,
+}
+
 /// A read-only view of one group of a simulation.
 #[derive(Clone, Copy)]
 pub struct GroupView<'a> {

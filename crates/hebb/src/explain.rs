@@ -1,7 +1,7 @@
 //! `hebb explain`: for every group, the integrator chosen and why, the
 //! propagator of exact ones, and memory per neuron and per synapse.
 
-use hebb_ir::{ColumnRole, GroupKind, MeasureTarget, Metric, Program};
+use hebb_ir::{ColumnRole, Group, GroupKind, MeasureTarget, Metric, Program, Projection};
 use hebb_lang::units::{Dim, format_quantity};
 use std::fmt::Write;
 
@@ -9,105 +9,116 @@ pub fn explain(program: &Program) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "time step {} ms, {} steps, seed {}", program.dt * 1e3, program.n_steps, program.seed);
     for group in &program.groups {
-        let kind = match &group.kind {
-            GroupKind::Neurons { type_name } => format!("{} neurons of type `{type_name}`", group.size),
-            GroupKind::Poisson { rate_max, .. } => format!(
-                "poisson source of {} neurons (cost per spike{})",
-                group.size,
-                rate_max.map(|m| format!("; thinning at {m} Hz")).unwrap_or_default()
-            ),
-            GroupKind::SpikeTimes(_) => format!("spike_times source of {} neurons", group.size),
-            GroupKind::Signal => "signal (one global set of variables)".to_string(),
-        };
-        let _ = writeln!(out, "\n{}: {kind}", group.name);
-        if let Some(info) = &group.integrator {
-            let _ = writeln!(out, "  integrator: {} ({})", info.method, info.reason);
-            if let Some((names, p, q)) = &info.propagator {
-                let _ = writeln!(
-                    out,
-                    "  propagator: [{}](t+dt) = P [{}](t) + q",
-                    names[..p.len()].join(", "),
-                    names.join(", ")
-                );
-                for (k, row) in p.iter().enumerate() {
-                    let cells: Vec<String> = row.iter().map(|x| format!("{x:>12.6e}")).collect();
-                    let _ = writeln!(out, "    {:<8} | {} | {:>12.6e}", names[k], cells.join(" "), q[k]);
-                }
-            }
-        }
-        let states = group.columns.iter().filter(|c| c.role == ColumnRole::State).count();
-        let params = group.columns.iter().filter(|c| c.role == ColumnRole::Param).count();
-        if !group.columns.is_empty() {
-            let _ = writeln!(
-                out,
-                "  memory: {} bytes per neuron ({states} state{}, {params} per-neuron param{}{})",
-                8 * group.columns.len(),
-                if states == 1 { "" } else { "s" },
-                if params == 1 { "" } else { "s" },
-                if group.columns.iter().any(|c| c.role == ColumnRole::LastSpike) { ", last spike" } else { "" }
-            );
-        }
+        explain_group(group, &mut out);
     }
-    for (p, proj) in program.projections.iter().enumerate() {
-        let _ = writeln!(out, "\n{}: synapses `{}`", proj.name, proj.synapse);
-        let cols: Vec<&str> = proj.columns.iter().map(|c| c.name.as_str()).collect();
-        let per_synapse_loops = proj.step.is_some() || !proj.every.is_empty();
-        let index = 4 + if proj.on_post.is_some() { 8 } else { 0 } + if per_synapse_loops { 4 } else { 0 };
-        let index_text = match (proj.on_post.is_some(), per_synapse_loops) {
-            (true, true) => "target 4, post index 8, presynaptic index 4",
-            (true, false) => "target 4, post index 8",
-            (false, true) => "target 4, presynaptic index 4",
-            _ => "target index 4",
-        };
-        let _ = writeln!(
-            out,
-            "  memory: {} bytes per synapse ({index_text} + {} per-synapse variable{} × 8){}",
-            index + 8 * cols.len(),
-            cols.len(),
-            if cols.len() == 1 { "" } else { "s" },
-            if cols.is_empty() { String::new() } else { format!(": {}", cols.join(", ")) }
-        );
-        for (name, v) in &proj.folded {
-            let _ = writeln!(out, "  `{name}` = {v} for every synapse: folded into the code, not stored");
-        }
-        let hoisted: Vec<String> = proj
-            .pre_side
-            .iter()
-            .filter(|c| c.role != ColumnRole::LastUpdate)
-            .map(|c| format!("`{}` per presynaptic neuron", c.name))
-            .chain(
-                proj.post_side
-                    .iter()
-                    .filter(|c| c.role != ColumnRole::LastUpdate)
-                    .map(|c| format!("`{}` per postsynaptic neuron", c.name)),
-            )
-            .collect();
-        if !hoisted.is_empty() {
-            let _ = writeln!(
-                out,
-                "  hoisted: {}; without hoisting {} bytes per synapse",
-                hoisted.join(", "),
-                index + 8 * proj.unhoisted_columns
-            );
-        }
-        let kernels = [(proj.on_pre, "on pre"), (proj.on_post, "on post"), (proj.step, "continuous equations")];
-        for (k, what) in kernels {
-            if let Some(k) = k {
-                let kernel = &program.kernels[k as usize];
-                if !kernel.prologue.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "  {what}: {} statements once per spike, {} per synapse",
-                        kernel.prologue.len(),
-                        kernel.body.len()
-                    );
-                }
-            }
-        }
-        let _ = p;
+    for proj in &program.projections {
+        explain_projection(program, proj, &mut out);
     }
     experiment(program, &mut out);
     out
+}
+
+/// A group: what it is, its integrator (with the propagator of an exact
+/// one) and its memory per neuron.
+fn explain_group(group: &Group, out: &mut String) {
+    let kind = match &group.kind {
+        GroupKind::Neurons { type_name } => format!("{} neurons of type `{type_name}`", group.size),
+        GroupKind::Poisson { rate_max, .. } => format!(
+            "poisson source of {} neurons (cost per spike{})",
+            group.size,
+            rate_max.map(|m| format!("; thinning at {m} Hz")).unwrap_or_default()
+        ),
+        GroupKind::SpikeTimes(_) => format!("spike_times source of {} neurons", group.size),
+        GroupKind::Signal => "signal (one global set of variables)".to_string(),
+    };
+    let _ = writeln!(out, "\n{}: {kind}", group.name);
+    if let Some(info) = &group.integrator {
+        let _ = writeln!(out, "  integrator: {} ({})", info.method, info.reason);
+        if let Some((names, p, q)) = &info.propagator {
+            let _ = writeln!(
+                out,
+                "  propagator: [{}](t+dt) = P [{}](t) + q",
+                names[..p.len()].join(", "),
+                names.join(", ")
+            );
+            for (k, row) in p.iter().enumerate() {
+                let cells: Vec<String> = row.iter().map(|x| format!("{x:>12.6e}")).collect();
+                let _ = writeln!(out, "    {:<8} | {} | {:>12.6e}", names[k], cells.join(" "), q[k]);
+            }
+        }
+    }
+    let states = group.columns.iter().filter(|c| c.role == ColumnRole::State).count();
+    let params = group.columns.iter().filter(|c| c.role == ColumnRole::Param).count();
+    if !group.columns.is_empty() {
+        let _ = writeln!(
+            out,
+            "  memory: {} bytes per neuron ({states} state{}, {params} per-neuron param{}{})",
+            8 * group.columns.len(),
+            if states == 1 { "" } else { "s" },
+            if params == 1 { "" } else { "s" },
+            if group.columns.iter().any(|c| c.role == ColumnRole::LastSpike) { ", last spike" } else { "" }
+        );
+    }
+}
+
+/// A projection: memory per synapse, folded and hoisted variables, and the
+/// work its event kernels do per spike and per synapse.
+fn explain_projection(program: &Program, proj: &Projection, out: &mut String) {
+    let _ = writeln!(out, "\n{}: synapses `{}`", proj.name, proj.synapse);
+    let cols: Vec<&str> = proj.columns.iter().map(|c| c.name.as_str()).collect();
+    let per_synapse_loops = proj.step.is_some() || !proj.every.is_empty();
+    let index = 4 + if proj.on_post.is_some() { 8 } else { 0 } + if per_synapse_loops { 4 } else { 0 };
+    let index_text = match (proj.on_post.is_some(), per_synapse_loops) {
+        (true, true) => "target 4, post index 8, presynaptic index 4",
+        (true, false) => "target 4, post index 8",
+        (false, true) => "target 4, presynaptic index 4",
+        _ => "target index 4",
+    };
+    let _ = writeln!(
+        out,
+        "  memory: {} bytes per synapse ({index_text} + {} per-synapse variable{} × 8){}",
+        index + 8 * cols.len(),
+        cols.len(),
+        if cols.len() == 1 { "" } else { "s" },
+        if cols.is_empty() { String::new() } else { format!(": {}", cols.join(", ")) }
+    );
+    for (name, v) in &proj.folded {
+        let _ = writeln!(out, "  `{name}` = {v} for every synapse: folded into the code, not stored");
+    }
+    let hoisted: Vec<String> = proj
+        .pre_side
+        .iter()
+        .filter(|c| c.role != ColumnRole::LastUpdate)
+        .map(|c| format!("`{}` per presynaptic neuron", c.name))
+        .chain(
+            proj.post_side
+                .iter()
+                .filter(|c| c.role != ColumnRole::LastUpdate)
+                .map(|c| format!("`{}` per postsynaptic neuron", c.name)),
+        )
+        .collect();
+    if !hoisted.is_empty() {
+        let _ = writeln!(
+            out,
+            "  hoisted: {}; without hoisting {} bytes per synapse",
+            hoisted.join(", "),
+            index + 8 * proj.unhoisted_columns
+        );
+    }
+    let kernels = [(proj.on_pre, "on pre"), (proj.on_post, "on post"), (proj.step, "continuous equations")];
+    for (k, what) in kernels {
+        if let Some(k) = k {
+            let kernel = &program.kernels[k as usize];
+            if !kernel.prologue.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {what}: {} statements once per spike, {} per synapse",
+                    kernel.prologue.len(),
+                    kernel.body.len()
+                );
+            }
+        }
+    }
 }
 
 /// The experiment's schedule: stimulus sets, phases, stops and metrics.

@@ -22,7 +22,8 @@ pub use hebb_jit as jit;
 pub use hebb_lang as lang;
 pub use hebb_lower as lower;
 pub use hebb_runtime as runtime;
+pub use output::Timings;
 pub use session::{
     Backend, Checked, Compiled, Diagnostics, Error, ModelSource, Observer, Outcome, Progress, Request, RunSummary,
-    Silent, Timings, check, compile, run, simulate,
+    Silent, check, compile, run, simulate,
 };

@@ -125,7 +125,10 @@ fn opt(x: Option<f64>) -> f64 {
     x.unwrap_or(f64::NAN)
 }
 
-fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Result<(f64, Value), MetricError> {
+/// A metric's headline value and its details.
+type Measured = Result<(f64, Value), MetricError>;
+
+fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Measured {
     let w = window(program, rec, m, simulated)?;
     let seed = program.seed;
     let g = match m.target {
@@ -133,84 +136,92 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Re
         MeasureTarget::Projection(p) => return weights(program, rec, m, p),
     };
     let st = spikes(program, rec, g)?;
-    Ok(match m.metric {
+    match m.metric {
         Metric::Rates => {
             let r = ha::rates(&st, w)?;
-            (r.mean_hz, json!(r))
+            Ok((r.mean_hz, json!(r)))
         }
         Metric::CvIsi => {
             let r = ha::cv_isi(&st, w, MIN_ISIS)?;
-            (opt(r.mean_cv), json!(r))
+            Ok((opt(r.mean_cv), json!(r)))
         }
         Metric::Fano => {
             let r = ha::fano(&st, w, FANO_BIN_S)?;
-            (opt(r.mean_fano), json!(r))
+            Ok((opt(r.mean_fano), json!(r)))
         }
         Metric::Correlation => {
             let cfg = ha::CorrelationConfig { bin_width_s: CORRELATION_BIN_S, n_pairs: CORRELATION_PAIRS, seed };
             let r = ha::correlation(&st, w, &cfg)?;
-            (opt(r.mean_correlation), json!(r))
+            Ok((opt(r.mean_correlation), json!(r)))
         }
         Metric::Synchrony => {
             let r = ha::synchrony(&st, w, SYNCHRONY_BIN_S)?;
-            (opt(r.chi), json!(r))
+            Ok((opt(r.chi), json!(r)))
         }
-        Metric::Spectrum => {
-            let rate = ha::population_rate(&st, w, SPECTRUM_BIN_S)?;
-            // Segments of about 1 s (resolution 1 Hz), fewer bins for short windows.
-            let seg = (rate.len() / 2).clamp(16, 1024);
-            let bands = [(1.0, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 30.0), (30.0, 80.0), (80.0, 200.0)];
-            let s = ha::spectrum(ha::RateSeries::new(&rate, SPECTRUM_BIN_S).starting_at(w.t0()), seg, &bands)?;
-            let band_powers: Vec<Value> =
-                s.band_powers.iter().map(|b| json!({ "lo_hz": b.lo_hz, "hi_hz": b.hi_hz, "power": b.power })).collect();
+        Metric::Spectrum => spectrum(&st, w),
+        Metric::Information | Metric::Decoding | Metric::Drift => coding(rec, m, &st, w, seed),
+        Metric::Control => control(m, &st, w),
+        Metric::Weights => unreachable!("weights measure projections"),
+    }
+}
+
+/// The population rate's spectrum: its peak and the power in the usual
+/// bands.
+fn spectrum(st: &ha::SpikeTrains, w: ha::Window) -> Measured {
+    let rate = ha::population_rate(st, w, SPECTRUM_BIN_S)?;
+    // Segments of about 1 s (resolution 1 Hz), fewer bins for short windows.
+    let seg = (rate.len() / 2).clamp(16, 1024);
+    let bands = [(1.0, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 30.0), (30.0, 80.0), (80.0, 200.0)];
+    let s = ha::spectrum(ha::RateSeries::new(&rate, SPECTRUM_BIN_S).starting_at(w.t0()), seg, &bands)?;
+    let band_powers: Vec<Value> =
+        s.band_powers.iter().map(|b| json!({ "lo_hz": b.lo_hz, "hi_hz": b.hi_hz, "power": b.power })).collect();
+    Ok((
+        opt(s.peak_frequency_hz),
+        json!({ "peak_frequency_hz": s.peak_frequency_hz, "band_powers": band_powers, "resolution_hz": s.resolution_hz, "segments": s.n_segments }),
+    ))
+}
+
+/// Stimulus coding over the window's presentations: information,
+/// decoding accuracy or drift.
+fn coding(rec: &Recordings, m: &Measure, st: &ha::SpikeTrains, w: ha::Window, seed: u64) -> Measured {
+    let about = m.about.ok_or(MetricError::NoStimuli)?;
+    let pres = presentations(rec, about, w);
+    if pres.is_empty() {
+        return Err(MetricError::NoPresentations);
+    }
+    let cfg = ha::DecoderConfig { n_folds: FOLDS, seed };
+    Ok(match m.metric {
+        Metric::Information => {
+            let r = ha::information(st, &pres, &cfg)?;
+            (r.mi_bits, json!(r))
+        }
+        Metric::Decoding => {
+            let r = ha::decoding(st, &pres, &cfg)?;
             (
-                opt(s.peak_frequency_hz),
-                json!({ "peak_frequency_hz": s.peak_frequency_hz, "band_powers": band_powers, "resolution_hz": s.resolution_hz, "segments": s.n_segments }),
+                r.accuracy,
+                json!({ "accuracy": r.accuracy, "chance_level": r.chance_level, "n_trials": r.n_trials, "n_patterns": r.n_patterns, "n_folds": r.n_folds }),
             )
         }
-        Metric::Information | Metric::Decoding | Metric::Drift => {
-            let about = m.about.ok_or(MetricError::NoStimuli)?;
-            let pres = presentations(rec, about, w);
-            if pres.is_empty() {
-                return Err(MetricError::NoPresentations);
-            }
-            let cfg = ha::DecoderConfig { n_folds: FOLDS, seed };
-            match m.metric {
-                Metric::Information => {
-                    let r = ha::information(&st, &pres, &cfg)?;
-                    (r.mi_bits, json!(r))
-                }
-                Metric::Decoding => {
-                    let r = ha::decoding(&st, &pres, &cfg)?;
-                    (
-                        r.accuracy,
-                        json!({ "accuracy": r.accuracy, "chance_level": r.chance_level, "n_trials": r.n_trials, "n_patterns": r.n_patterns, "n_folds": r.n_folds }),
-                    )
-                }
-                _ => {
-                    let r = ha::drift(&st, &pres, DRIFT_BLOCKS)?;
-                    (
-                        opt(r.first_last),
-                        json!({ "first_last": r.first_last, "adjacent": r.adjacent, "n_blocks": r.n_blocks }),
-                    )
-                }
-            }
+        _ => {
+            let r = ha::drift(st, &pres, DRIFT_BLOCKS)?;
+            (opt(r.first_last), json!({ "first_last": r.first_last, "adjacent": r.adjacent, "n_blocks": r.n_blocks }))
         }
-        Metric::Control => {
-            let target = m.target_rate.ok_or(MetricError::NoTarget)?;
-            let rate = ha::population_rate(&st, w, CONTROL_BIN_S)?;
-            let cfg = ha::ControlConfig {
-                target_hz: target,
-                window: w,
-                perturbation_time_s: Some(m.perturbation.unwrap_or(w.t0())),
-                tolerance: 0.1,
-                hold_s: 0.0,
-            };
-            let r = ha::control_quality(ha::RateSeries::new(&rate, CONTROL_BIN_S).starting_at(w.t0()), &cfg)?;
-            (r.mean_rel_error, json!(r))
-        }
-        Metric::Weights => unreachable!("weights measure projections"),
     })
+}
+
+/// How well the population rate is held at its target.
+fn control(m: &Measure, st: &ha::SpikeTrains, w: ha::Window) -> Measured {
+    let target = m.target_rate.ok_or(MetricError::NoTarget)?;
+    let rate = ha::population_rate(st, w, CONTROL_BIN_S)?;
+    let cfg = ha::ControlConfig {
+        target_hz: target,
+        window: w,
+        perturbation_time_s: Some(m.perturbation.unwrap_or(w.t0())),
+        tolerance: 0.1,
+        hold_s: 0.0,
+    };
+    let r = ha::control_quality(ha::RateSeries::new(&rate, CONTROL_BIN_S).starting_at(w.t0()), &cfg)?;
+    Ok((r.mean_rel_error, json!(r)))
 }
 
 /// The constant `hi` of a `w = min(max(..., lo), hi)` (a `clip`) in the

@@ -2,7 +2,6 @@
 //! SI units, `metrics.json` and `run.json`; and reading `.npy` files back.
 
 use crate::metrics::MetricValue;
-use crate::session::Timings;
 use hebb_ir::{GroupKind, Program};
 use hebb_runtime::Simulation;
 use hebb_runtime::record::Recordings;
@@ -157,6 +156,16 @@ pub fn write_recordings(dir: &Path, program: &Program, rec: &Recordings) -> std:
         write_f64(&dir.join(format!("rate/{}.t.npy", g.name)), &[starts.len()], &starts)?;
     }
     Ok(())
+}
+
+/// How long each part of a run took (seconds).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    pub parse_s: f64,
+    pub check_s: f64,
+    pub compile_s: f64,
+    pub build_s: f64,
+    pub run_s: f64,
 }
 
 /// A number for JSON: NaN and infinities become null.

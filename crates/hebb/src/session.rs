@@ -9,7 +9,7 @@
 //! the network is built, run directories written by `output`.
 
 use crate::metrics::{self, MetricValue};
-use crate::output;
+use crate::output::{self, Timings};
 use hebb_ir::{Interpreted, Kernels, Program, VerifyError};
 use hebb_jit::JitError;
 use hebb_lang::diag::{self, Diagnostic, Style};
@@ -280,10 +280,39 @@ pub fn compile(checked: Checked) -> Result<Compiled, Error> {
     let t0 = Instant::now();
     hebb_ir::verify(&program).map_err(Error::Verify)?;
     let kernels: Box<dyn Kernels> = match backend {
-        Backend::Jit => Box::new(hebb_jit::compile(program, &hebb_jit::Options::default())?),
+        Backend::Jit => Box::new(jit(program)?),
         Backend::Interpreter => Box::new(Interpreted::new(program)),
     };
     Ok(Compiled { kernels, compile_time: lower_time + t0.elapsed() })
+}
+
+/// Compiles a program to native code. For developers, two environment
+/// variables keep what the JIT made: `HEBB_JIT_DUMP=FILE` writes every
+/// kernel's Cranelift IR and machine code to FILE, and `HEBB_PERF_MAP=1`
+/// appends the kernels' addresses to `/tmp/perf-<pid>.map`, where `perf
+/// report` finds their names. Failing to write either is not an error.
+fn jit(program: Program) -> Result<hebb_jit::Jitted, Error> {
+    let dump_to = std::env::var_os("HEBB_JIT_DUMP").map(PathBuf::from);
+    let jitted = hebb_jit::compile(program, &hebb_jit::Options { dump: dump_to.is_some() })?;
+    if let (Some(path), Some(text)) = (dump_to, jitted.dump()) {
+        let _ = std::fs::write(path, text);
+    }
+    if std::env::var_os("HEBB_PERF_MAP").is_some() {
+        write_perf_map(&jitted.code_ranges());
+    }
+    Ok(jitted)
+}
+
+/// Appends kernels to `/tmp/perf-<pid>.map` (perf's JIT symbol map: start
+/// address, size and name in hex, one function per line).
+fn write_perf_map(ranges: &[hebb_jit::CodeRange]) {
+    use std::io::Write;
+    let path = std::env::temp_dir().join(format!("perf-{}.map", std::process::id()));
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        for r in ranges {
+            let _ = writeln!(f, "{:x} {:x} hebb_kernel_{}", r.address, r.size, r.kernel);
+        }
+    }
 }
 
 /// A finished simulation: the network as it ended, and how it ended.
@@ -340,16 +369,6 @@ fn run_to_end(mut simulation: Simulation, build_time: Duration, observer: &mut d
     }
     simulation.finish();
     Outcome { simulation, result, build_time, run_time: t0.elapsed() }
-}
-
-/// How long each part of a run took (seconds).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Timings {
-    pub parse_s: f64,
-    pub check_s: f64,
-    pub compile_s: f64,
-    pub build_s: f64,
-    pub run_s: f64,
 }
 
 /// A population's spikes in a run.
@@ -496,4 +515,28 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
         return Err(format!("`{text}` is not a positive duration"));
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODEL: &str = "neuron Cell {\n state v = 0\n dv/dt = -v / (10 ms)\n}\nnetwork n {\n population p = 3 Cell\n}\nexperiment { network = n; duration = 1 ms }\n";
+
+    #[test]
+    fn compile_always_verifies() {
+        let mut checked = check(&Request::text(MODEL, "model.hebb")).expect("reads");
+        // A store into a column that does not exist: lowering never makes
+        // one, so break the program by hand.
+        let program = checked.program.as_mut().expect("lowers");
+        let k = program.groups[0].step.expect("a step kernel") as usize;
+        program.kernels[k].body.push(hebb_ir::Stmt::Store(hebb_ir::Slot::Own(99), hebb_ir::Expr::Const(0.0)));
+        match compile(checked) {
+            Err(Error::Verify(errors)) => {
+                assert!(errors.iter().any(|e| e.message.contains("bad write")), "{errors:?}")
+            }
+            Err(e) => panic!("expected a verification error, got {e}"),
+            Ok(_) => panic!("a broken program compiled"),
+        }
+    }
 }
