@@ -43,11 +43,6 @@ impl Interpreted {
     pub fn new(program: Program) -> Interpreted {
         Interpreted { program }
     }
-
-    /// The program back.
-    pub fn into_program(self) -> Program {
-        self.program
-    }
 }
 
 // SAFETY: `program` is never replaced, and `run` is the interpreter itself.

@@ -136,11 +136,6 @@ impl Simulation {
         &self.state.recordings
     }
 
-    /// Takes what was recorded, leaving the simulation's recordings empty.
-    pub fn take_recordings(&mut self) -> Recordings {
-        std::mem::take(&mut self.state.recordings)
-    }
-
     /// Group `g` (in the program's order).
     pub fn group(&self, g: usize) -> GroupView<'_> {
         GroupView { state: &self.state.groups[g] }
