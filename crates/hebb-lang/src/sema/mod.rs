@@ -3,20 +3,31 @@
 //! `check` never stops at the first error. Each rule is a function whose doc
 //! comment starts with "Rule:"; each has a bad-model test under `tests/ui/`.
 
+mod checker;
+mod connect;
 mod dynamics;
 mod experiment;
 mod expr;
+mod measure;
+mod members;
 mod names;
 mod network;
+mod phase;
+mod population;
+mod record;
+mod stimuli;
+mod stmt;
+mod variant;
 
 use crate::diag::{self, Diagnostic};
 use crate::hir::*;
 use crate::span::{SourceMap, Span};
-use crate::syntax::ast::{self, Item, ItemDef, ItemKind, Member};
+use crate::syntax::ast::{self, Item, ItemDef, ItemKind};
 use dynamics::{Ctx, SideVars};
 pub use expr::Scope;
 use expr::expect_dim;
 use names::{did_you_mean, suggest};
+use variant::NetworkChanges;
 
 use crate::hir::const_eval;
 
@@ -44,13 +55,7 @@ pub fn check_variant(
     check_with(files, sources, settings, Some(variant))
 }
 
-/// What a variant changes in the network.
-#[derive(Default)]
-pub(crate) struct NetworkChanges<'a> {
-    pub connects: Vec<&'a Member>,
-    pub populations: Vec<&'a Member>,
-}
-
+/// Checks a model, with the changes of `variant` when one is named.
 fn check_with(
     files: &[ast::File],
     sources: &SourceMap,
@@ -61,66 +66,77 @@ fn check_with(
     let mut model = Model::default();
     let items = collect(files, &mut diags);
     for def in items.all() {
-        dynamics::check_members_allowed(def, &mut diags);
+        members::check_members_allowed(def, &mut diags);
     }
-
     let experiment_def = items.experiments.first().copied();
     let dt = experiment_def.and_then(|e| experiment::experiment_dt(e, &mut Vec::new()));
-    // The variant's changes: params become settings, the rest changes the
-    // network as it is checked.
-    let mut settings = settings.to_vec();
-    let mut changes = NetworkChanges::default();
-    if let Some(name) = variant {
-        let members = experiment_def.and_then(|def| {
-            def.members.iter().find_map(|m| match m {
-                Member::Variant { name: n, members, .. } if n.name == name => Some(members),
-                _ => None,
-            })
-        });
-        match members {
-            Some(members) => {
-                for m in members {
-                    match m {
-                        Member::Assign { target, op: ast::AssignOp::Set, value, .. } => {
-                            settings.push(Setting { path: target.clone(), value: value.clone() })
-                        }
-                        Member::Connect { .. } => changes.connects.push(m),
-                        Member::Population { .. } => changes.populations.push(m),
-                        _ => {}
-                    }
-                }
-            }
-            None => diags.push(
-                Diagnostic::error("hebb::variant::unknown", format!("the experiment has no variant `{name}`"))
-                    .label(experiment_def.map(|d| d.kind_span).unwrap_or_default(), "its variants are declared here"),
-            ),
-        }
-    }
-    let settings = settings.as_slice();
+    let (settings, changes) = variant::changes(experiment_def, variant, settings, &mut diags);
 
-    let no_signals: Vec<SignalType> = Vec::new();
-    let ctx0 = Ctx { signals: &no_signals, dt };
-    for def in &items.signals {
-        model.signals.push(dynamics::signal(def, &ctx0, &mut diags));
-    }
+    model.signals = signal_types(&items, dt, &mut diags);
     let signals = model.signals.clone();
     let ctx = Ctx { signals: &signals, dt };
-    for def in &items.neurons {
-        model.neurons.push(dynamics::neuron(def, &ctx, &mut diags));
+    neuron_and_synapse_types(&items, &ctx, &mut model, &mut diags);
+    apply_settings(&mut model, &settings, &mut diags);
+    networks(&items, &ctx, sources, &changes, &mut model, &mut diags);
+    match experiment_def {
+        Some(def) => model.experiment = experiment::experiment(def, &model, &mut diags),
+        None => diags.push(
+            Diagnostic::error("hebb::experiment::missing", "the model has no `experiment`")
+                .label(start_of_model(files), "nothing to run")
+                .help("add `experiment { network = NAME; dt = 0.1 ms; duration = 1 s }`"),
+        ),
     }
-    let mut synapse_defs = Vec::new();
+    if items.networks.is_empty() {
+        diags.push(
+            Diagnostic::error("hebb::network::missing", "the model has no `network`")
+                .label(start_of_model(files), "nothing to simulate")
+                .help("add `network NAME { population ... }`"),
+        );
+    }
+    dedupe(&mut diags);
+    diag::sort(&mut diags);
+    (model, diags)
+}
+
+/// Checks the signal types; signals do not see each other.
+fn signal_types(items: &Items<'_>, dt: Option<f64>, diags: &mut Vec<Diagnostic>) -> Vec<SignalType> {
+    let no_signals: Vec<SignalType> = Vec::new();
+    let ctx0 = Ctx { signals: &no_signals, dt };
+    let mut signals = Vec::new();
+    for def in &items.signals {
+        signals.push(dynamics::signal(def, &ctx0, diags));
+    }
+    signals
+}
+
+/// Checks the neuron types, and the synapse types on their own (each
+/// projection checks its synapse type again, with its populations).
+fn neuron_and_synapse_types(items: &Items<'_>, ctx: &Ctx<'_>, model: &mut Model, diags: &mut Vec<Diagnostic>) {
+    for def in &items.neurons {
+        model.neurons.push(dynamics::neuron(def, ctx, diags));
+    }
     for (k, def) in items.synapses.iter().enumerate() {
-        let inst = dynamics::synapse(def, k as u32, SideVars::Any, SideVars::Any, &ctx, &mut diags);
+        let inst = dynamics::synapse(def, k as u32, SideVars::Any, SideVars::Any, ctx, diags);
         let name = inst.name.clone();
         let span = def.name.as_ref().map(|n| n.span).unwrap_or(def.span);
         model.synapses.push(SynapseType { name, span, dynamics: inst.dynamics });
-        synapse_defs.push(*def);
     }
-    apply_settings(&mut model, settings, &mut diags);
-    let synapses: Vec<(SynapseType, &ItemDef)> = model.synapses.iter().cloned().zip(synapse_defs).collect();
-    let types = network::Types { neurons: &model.neurons, synapses: &synapses, ctx: &ctx, sources };
+}
+
+/// Checks the networks, with a variant's changes.
+fn networks(
+    items: &Items<'_>,
+    ctx: &Ctx<'_>,
+    sources: &SourceMap,
+    changes: &NetworkChanges<'_>,
+    model: &mut Model,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let synapses: Vec<(SynapseType, &ItemDef)> =
+        model.synapses.iter().cloned().zip(items.synapses.iter().copied()).collect();
+    let types = network::Types { neurons: &model.neurons, synapses: &synapses, ctx, sources };
     for def in &items.networks {
-        model.networks.push(network::network(def, &types, &changes, &mut diags));
+        model.networks.push(network::network(def, &types, changes, diags));
     }
     // Projections check their synapse type again from its source: give
     // them the `--set` values too.
@@ -133,28 +149,13 @@ fn check_with(
             }
         }
     }
-    match experiment_def {
-        Some(def) => model.experiment = experiment::experiment(def, &model, &mut diags),
-        None => {
-            let span = files.first().and_then(|f| f.items.first()).map(item_span).unwrap_or_default();
-            diags.push(
-                Diagnostic::error("hebb::experiment::missing", "the model has no `experiment`")
-                    .label(Span { end: span.start, ..span }, "nothing to run")
-                    .help("add `experiment { network = NAME; dt = 0.1 ms; duration = 1 s }`"),
-            );
-        }
-    }
-    if items.networks.is_empty() {
-        let span = files.first().and_then(|f| f.items.first()).map(item_span).unwrap_or_default();
-        diags.push(
-            Diagnostic::error("hebb::network::missing", "the model has no `network`")
-                .label(Span { end: span.start, ..span }, "nothing to simulate")
-                .help("add `network NAME { population ... }`"),
-        );
-    }
-    dedupe(&mut diags);
-    diag::sort(&mut diags);
-    (model, diags)
+}
+
+/// An empty span at the start of the main file's first item, for what the
+/// whole model lacks.
+fn start_of_model(files: &[ast::File]) -> Span {
+    let span = files.first().and_then(|f| f.items.first()).map(item_span).unwrap_or_default();
+    Span { end: span.start, ..span }
 }
 
 fn item_span(item: &Item) -> Span {

@@ -1,6 +1,8 @@
-//! Surface syntax: the pest grammar, the syntax tree and the parser.
+//! Surface syntax: the pest grammar, the syntax tree, the parser and the
+//! explanation of parse errors.
 
 pub mod ast;
+mod explain;
 mod parser;
 
 pub use parser::parse;

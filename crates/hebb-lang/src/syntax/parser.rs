@@ -2,9 +2,11 @@
 //!
 //! Parsing never fails: a broken item, member or statement becomes an error
 //! node in the tree (the grammar's `*_error` rules) plus one diagnostic, whose
-//! wording comes from re-parsing that piece of text with the strict rule.
+//! wording comes from re-parsing that piece of text with the strict rule
+//! (see `explain`).
 
 use super::ast::*;
+use super::explain::declared_name;
 use crate::diag::Diagnostic;
 use crate::span::{FileId, Span};
 use pest::Parser;
@@ -14,7 +16,7 @@ use std::sync::LazyLock;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../../../grammar/hebb.pest"]
-struct HebbParser;
+pub(super) struct HebbParser;
 
 /// Bounds pest's backtracking on untrusted input (pathological nesting).
 const CALL_LIMIT: usize = 5_000_000;
@@ -54,10 +56,12 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     (tree, builder.diags)
 }
 
-struct Builder<'t> {
-    file: FileId,
-    text: &'t str,
-    diags: Vec<Diagnostic>,
+/// Builds the tree of one file, collecting the diagnostics of its error
+/// nodes (explained in `explain`).
+pub(super) struct Builder<'t> {
+    pub(super) file: FileId,
+    pub(super) text: &'t str,
+    pub(super) diags: Vec<Diagnostic>,
 }
 
 /// Children of a pair, for walking a rule whose shape the grammar fixes.
@@ -65,297 +69,10 @@ fn kids(pair: Pair<'_, Rule>) -> Pairs<'_, Rule> {
     pair.into_inner()
 }
 
-/// Human names for grammar rules, used instead of raw pest rule names.
-fn describe(rule: Rule) -> Option<&'static str> {
-    use Rule::*;
-    Some(match rule {
-        ident | path => "a name",
-        number | count => "a number",
-        int => "an integer",
-        string | string_inner => "a string in double quotes",
-        expr | quantity | boolean | list | call | paren | op_neg | op_not | op_plus => "an expression",
-        op_or | op_and | op_le | op_ge | op_eq | op_ne | op_lt | op_gt | op_add | op_sub | op_mul | op_div | op_pow => {
-            "an operator"
-        }
-        unit_expr | unit_first | unit_known | known_unit | decl_unit | unit_factor | one => {
-            "a unit such as `mV` or `nS/ms`"
-        }
-        unit_pow => "`^` and an integer power",
-        unit_op => "`*` or `/`",
-        assign_op => "`=`, `+=`, `-=`, `*=` or `/=`",
-        cmp_op => "a comparison such as `>`",
-        block | stmts => "a block `{ ... }`",
-        options | option => "options `{ name = value }`",
-        type_args => "arguments `( ... )`",
-        pop_ref | target | targets => "a population name",
-        idents => "a list of names",
-        ode_lhs => "an equation `dx/dt = ...`",
-        item_kind | item_start | kw_neuron | kw_synapse | kw_signal | kw_network | kw_experiment | kw_import => {
-            "an item (`neuron`, `synapse`, `signal`, `network`, `experiment` or `import`)"
-        }
-        member_strict | members | param_decl | state_decl | let_decl | ode | spike_when | reset_block
-        | refractory_decl | method_decl | on_pre | on_post | every_block | population | connect | record | stimuli
-        | phase | measure | variant | abort | plasticity_off | present | set_member | assign | kw_param | kw_state
-        | kw_let | kw_continuous | continuous | kw_spike | kw_reset | kw_method | kw_on | kw_every | kw_population
-        | kw_connect | kw_record | kw_stimuli | kw_phase | kw_measure | kw_variant | kw_abort | kw_plasticity
-        | kw_present | kw_set => "a declaration or a statement",
-        stmt_strict | if_stmt | kw_if => "a statement",
-        kw_when => "`when`",
-        kw_pre => "`pre`",
-        kw_post => "`post`",
-        kw_with => "`with` and a synapse type",
-        kw_of => "`of`",
-        kw_each => "`each`",
-        kw_off => "`off`",
-        kw_rate => "`rate`",
-        kw_refractory => "`refractory`",
-        kw_unless | unless_refractory => "`unless refractory`",
-        kw_else => "`else`",
-        kw_bin | kw_sample | record_opt | record_every | record_bin | record_sample => "`every`, `bin` or `sample`",
-        kw_about | measure_about => "`about`",
-        kw_in | measure_in => "`in`",
-        EOI => "the end of the file",
-        _ => return None,
-    })
-}
-
-/// The name a broken `param`, `state` or `let` line meant to declare, so
-/// that later uses of it are not reported as unknown too.
-fn declared_name(file: FileId, start: usize, text: &str) -> Option<Ident> {
-    let trimmed = text.trim_start();
-    let lead = text.len() - trimmed.len();
-    let kw = ["param", "state", "let"]
-        .into_iter()
-        .find(|k| trimmed.starts_with(k) && trimmed[k.len()..].starts_with([' ', '\t']))?;
-    let rest = &trimmed[kw.len()..];
-    let rest_trim = rest.trim_start();
-    let name: String = rest_trim.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        return None;
-    }
-    let at = start + lead + kw.len() + (rest.len() - rest_trim.len());
-    Some(Ident { span: Span::new(file, at, at + name.len()), name })
-}
-
-fn join_or(items: &[&str]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.to_string(),
-        [rest @ .., last] => format!("{} or {}", rest.join(", "), last),
-    }
-}
-
-/// The token at a byte offset, for "found ..." messages.
-fn token_at(text: &str, pos: usize) -> String {
-    let rest = &text[pos.min(text.len())..];
-    let mut chars = rest.chars();
-    match chars.next() {
-        None => "the end of the file".to_string(),
-        Some('\n') | Some('\r') => "the end of the line".to_string(),
-        Some(c) if c.is_alphanumeric() || c == '_' || c == '.' => {
-            let word: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.').collect();
-            format!("`{word}`")
-        }
-        Some(c) => format!("`{c}`"),
-    }
-}
-
 impl<'t> Builder<'t> {
-    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+    pub(super) fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
         Span::new(self.file, s.start(), s.end())
-    }
-
-    /// Turns a pest error in text starting at `offset` into a diagnostic.
-    /// `line_end` is the end of the re-parsed piece: running into it means
-    /// the line ended, not the file.
-    fn pest_error(
-        &self,
-        err: pest::error::Error<Rule>,
-        offset: usize,
-        line_end: Option<usize>,
-        fallback: &str,
-    ) -> Diagnostic {
-        use pest::error::{ErrorVariant, InputLocation};
-        let mut pos = offset
-            + match err.location {
-                InputLocation::Pos(p) => p,
-                InputLocation::Span((s, _)) => s,
-            };
-        // Point at the next token, not at the spaces before it.
-        while self.text[pos.min(self.text.len())..].starts_with([' ', '\t']) {
-            pos += 1;
-        }
-        let mut at_end = line_end.is_some_and(|e| pos >= e);
-        // A piece cut short by the `}` of its block: that `}` is what was found.
-        if at_end && self.text[pos.min(self.text.len())..].starts_with('}') {
-            at_end = false;
-        }
-        let found = if at_end { "the end of the line".to_string() } else { token_at(self.text, pos) };
-        let end = (pos + if found.starts_with('`') { found.chars().count() - 2 } else { 0 }).min(self.text.len());
-        let span = Span::new(self.file, pos, end.max(pos));
-        let message = match &err.variant {
-            ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
-                let mut names: Vec<&str> = Vec::new();
-                for rule in positives {
-                    let name = match describe(*rule) {
-                        Some("the end of the file") if line_end.is_some() => continue,
-                        other => other,
-                    };
-                    if let Some(name) = name
-                        && !names.contains(&name)
-                    {
-                        names.push(name);
-                    }
-                }
-                // Parts of an expression are summed up as one.
-                if names.contains(&"an expression") {
-                    names.retain(|n| !matches!(*n, "a name" | "a number" | "a string in double quotes"));
-                }
-                // Where an operator could continue an expression that is also
-                // complete, the operator is rarely what was meant.
-                if names.len() > 1 {
-                    names.retain(|n| *n != "an operator");
-                }
-                if names.is_empty() {
-                    format!("unexpected {found}")
-                } else {
-                    format!("expected {}, found {found}", join_or(&names))
-                }
-            }
-            ErrorVariant::CustomError { message } => message.clone(),
-            _ => fallback.to_string(),
-        };
-        let label =
-            if found.starts_with('`') { "unexpected here".to_string() } else { "expected more here".to_string() };
-        let mut diag = Diagnostic::error("hebb::syntax", message).label(span, label);
-        let before = &self.text[..pos.min(self.text.len())];
-        if self.text[pos.min(self.text.len())..].starts_with("**")
-            || (before.ends_with('*') && self.text[pos..].starts_with('*'))
-            || before.trim_end().ends_with("**")
-        {
-            diag = diag.help("powers are written with `^`, as in `x^2`");
-        }
-        diag
-    }
-
-    /// A message for a piece of text whose brackets or quotes do not match,
-    /// which pest would report far away from the cause.
-    fn unbalanced(&self, start: usize, piece: &str) -> Option<Diagnostic> {
-        let mut stack: Vec<(char, usize)> = Vec::new();
-        let mut in_string: Option<usize> = None;
-        let mut in_comment = false;
-        for (k, c) in piece.char_indices() {
-            if in_comment {
-                in_comment = c != '\n';
-                continue;
-            }
-            if let Some(q) = in_string {
-                if c == '"' {
-                    in_string = None;
-                } else if c == '\n' {
-                    let span = Span::new(self.file, start + q, start + q + 1);
-                    return Some(
-                        Diagnostic::error("hebb::syntax", "this string is not closed")
-                            .label(span, "the string starts here and the line ends first")
-                            .help("close it with `\"` on the same line"),
-                    );
-                }
-                continue;
-            }
-            match c {
-                '#' => in_comment = true,
-                '"' => in_string = Some(k),
-                '(' | '{' | '[' => stack.push((c, k)),
-                ')' | '}' | ']' => {
-                    let want = match c {
-                        ')' => '(',
-                        '}' => '{',
-                        _ => '[',
-                    };
-                    if stack.last().map(|x| x.0) == Some(want) {
-                        stack.pop();
-                    } else if stack.iter().any(|x| x.0 == want) {
-                        // An inner bracket was left open.
-                        let (open, at) = stack.pop()?;
-                        let span = Span::new(self.file, start + at, start + at + 1);
-                        return Some(
-                            Diagnostic::error("hebb::syntax", format!("this `{open}` is never closed"))
-                                .label(span, "opened here")
-                                .label(Span::new(self.file, start + k, start + k + 1), format!("`{c}` found first")),
-                        );
-                    }
-                }
-                _ => {}
-            }
-        }
-        if let Some(q) = in_string {
-            let span = Span::new(self.file, start + q, start + q + 1);
-            return Some(
-                Diagnostic::error("hebb::syntax", "this string is not closed")
-                    .label(span, "starts here")
-                    .help("close it with `\"`"),
-            );
-        }
-        let (open, at) = *stack.last()?;
-        let close = match open {
-            '(' => ')',
-            '{' => '}',
-            _ => ']',
-        };
-        let span = Span::new(self.file, start + at, start + at + 1);
-        Some(
-            Diagnostic::error("hebb::syntax", format!("this `{open}` is never closed"))
-                .label(span, "opened here")
-                .help(format!("add the matching `{close}`")),
-        )
-    }
-
-    /// Explains an error node: unbalanced brackets and quotes first, then by
-    /// re-parsing its text with the strict rule.
-    fn explain(&mut self, pair: &Pair<'_, Rule>, strict: Rule, what: &str) {
-        let s = pair.as_span();
-        let piece = s.as_str();
-        if let Some(d) = self.unbalanced(s.start(), piece) {
-            self.diags.push(d);
-            return;
-        }
-        if strict == Rule::item_line
-            && let Some(d) = self.unknown_item(s.start(), piece)
-        {
-            self.diags.push(d);
-            return;
-        }
-        let line_end = (strict != Rule::item_line).then_some(s.start() + piece.trim_end().len());
-        let diag = match HebbParser::parse(strict, piece) {
-            Err(err) => self.pest_error(err, s.start(), line_end, what),
-            Ok(_) => Diagnostic::error("hebb::syntax", format!("this {what} could not be parsed"))
-                .label(self.span(pair), "here"),
-        };
-        self.diags.push(diag);
-    }
-
-    /// An item that starts with a word that is not an item keyword.
-    fn unknown_item(&self, start: usize, piece: &str) -> Option<Diagnostic> {
-        const ITEMS: [&str; 6] = ["neuron", "synapse", "signal", "network", "experiment", "import"];
-        let trimmed = piece.trim_start();
-        let lead = piece.len() - trimmed.len();
-        let word: String = trimmed.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-        if word.is_empty() || ITEMS.contains(&word.as_str()) {
-            return None;
-        }
-        let span = Span::new(self.file, start + lead, start + lead + word.len());
-        let help = match crate::suggest::suggest(&word, ITEMS) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => {
-                "a file holds `import`, `neuron`, `synapse`, `signal`, `network` and `experiment` items".to_string()
-            }
-        };
-        Some(
-            Diagnostic::error("hebb::syntax", format!("unknown item `{word}`"))
-                .label(span, "expected an item keyword")
-                .help(help),
-        )
     }
 
     fn file(&mut self, pair: Pair<'_, Rule>) -> File {
@@ -417,6 +134,8 @@ impl<'t> Builder<'t> {
         kids(pair).filter_map(|p| self.member(p)).collect()
     }
 
+    /// One member of an item: each rule's children, keywords skipped, in
+    /// the order the grammar fixes.
     fn member(&mut self, pair: Pair<'_, Rule>) -> Option<Member> {
         let span = self.span(&pair);
         let rule = pair.as_rule();
@@ -431,46 +150,10 @@ impl<'t> Builder<'t> {
         // can be taken in order.
         let mut it = kids(pair).filter(|p| !format!("{:?}", p.as_rule()).starts_with("kw_"));
         let member = match rule {
-            Rule::param_decl => {
-                let name = self.ident(it.next()?);
-                let mut unit = None;
-                let mut next = it.next()?;
-                if next.as_rule() == Rule::decl_unit {
-                    unit = Some(self.decl_unit(next));
-                    next = it.next()?;
-                }
-                Member::Param { name, unit, value: self.expr(next), span }
-            }
-            Rule::state_decl => {
-                let name = self.ident(it.next()?);
-                let mut unit = None;
-                let mut init = None;
-                for p in it {
-                    match p.as_rule() {
-                        Rule::decl_unit => unit = Some(self.decl_unit(p)),
-                        Rule::expr => init = Some(self.expr(p)),
-                        _ => {}
-                    }
-                }
-                Member::State { name, unit, init, span }
-            }
+            Rule::param_decl => self.param_member(it, span)?,
+            Rule::state_decl => self.state_member(it, span)?,
             Rule::let_decl => Member::Let { name: self.ident(it.next()?), value: self.expr(it.next()?), span },
-            Rule::ode => {
-                let mut continuous = false;
-                let mut unless_refractory = false;
-                let mut var = None;
-                let mut rhs = None;
-                for p in it {
-                    match p.as_rule() {
-                        Rule::continuous => continuous = true,
-                        Rule::unless_refractory => unless_refractory = true,
-                        Rule::ode_lhs => var = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k)),
-                        Rule::expr => rhs = Some(self.expr(p)),
-                        _ => {}
-                    }
-                }
-                Member::Ode { var: var?, rhs: rhs?, unless_refractory, continuous, span }
-            }
+            Rule::ode => self.ode_member(it, span)?,
             Rule::spike_when => Member::SpikeWhen { cond: self.expr(it.next()?), span },
             Rule::reset_block => Member::Reset { body: self.block(it.next()?), span },
             Rule::refractory_decl => Member::Refractory { value: self.expr(it.next()?), span },
@@ -481,90 +164,17 @@ impl<'t> Builder<'t> {
                 let period = self.expr(it.next()?);
                 Member::Every { period, body: self.block(it.next()?), span }
             }
-            Rule::population => {
-                let name = self.ident(it.next()?);
-                let size = self.count(it.next()?);
-                let type_name = self.ident(it.next()?);
-                let options = it.next().map(|p| self.options(p)).unwrap_or_default();
-                Member::Population { name, size, type_name, options, span }
-            }
-            Rule::connect => {
-                let pre = self.pop_ref(it.next()?);
-                let post = self.pop_ref(it.next()?);
-                let synapse = self.ident(it.next()?);
-                let mut type_args = Vec::new();
-                let mut options = Vec::new();
-                for p in it {
-                    match p.as_rule() {
-                        Rule::type_args => type_args = kids(p).map(|o| self.option(o)).collect(),
-                        Rule::options => options = self.options(p),
-                        _ => {}
-                    }
-                }
-                Member::Connect { pre, post, synapse, type_args, options, span }
-            }
-            Rule::record => {
-                let vars = kids(it.next()?).map(|p| self.ident(p)).collect();
-                let targets = kids(it.next()?).map(|p| self.target(p)).collect();
-                let (mut every, mut bin, mut sample) = (None, None, None);
-                for opt in it {
-                    let which = kids(opt).next()?;
-                    let r = which.as_rule();
-                    let value = kids(which).find(|k| k.as_rule() == Rule::expr).map(|e| self.expr(e));
-                    match r {
-                        Rule::record_every => every = value,
-                        Rule::record_bin => bin = value,
-                        _ => sample = value,
-                    }
-                }
-                Member::Record { vars, targets, every, bin, sample, span }
-            }
-            Rule::stimuli => {
-                let name = self.ident(it.next()?);
-                let count = self.count(it.next()?);
-                let kind = self.ident(it.next()?);
-                let source = self.ident(it.next()?);
-                let options = it.next().map(|p| self.options(p)).unwrap_or_default();
-                Member::Stimuli { name, count, kind, source, options, span }
-            }
-            Rule::phase => {
-                let name = self.ident(it.next()?);
-                let duration = self.expr(it.next()?);
-                let members = self.members(it.next()?);
-                Member::Phase { name, duration, members, span }
-            }
-            Rule::measure => {
-                let metrics = kids(it.next()?).map(|p| self.ident(p)).collect();
-                let target = self.target(it.next()?);
-                let (mut about, mut in_phase, mut options) = (None, None, Vec::new());
-                for p in it {
-                    match p.as_rule() {
-                        Rule::measure_about => {
-                            about = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k))
-                        }
-                        Rule::measure_in => {
-                            in_phase = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k))
-                        }
-                        Rule::options => options = self.options(p),
-                        _ => {}
-                    }
-                }
-                Member::Measure { metrics, target, about, in_phase, options, span }
-            }
+            Rule::population => self.population_member(it, span)?,
+            Rule::connect => self.connect_member(it, span)?,
+            Rule::record => self.record_member(it, span)?,
+            Rule::stimuli => self.stimuli_member(it, span)?,
+            Rule::phase => self.phase_member(it, span)?,
+            Rule::measure => self.measure_member(it, span)?,
             Rule::variant => {
                 let name = self.ident(it.next()?);
                 Member::Variant { name, members: self.members(it.next()?), span }
             }
-            Rule::abort => {
-                let population = self.ident(it.next()?);
-                let op = match it.next()?.as_str() {
-                    ">" => CmpOp::Gt,
-                    ">=" => CmpOp::Ge,
-                    "<" => CmpOp::Lt,
-                    _ => CmpOp::Le,
-                };
-                Member::Abort { population, op, threshold: self.expr(it.next()?), span }
-            }
+            Rule::abort => self.abort_member(it, span)?,
             Rule::plasticity_off => Member::PlasticityOff { span },
             Rule::present => {
                 let stimuli = self.ident(it.next()?);
@@ -581,6 +191,141 @@ impl<'t> Builder<'t> {
             _ => return None,
         };
         Some(member)
+    }
+
+    /// `param name [: unit] = value`.
+    fn param_member<'a>(&mut self, mut it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
+        let name = self.ident(it.next()?);
+        let mut unit = None;
+        let mut next = it.next()?;
+        if next.as_rule() == Rule::decl_unit {
+            unit = Some(self.decl_unit(next));
+            next = it.next()?;
+        }
+        Some(Member::Param { name, unit, value: self.expr(next), span })
+    }
+
+    /// `state name [: unit] [= init]`.
+    fn state_member<'a>(&mut self, mut it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
+        let name = self.ident(it.next()?);
+        let mut unit = None;
+        let mut init = None;
+        for p in it {
+            match p.as_rule() {
+                Rule::decl_unit => unit = Some(self.decl_unit(p)),
+                Rule::expr => init = Some(self.expr(p)),
+                _ => {}
+            }
+        }
+        Some(Member::State { name, unit, init, span })
+    }
+
+    /// `[continuous] dx/dt = rhs [unless refractory]`.
+    fn ode_member<'a>(&mut self, it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
+        let mut continuous = false;
+        let mut unless_refractory = false;
+        let mut var = None;
+        let mut rhs = None;
+        for p in it {
+            match p.as_rule() {
+                Rule::continuous => continuous = true,
+                Rule::unless_refractory => unless_refractory = true,
+                Rule::ode_lhs => var = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k)),
+                Rule::expr => rhs = Some(self.expr(p)),
+                _ => {}
+            }
+        }
+        Some(Member::Ode { var: var?, rhs: rhs?, unless_refractory, continuous, span })
+    }
+
+    /// `population name = size Type [{ options }]`.
+    fn population_member<'a>(&mut self, mut it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
+        let name = self.ident(it.next()?);
+        let size = self.count(it.next()?);
+        let type_name = self.ident(it.next()?);
+        let options = it.next().map(|p| self.options(p)).unwrap_or_default();
+        Some(Member::Population { name, size, type_name, options, span })
+    }
+
+    /// `connect pre -> post with Synapse[(args)] [{ options }]`.
+    fn connect_member<'a>(&mut self, mut it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
+        let pre = self.pop_ref(it.next()?);
+        let post = self.pop_ref(it.next()?);
+        let synapse = self.ident(it.next()?);
+        let mut type_args = Vec::new();
+        let mut options = Vec::new();
+        for p in it {
+            match p.as_rule() {
+                Rule::type_args => type_args = kids(p).map(|o| self.option(o)).collect(),
+                Rule::options => options = self.options(p),
+                _ => {}
+            }
+        }
+        Some(Member::Connect { pre, post, synapse, type_args, options, span })
+    }
+
+    /// `record vars of targets [every D] [bin B] [sample K]`.
+    fn record_member<'a>(&mut self, mut it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
+        let vars = kids(it.next()?).map(|p| self.ident(p)).collect();
+        let targets = kids(it.next()?).map(|p| self.target(p)).collect();
+        let (mut every, mut bin, mut sample) = (None, None, None);
+        for opt in it {
+            let which = kids(opt).next()?;
+            let r = which.as_rule();
+            let value = kids(which).find(|k| k.as_rule() == Rule::expr).map(|e| self.expr(e));
+            match r {
+                Rule::record_every => every = value,
+                Rule::record_bin => bin = value,
+                _ => sample = value,
+            }
+        }
+        Some(Member::Record { vars, targets, every, bin, sample, span })
+    }
+
+    /// `stimuli name = count kind of source [{ options }]`.
+    fn stimuli_member<'a>(&mut self, mut it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
+        let name = self.ident(it.next()?);
+        let count = self.count(it.next()?);
+        let kind = self.ident(it.next()?);
+        let source = self.ident(it.next()?);
+        let options = it.next().map(|p| self.options(p)).unwrap_or_default();
+        Some(Member::Stimuli { name, count, kind, source, options, span })
+    }
+
+    /// `phase name duration { members }`.
+    fn phase_member<'a>(&mut self, mut it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
+        let name = self.ident(it.next()?);
+        let duration = self.expr(it.next()?);
+        let members = self.members(it.next()?);
+        Some(Member::Phase { name, duration, members, span })
+    }
+
+    /// `measure metrics of target [about S] [in PHASE] [{ options }]`.
+    fn measure_member<'a>(&mut self, mut it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
+        let metrics = kids(it.next()?).map(|p| self.ident(p)).collect();
+        let target = self.target(it.next()?);
+        let (mut about, mut in_phase, mut options) = (None, None, Vec::new());
+        for p in it {
+            match p.as_rule() {
+                Rule::measure_about => about = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k)),
+                Rule::measure_in => in_phase = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k)),
+                Rule::options => options = self.options(p),
+                _ => {}
+            }
+        }
+        Some(Member::Measure { metrics, target, about, in_phase, options, span })
+    }
+
+    /// `abort when rate of P op threshold`.
+    fn abort_member<'a>(&mut self, mut it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
+        let population = self.ident(it.next()?);
+        let op = match it.next()?.as_str() {
+            ">" => CmpOp::Gt,
+            ">=" => CmpOp::Ge,
+            "<" => CmpOp::Lt,
+            _ => CmpOp::Le,
+        };
+        Some(Member::Abort { population, op, threshold: self.expr(it.next()?), span })
     }
 
     fn assign_parts<'a>(&mut self, mut it: impl Iterator<Item = Pair<'a, Rule>>) -> Option<(Path, AssignOp, Expr)> {
