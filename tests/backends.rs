@@ -5,8 +5,8 @@
 mod common;
 
 use hebb::ir::{
-    self, BinOp, Column, ColumnRole, Expr, Group, GroupKind, Interpreted, Kernel, KernelArgs, KernelKind, Kernels,
-    Owner, Program, Slot, Stmt, UnOp,
+    self, BinOp, Column, ColumnRole, Expr, Group, GroupId, GroupKind, Interpreted, Kernel, KernelArgs, KernelId,
+    KernelKind, Kernels, Owner, Program, Slot, Stmt, UnOp,
 };
 use hebb::session::{Backend, Request};
 use proptest::prelude::*;
@@ -73,7 +73,7 @@ fn program_for(e: Expr, n: usize) -> Program {
             size: n,
             kind: GroupKind::Neurons { type_name: "T".into() },
             columns: vec![col("x"), col("y"), col("z"), col("out")],
-            step: Some(0),
+            step: Some(KernelId(0)),
             reset: None,
             every: Vec::new(),
             integrator: None,
@@ -83,7 +83,7 @@ fn program_for(e: Expr, n: usize) -> Program {
         kernels: vec![Kernel {
             name: "k".into(),
             kind: KernelKind::Step,
-            owner: Owner::Group(0),
+            owner: Owner::Group(GroupId(0)),
             prologue: Vec::new(),
             reductions: Vec::new(),
             body: vec![Stmt::Store(Slot::Own(3), e.clone()), Stmt::Spike(Expr::bin(BinOp::Gt, e, Expr::Const(0.5)))],
@@ -123,7 +123,7 @@ fn run_kernel(program: Program, inputs: &[[f64; 3]], jit: bool) -> (Vec<u64>, Ve
     };
     // SAFETY: the program's one step kernel reads columns 0-2 and writes
     // column 3 of `n` elements, and `spikes` has room for n indices.
-    unsafe { kernels.run(0, &mut args) };
+    unsafe { kernels.run(KernelId(0), &mut args) };
     spikes.truncate(args.n_spikes as usize);
     (cols[3].iter().map(|v| v.to_bits()).collect(), spikes)
 }

@@ -17,7 +17,7 @@ fn mean_rate(model: &str, pop: &str, duration: f64, t0: f64, seeds: &[u64]) -> f
         let g = program.group(pop).expect("population");
         let n = program.groups[g].size as f64;
         out.result.clone().expect("runs");
-        let rec = out.recordings().spikes.iter().find(|s| s.group as usize == g).expect("spikes recorded");
+        let rec = out.recordings().spikes.iter().find(|s| s.group.index() == g).expect("spikes recorded");
         let count = rec.times.iter().filter(|&&t| t >= t0).count() as f64;
         let rate = count / n / (duration - t0);
         eprintln!("{model} seed {seed}: {rate:.2} Hz");

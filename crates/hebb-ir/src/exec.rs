@@ -3,7 +3,7 @@
 //! code in `hebb-jit`.
 
 use crate::abi::KernelArgs;
-use crate::{Program, interp};
+use crate::{KernelId, Program, interp};
 
 /// The kernels of one program, ready to run. The runtime builds a network
 /// from `program()` and calls `run` with pointers into that network, so the
@@ -28,7 +28,7 @@ pub unsafe trait Kernels: Send + Sync {
     /// `args` must be valid for kernel `k` of [`Kernels::program`]: every
     /// pointer the kernel's kind reads points to columns, lists and indices
     /// of the sizes that program gives them (see [`KernelArgs`]).
-    unsafe fn run(&self, k: u32, args: &mut KernelArgs) -> f64;
+    unsafe fn run(&self, k: KernelId, args: &mut KernelArgs) -> f64;
 
     /// What runs the kernels, for summaries: "JIT" or "interpreter".
     fn name(&self) -> &'static str;
@@ -51,9 +51,9 @@ unsafe impl Kernels for Interpreted {
         &self.program
     }
 
-    unsafe fn run(&self, k: u32, args: &mut KernelArgs) -> f64 {
+    unsafe fn run(&self, k: KernelId, args: &mut KernelArgs) -> f64 {
         // SAFETY: the caller guarantees `args` is valid for kernel `k`.
-        unsafe { interp::run(&self.program.kernels[k as usize], args) }
+        unsafe { interp::run(self.program.kernel(k), args) }
     }
 
     fn name(&self) -> &'static str {

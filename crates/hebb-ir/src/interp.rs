@@ -52,7 +52,7 @@ impl<'a> Env<'a> {
                 Slot::Own(c) => (*self.args.own.add(c as usize)).add(self.el.own as usize),
                 Slot::Pre(c) => (*self.args.pre.add(c as usize)).add(self.el.pre as usize),
                 Slot::Post(c) => (*self.args.post.add(c as usize)).add(self.el.post as usize),
-                Slot::Signal(g, c) => *(*self.args.groups.add(g as usize)).add(c as usize),
+                Slot::Signal(g, c) => *(*self.args.groups.add(g.index())).add(c as usize),
                 Slot::Factor(k) => self.args.factors.add(k as usize) as *mut f64,
                 Slot::PreSide(c) => (*self.args.pre_side.add(c as usize)).add(self.el.pre as usize),
                 Slot::PostSide(c) => (*self.args.post_side.add(c as usize)).add(self.el.post as usize),

@@ -21,6 +21,42 @@ pub use exec::{Interpreted, Kernels};
 pub use print::{expr_text, kernel_text};
 pub use verify::{VerifyError, verify};
 
+/// Ids of the program's groups, projections and kernels: positions in
+/// `Program::groups`, `Program::projections` and `Program::kernels`.
+macro_rules! id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            /// The position in the program's list.
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+id!(
+    /// A group: a population of neurons, a source or a signal.
+    GroupId
+);
+id!(
+    /// A projection: the synapses of one `connect`.
+    ProjectionId
+);
+id!(
+    /// A kernel.
+    KernelId
+);
+
 /// A variable read or written by a kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Slot {
@@ -31,7 +67,7 @@ pub enum Slot {
     /// Column of the postsynaptic group, at the synapse's postsynaptic index.
     Post(u32),
     /// Column of a signal group (which has one element).
-    Signal(u32, u32),
+    Signal(GroupId, u32),
     /// A hoisted synaptic variable stored once per presynaptic neuron: column
     /// of the projection's pre-side table, at the presynaptic index.
     PreSide(u32),
@@ -274,8 +310,8 @@ pub struct Kernel {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Owner {
-    Group(u32),
-    Projection(u32),
+    Group(GroupId),
+    Projection(ProjectionId),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -312,7 +348,7 @@ pub enum GroupKind {
         /// (kernel, column): each step, for the neurons with a candidate
         /// spike, it stores `rate` at t into the column; the source keeps a
         /// candidate with probability rate / rate_max (thinning).
-        thinning: Option<(u32, u32)>,
+        thinning: Option<(KernelId, u32)>,
     },
     SpikeTimes(SpikeTimes),
     Signal,
@@ -334,10 +370,10 @@ pub struct Group {
     pub size: usize,
     pub kind: GroupKind,
     pub columns: Vec<Column>,
-    pub step: Option<u32>,
-    pub reset: Option<u32>,
+    pub step: Option<KernelId>,
+    pub reset: Option<KernelId>,
     /// `every` kernels and their period in steps.
-    pub every: Vec<(u64, u32)>,
+    pub every: Vec<(u64, KernelId)>,
     pub integrator: Option<IntegratorInfo>,
     /// Whether elements of this group can spike.
     pub spikes: bool,
@@ -352,7 +388,7 @@ impl Group {
 /// A group, or the slice `[start, end)` of one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sel {
-    pub group: u32,
+    pub group: GroupId,
     pub start: usize,
     pub end: usize,
 }
@@ -397,17 +433,17 @@ pub struct Projection {
     /// postsynaptic (`post_side`) neuron; initial values are constants.
     pub pre_side: Vec<Column>,
     pub post_side: Vec<Column>,
-    pub on_pre: Option<u32>,
-    pub on_post: Option<u32>,
+    pub on_pre: Option<KernelId>,
+    pub on_post: Option<KernelId>,
     /// The same without plastic writes (`plasticity off`): the synaptic
     /// effect stays, no synapse state changes.
-    pub frozen_on_pre: Option<u32>,
-    pub frozen_on_post: Option<u32>,
-    pub frozen_every: Vec<(u64, u32)>,
+    pub frozen_on_pre: Option<KernelId>,
+    pub frozen_on_post: Option<KernelId>,
+    pub frozen_every: Vec<(u64, KernelId)>,
     /// Continuous synaptic ODEs, integrated every step.
-    pub step: Option<u32>,
+    pub step: Option<KernelId>,
     /// `every` kernels and their periods in steps.
-    pub every: Vec<(u64, u32)>,
+    pub every: Vec<(u64, KernelId)>,
     /// Postsynaptic delay in steps (what `on post` sees).
     pub post_delay: u64,
     /// Memory per synapse without hoisting, for `hebb explain`.
@@ -453,7 +489,7 @@ pub struct EventDriven {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
     Spikes {
-        group: u32,
+        group: GroupId,
     },
     State {
         sel: Sel,
@@ -462,13 +498,13 @@ pub enum Record {
     },
     /// Synaptic variables: a column, or a constant for folded ones.
     Synapses {
-        proj: u32,
+        proj: ProjectionId,
         vars: Vec<(String, SynVar)>,
         every: u64,
         sample: Option<usize>,
     },
     Rate {
-        group: u32,
+        group: GroupId,
         bin: u64,
     },
 }
@@ -517,9 +553,9 @@ pub struct Phase {
 pub enum SetAction {
     /// Column of every element of a group; the value is evaluated per
     /// element like an initial value (counter: the phase's start step).
-    Column { group: u32, column: u32, value: Expr },
+    Column { group: GroupId, column: u32, value: Expr },
     /// The rate (Hz) of a poisson group.
-    Rate { group: u32, rate: f64 },
+    Rate { group: GroupId, rate: f64 },
 }
 
 /// K random patterns over a poisson group: each pattern makes a fraction
@@ -527,7 +563,7 @@ pub enum SetAction {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stimuli {
     pub name: String,
-    pub group: u32,
+    pub group: GroupId,
     pub count: usize,
     pub active: f64,
     pub rate: f64,
@@ -544,7 +580,7 @@ impl Stimuli {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Abort {
-    pub group: u32,
+    pub group: GroupId,
     pub above: bool,
     pub inclusive: bool,
     pub threshold: f64,
@@ -619,8 +655,8 @@ impl Metric {
 /// What a measure is about: a group's spikes, or a projection's weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MeasureTarget {
-    Group(u32),
-    Projection(u32),
+    Group(GroupId),
+    Projection(ProjectionId),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -643,7 +679,7 @@ impl Program {
 
     /// The projections whose weights a `measure` looks at, in the order
     /// of the measures (a projection measured twice comes twice).
-    pub fn measured_projections(&self) -> impl Iterator<Item = u32> + '_ {
+    pub fn measured_projections(&self) -> impl Iterator<Item = ProjectionId> + '_ {
         self.measures.iter().filter_map(|m| match m.target {
             MeasureTarget::Projection(p) => Some(p),
             MeasureTarget::Group(_) => None,
@@ -653,48 +689,54 @@ impl Program {
     /// The group whose columns `Own` slots of this kernel index.
     pub fn own_columns(&self, kernel: &Kernel) -> &[Column] {
         match kernel.owner {
-            Owner::Group(g) => &self.groups[g as usize].columns,
-            Owner::Projection(p) => &self.projections[p as usize].columns,
+            Owner::Group(g) => &self.groups[g.index()].columns,
+            Owner::Projection(p) => &self.projections[p.index()].columns,
         }
+    }
+
+    pub fn kernel(&self, k: KernelId) -> &Kernel {
+        &self.kernels[k.index()]
     }
 }
 
 /// Random stream ids: every consumer of random numbers has its own.
 pub mod streams {
+    use super::{GroupId, KernelId, ProjectionId};
+
     /// Initial values of group `g`.
-    pub fn group_init(g: u32) -> u32 {
-        0x1000_0000 | g
+    pub fn group_init(g: GroupId) -> u32 {
+        0x1000_0000 | g.0
     }
     /// Per-synapse initial values and delays of projection `p`.
-    pub fn synapse_init(p: u32) -> u32 {
-        0x2000_0000 | p
+    pub fn synapse_init(p: ProjectionId) -> u32 {
+        0x2000_0000 | p.0
     }
     /// Connectivity of projection `p`.
-    pub fn connect(p: u32) -> u32 {
-        0x3000_0000 | p
+    pub fn connect(p: ProjectionId) -> u32 {
+        0x3000_0000 | p.0
     }
     /// Spikes of poisson group `g`.
-    pub fn poisson(g: u32) -> u32 {
-        0x4000_0000 | g
+    pub fn poisson(g: GroupId) -> u32 {
+        0x4000_0000 | g.0
     }
     /// Draws made in kernel `k`.
-    pub fn kernel(k: u32) -> u32 {
-        0x5000_0000 | k
+    pub fn kernel(k: KernelId) -> u32 {
+        0x5000_0000 | k.0
     }
     /// The active neurons of pattern `pattern` of stimulus set `s`.
     pub fn pattern(s: u32, pattern: u32) -> u32 {
         0x6000_0000 | (s << 16) | pattern
     }
     /// Values a phase's `set` gives the columns of group `g`.
-    pub fn set_values(g: u32) -> u32 {
-        0x6800_0000 | g
+    pub fn set_values(g: GroupId) -> u32 {
+        0x6800_0000 | g.0
     }
     /// The order in which stimulus set `s` presents its patterns.
     pub fn presentation_order(s: u32) -> u32 {
         0x7000_0000 | s
     }
     /// The synapses a `record ... sample K` of projection `p` picks.
-    pub fn record_sample(p: u32) -> u32 {
+    pub fn record_sample(p: ProjectionId) -> u32 {
         synapse_init(p) ^ 0x00ff_0000
     }
 }

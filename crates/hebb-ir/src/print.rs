@@ -24,7 +24,7 @@ impl Names<'_> {
             Slot::Pre(c) => format!("pre.{}", col(self.pre, c)),
             Slot::Post(c) => format!("post.{}", col(self.post, c)),
             Slot::Signal(g, c) => {
-                let group = self.program.groups.get(g as usize);
+                let group = self.program.groups.get(g.index());
                 format!(
                     "{}.{}",
                     group.map(|g| g.name.as_str()).unwrap_or("?"),
@@ -193,10 +193,10 @@ pub fn kernel_text(program: &Program, k: u32) -> String {
     let kernel = &program.kernels[k as usize];
     let (pre, post, pre_side, post_side) = match kernel.owner {
         Owner::Projection(p) => {
-            let proj = &program.projections[p as usize];
+            let proj = &program.projections[p.index()];
             (
-                Some(program.groups[proj.pre.group as usize].columns.as_slice()),
-                Some(program.groups[proj.post.group as usize].columns.as_slice()),
+                Some(program.groups[proj.pre.group.index()].columns.as_slice()),
+                Some(program.groups[proj.post.group.index()].columns.as_slice()),
                 proj.pre_side.as_slice(),
                 proj.post_side.as_slice(),
             )

@@ -65,7 +65,7 @@ pub fn verify(p: &Program) -> Result<(), Vec<VerifyError>> {
             }
         }
         for k in group.step.iter().chain(&group.reset).chain(group.every.iter().map(|(_, k)| k)) {
-            if *k as usize >= p.kernels.len() {
+            if k.index() >= p.kernels.len() {
                 let message = format!("refers to missing kernel k{k}");
                 errors.push(VerifyError { location: Location::Group(g as u32), message });
             }
@@ -74,7 +74,7 @@ pub fn verify(p: &Program) -> Result<(), Vec<VerifyError>> {
     for (i, proj) in p.projections.iter().enumerate() {
         let location = Location::Projection(i as u32);
         for sel in [proj.pre, proj.post] {
-            match p.groups.get(sel.group as usize) {
+            match p.groups.get(sel.group.index()) {
                 None => {
                     errors.push(VerifyError { location: location.clone(), message: format!("no group g{}", sel.group) })
                 }
@@ -167,13 +167,13 @@ struct KernelCtx<'a> {
 impl<'a> KernelCtx<'a> {
     fn new(p: &'a Program, kernel: &'a Kernel) -> Result<Self, String> {
         let (own, pre, post, pre_side, post_side) = match kernel.owner {
-            Owner::Group(g) => (p.groups.get(g as usize).ok_or("missing group")?.columns.len(), 0, 0, 0, 0),
+            Owner::Group(g) => (p.groups.get(g.index()).ok_or("missing group")?.columns.len(), 0, 0, 0, 0),
             Owner::Projection(i) => {
-                let proj = p.projections.get(i as usize).ok_or("missing projection")?;
+                let proj = p.projections.get(i.index()).ok_or("missing projection")?;
                 (
                     proj.columns.len(),
-                    p.groups[proj.pre.group as usize].columns.len(),
-                    p.groups[proj.post.group as usize].columns.len(),
+                    p.groups[proj.pre.group.index()].columns.len(),
+                    p.groups[proj.post.group.index()].columns.len(),
                     proj.pre_side.len(),
                     proj.post_side.len(),
                 )
@@ -190,7 +190,7 @@ impl<'a> KernelCtx<'a> {
             Slot::Signal(g, c) => self
                 .program
                 .groups
-                .get(g as usize)
+                .get(g.index())
                 .is_some_and(|grp| grp.kind == GroupKind::Signal && (c as usize) < grp.columns.len()),
             Slot::PreSide(c) => (c as usize) < self.pre_side,
             Slot::PostSide(c) => (c as usize) < self.post_side,
@@ -199,7 +199,7 @@ impl<'a> KernelCtx<'a> {
                 !write
                     && match self.kernel.owner {
                         Owner::Projection(p) => {
-                            (k as usize) < 2 * self.program.projections[p as usize].decay_rates.len()
+                            (k as usize) < 2 * self.program.projections[p.index()].decay_rates.len()
                         }
                         Owner::Group(_) => false,
                     }

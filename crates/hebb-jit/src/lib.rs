@@ -15,7 +15,7 @@ use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module};
 use hebb_ir::abi::KernelArgs;
-use hebb_ir::{Kernels, Program, rng, symbolic};
+use hebb_ir::{KernelId, Kernels, Program, rng, symbolic};
 
 /// Why a program could not be compiled. Every one is a bug in hebb or an
 /// unsupported machine, never a problem with the model.
@@ -164,8 +164,8 @@ impl Drop for Jitted {
 impl Jitted {
     /// Whether kernel `k`'s step loop was vectorized (two neurons per
     /// iteration).
-    pub fn vectorized(&self, k: u32) -> bool {
-        self.vectorized[k as usize]
+    pub fn vectorized(&self, k: KernelId) -> bool {
+        self.vectorized[k.index()]
     }
 
     /// The Cranelift IR and machine code of every kernel, when compiled
@@ -193,10 +193,10 @@ unsafe impl Kernels for Jitted {
         &self.program
     }
 
-    unsafe fn run(&self, k: u32, args: &mut KernelArgs) -> f64 {
+    unsafe fn run(&self, k: KernelId, args: &mut KernelArgs) -> f64 {
         // SAFETY: the caller guarantees `args` is valid for kernel `k`, and
         // `fns[k]` is that kernel's code.
-        unsafe { (self.fns[k as usize])(args) }
+        unsafe { (self.fns[k.index()])(args) }
     }
 
     fn name(&self) -> &'static str {

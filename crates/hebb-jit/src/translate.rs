@@ -163,7 +163,7 @@ impl Translator<'_> {
                 Slot::Pre(c) => self.b.ins().load(types::I64, flags(), pre, 8 * c as i32),
                 Slot::Post(c) => self.b.ins().load(types::I64, flags(), post, 8 * c as i32),
                 Slot::Signal(g, c) => {
-                    let cols = self.b.ins().load(types::I64, flags(), groups, 8 * g as i32);
+                    let cols = self.b.ins().load(types::I64, flags(), groups, 8 * g.0 as i32);
                     self.b.ins().load(types::I64, flags(), cols, 8 * c as i32)
                 }
                 Slot::Factor(k) => self.b.ins().iadd_imm_s(factors, 8 * k as i64),

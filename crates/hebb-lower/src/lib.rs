@@ -44,7 +44,7 @@ struct Ctx<'a> {
     own: &'a VarMap,
     pre: Option<&'a VarMap>,
     post: Option<&'a VarMap>,
-    signals: &'a [(u32, VarMap)],
+    signals: &'a [(GroupId, VarMap)],
     dt: f64,
     synapse: bool,
     draws: u32,
@@ -285,7 +285,7 @@ pub struct Options {
 struct Lowerer<'m> {
     model: &'m Model,
     program: Program,
-    signals: Vec<(u32, VarMap)>,
+    signals: Vec<(GroupId, VarMap)>,
     diags: Vec<Diagnostic>,
     options: Options,
 }
@@ -315,13 +315,13 @@ pub fn lower(model: &Model, options: &Options) -> (Program, Vec<Diagnostic>) {
     }
     for (k, sig) in model.signals.iter().enumerate() {
         let map = l.signal(k, sig);
-        let g = l.program.groups.len() as u32 - 1;
+        let g = GroupId(l.program.groups.len() as u32 - 1);
         l.signals.push((g, map));
     }
     // Kernels of groups are made after signals exist (they may read them).
     for (g, pop) in net.populations.iter().enumerate() {
         if let hir::PopulationKind::Neurons { type_id } = pop.kind {
-            l.neuron_kernels(g as u32, &model.neurons[type_id as usize], &pop_maps[g]);
+            l.neuron_kernels(GroupId(g as u32), &model.neurons[type_id as usize], &pop_maps[g]);
         }
     }
     for k in 0..model.signals.len() {
@@ -329,7 +329,7 @@ pub fn lower(model: &Model, options: &Options) -> (Program, Vec<Diagnostic>) {
         l.signal_kernels(g, &model.signals[k], &map);
     }
     for (p, proj) in net.projections.iter().enumerate() {
-        l.projection(p as u32, net, proj, &pop_maps);
+        l.projection(ProjectionId(p as u32), net, proj, &pop_maps);
     }
     for r in &net.records {
         l.record(r, &mut pop_maps);
@@ -354,10 +354,16 @@ impl Lowerer<'_> {
                         let map = &pop_maps[*pop as usize];
                         if let Some(col) = map.states[*state as usize] {
                             let mut ctx = self.ctx(map);
-                            sets.push(SetAction::Column { group: *pop, column: col, value: fold(&ctx.expr(value)) });
+                            sets.push(SetAction::Column {
+                                group: GroupId(*pop),
+                                column: col,
+                                value: fold(&ctx.expr(value)),
+                            });
                         }
                     }
-                    hir::SetAction::Rate { pop, rate } => sets.push(SetAction::Rate { group: *pop, rate: *rate }),
+                    hir::SetAction::Rate { pop, rate } => {
+                        sets.push(SetAction::Rate { group: GroupId(*pop), rate: *rate })
+                    }
                     hir::SetAction::Signal { signal, state, value } => {
                         let (g, map) = &self.signals[*signal as usize];
                         if let Some(col) = map.states[*state as usize] {
@@ -400,7 +406,7 @@ impl Lowerer<'_> {
         for s in &exp.stimuli {
             self.program.stimuli.push(Stimuli {
                 name: s.name.clone(),
-                group: s.source,
+                group: GroupId(s.source),
                 count: s.count,
                 active: s.active,
                 rate: s.rate,
@@ -409,7 +415,7 @@ impl Lowerer<'_> {
         }
         for a in &exp.aborts {
             self.program.aborts.push(Abort {
-                group: a.pop,
+                group: GroupId(a.pop),
                 above: a.above,
                 inclusive: a.inclusive,
                 threshold: a.threshold,
@@ -417,15 +423,15 @@ impl Lowerer<'_> {
         }
         for m in &exp.measures {
             if let hir::MeasureTarget::Population(g) = m.target
-                && !self.program.records.iter().any(|r| matches!(r, Record::Spikes { group } if *group == g))
+                && !self.program.records.iter().any(|r| matches!(r, Record::Spikes { group } if *group == GroupId(g)))
             {
-                self.program.records.push(Record::Spikes { group: g });
+                self.program.records.push(Record::Spikes { group: GroupId(g) });
             }
             self.program.measures.push(Measure {
                 metric: metric(m.metric),
                 target: match m.target {
-                    hir::MeasureTarget::Population(g) => MeasureTarget::Group(g),
-                    hir::MeasureTarget::Projection(p) => MeasureTarget::Projection(p),
+                    hir::MeasureTarget::Population(g) => MeasureTarget::Group(GroupId(g)),
+                    hir::MeasureTarget::Projection(p) => MeasureTarget::Projection(ProjectionId(p)),
                 },
                 about: m.about,
                 phase: m.phase,
@@ -487,7 +493,13 @@ impl Lowerer<'_> {
                     let column = group.columns.len() as u32;
                     group.columns.push(Column { name: "rate".into(), role: ColumnRole::State, init: Expr::Const(0.0) });
                     let body = vec![Stmt::Store(Slot::Own(column), rate.clone())];
-                    let k = self.add_kernel(format!("{}.rate", pop.name), KernelKind::Listed, Owner::Group(g), body, 0);
+                    let k = self.add_kernel(
+                        format!("{}.rate", pop.name),
+                        KernelKind::Listed,
+                        Owner::Group(GroupId(g)),
+                        body,
+                        0,
+                    );
                     (k, column)
                 });
                 group.kind = GroupKind::Poisson { rate, rate_max: *rate_max, thinning };
@@ -537,8 +549,8 @@ impl Lowerer<'_> {
         }
     }
 
-    fn add_kernel(&mut self, name: String, kind: KernelKind, owner: Owner, body: Vec<Stmt>, n_locals: u32) -> u32 {
-        let k = self.program.kernels.len() as u32;
+    fn add_kernel(&mut self, name: String, kind: KernelKind, owner: Owner, body: Vec<Stmt>, n_locals: u32) -> KernelId {
+        let k = KernelId(self.program.kernels.len() as u32);
         self.program.kernels.push(Kernel {
             name,
             kind,
@@ -553,8 +565,8 @@ impl Lowerer<'_> {
     }
 
     /// The step kernel: integration and threshold; the reset kernel; `every`.
-    fn neuron_kernels(&mut self, g: u32, nt: &hir::NeuronType, map: &VarMap) {
-        let name = self.program.groups[g as usize].name.clone();
+    fn neuron_kernels(&mut self, g: GroupId, nt: &hir::NeuronType, map: &VarMap) {
+        let name = self.program.groups[g.index()].name.clone();
         let mut ctx = self.ctx(map);
         let not_refractory = nt.refractory.as_ref().and_then(|r| {
             let r = fold(&ctx.expr(r));
@@ -590,24 +602,24 @@ impl Lowerer<'_> {
         let _ = draws_before;
         self.diags.extend(diags);
         let step = self.add_kernel(format!("{name}.step"), KernelKind::Step, Owner::Group(g), body, locals.next);
-        self.program.groups[g as usize].step = Some(step);
-        self.program.groups[g as usize].integrator = Some(info);
+        self.program.groups[g.index()].step = Some(step);
+        self.program.groups[g.index()].integrator = Some(info);
         if !nt.reset.is_empty() {
             let mut ctx = self.ctx(map);
             let body = ctx.stmts(&nt.reset);
             let k = self.add_kernel(format!("{name}.reset"), KernelKind::Listed, Owner::Group(g), body, 0);
-            self.program.groups[g as usize].reset = Some(k);
+            self.program.groups[g.index()].reset = Some(k);
         }
         self.every_kernels(g, &nt.dynamics, map, &name);
     }
 
-    fn every_kernels(&mut self, g: u32, d: &hir::Dynamics, map: &VarMap, name: &str) {
+    fn every_kernels(&mut self, g: GroupId, d: &hir::Dynamics, map: &VarMap, name: &str) {
         for (i, ev) in d.every.iter().enumerate() {
             let mut ctx = self.ctx(map);
             let body = ctx.stmts(&ev.body);
             let steps = ((ev.period / self.program.dt).round() as u64).max(1);
             let k = self.add_kernel(format!("{name}.every{i}"), KernelKind::Every, Owner::Group(g), body, 0);
-            self.program.groups[g as usize].every.push((steps, k));
+            self.program.groups[g.index()].every.push((steps, k));
         }
     }
 }
@@ -697,7 +709,7 @@ impl Lowerer<'_> {
         map
     }
 
-    fn signal_kernels(&mut self, g: u32, sig: &hir::SignalType, map: &VarMap) {
+    fn signal_kernels(&mut self, g: GroupId, sig: &hir::SignalType, map: &VarMap) {
         if !sig.dynamics.odes.is_empty() {
             let mut ctx = self.ctx(map);
             let mut body = Vec::new();
@@ -715,8 +727,8 @@ impl Lowerer<'_> {
             );
             self.diags.extend(diags);
             let k = self.add_kernel(format!("{}.step", sig.name), KernelKind::Step, Owner::Group(g), body, locals.next);
-            self.program.groups[g as usize].step = Some(k);
-            self.program.groups[g as usize].integrator = Some(info);
+            self.program.groups[g.index()].step = Some(k);
+            self.program.groups[g.index()].integrator = Some(info);
         }
         self.every_kernels(g, &sig.dynamics, map, &sig.name);
     }
@@ -727,8 +739,8 @@ impl Lowerer<'_> {
 
     fn record(&mut self, r: &hir::Record, pop_maps: &mut [VarMap]) {
         let rec = match r {
-            hir::Record::Spikes { pop } => Record::Spikes { group: *pop },
-            hir::Record::Rate { pop, bin } => Record::Rate { group: *pop, bin: self.steps(*bin) },
+            hir::Record::Spikes { pop } => Record::Spikes { group: GroupId(*pop) },
+            hir::Record::Rate { pop, bin } => Record::Rate { group: GroupId(*pop), bin: self.steps(*bin) },
             hir::Record::State { sel, vars, every } => {
                 let g = sel.pop as usize;
                 let mut cols = Vec::new();
@@ -756,7 +768,7 @@ impl Lowerer<'_> {
                     }
                 }
                 Record::State {
-                    sel: Sel { group: sel.pop, start: sel.start, end: sel.end },
+                    sel: Sel { group: GroupId(sel.pop), start: sel.start, end: sel.end },
                     columns: cols,
                     every: self.steps(*every),
                 }
@@ -777,7 +789,7 @@ impl Lowerer<'_> {
                         out.push((name.clone(), SynVar::PostSide(c as u32)));
                     }
                 }
-                Record::Synapses { proj: *proj, vars: out, every: self.steps(*every), sample: *sample }
+                Record::Synapses { proj: ProjectionId(*proj), vars: out, every: self.steps(*every), sample: *sample }
             }
         };
         self.program.records.push(rec);

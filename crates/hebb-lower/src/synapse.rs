@@ -167,7 +167,13 @@ impl Lowerer<'_> {
         Ctx { pre: Some(pre), post: Some(post), synapse: true, ..self.ctx(map) }
     }
 
-    pub(super) fn projection(&mut self, p: u32, net: &hir::Network, proj: &hir::Projection, pop_maps: &[VarMap]) {
+    pub(super) fn projection(
+        &mut self,
+        p: ProjectionId,
+        net: &hir::Network,
+        proj: &hir::Projection,
+        pop_maps: &[VarMap],
+    ) {
         let syn = &proj.synapse;
         let d = &syn.dynamics;
         let n_states = d.states.len();
@@ -185,7 +191,7 @@ impl Lowerer<'_> {
             .filter(|q| q.name == base || q.name.starts_with(&format!("{base}_")))
             .count();
         let name = if same == 0 { base } else { format!("{base}_{}", same + 1) };
-        let sel = |s: hir::PopSel| Sel { group: s.pop, start: s.start, end: s.end };
+        let sel = |s: hir::PopSel| Sel { group: GroupId(s.pop), start: s.start, end: s.end };
 
         // Params: constants, or per-synapse columns when overridden with a
         // value that differs between synapses.
@@ -477,8 +483,8 @@ impl Lowerer<'_> {
             let (fp, fb) = (freeze(&prologue), freeze(&body));
             let same = fp == prologue && fb == body;
             let k = l.add_kernel(format!("{name}.{label}"), kind, owner, body, n);
-            l.program.kernels[k as usize].prologue = prologue;
-            l.program.kernels[k as usize].reductions = reductions.clone();
+            l.program.kernels[k.index()].prologue = prologue;
+            l.program.kernels[k.index()].reductions = reductions.clone();
             if same {
                 return (k, k);
             }
@@ -489,28 +495,28 @@ impl Lowerer<'_> {
                 s.walk_exprs(&mut |e| reads_sums |= matches!(e, Expr::Load(Slot::Reduced(_))));
             }
             let f = l.add_kernel(format!("{name}.{label}.frozen"), kind, owner, fb, n);
-            l.program.kernels[f as usize].prologue = fp;
-            l.program.kernels[f as usize].reductions = if reads_sums { reductions } else { Vec::new() };
+            l.program.kernels[f.index()].prologue = fp;
+            l.program.kernels[f.index()].reductions = if reads_sums { reductions } else { Vec::new() };
             (k, f)
         };
         if let Some((prologue, body, n)) = on_pre {
             let (k, f) = pair(self, "on_pre", KernelKind::OnPre, prologue, body, n, Vec::new());
-            self.program.projections[p as usize].on_pre = Some(k);
-            self.program.projections[p as usize].frozen_on_pre = Some(f);
+            self.program.projections[p.index()].on_pre = Some(k);
+            self.program.projections[p.index()].frozen_on_pre = Some(f);
         }
         if let Some((prologue, body, n)) = on_post {
             let (k, f) = pair(self, "on_post", KernelKind::OnPost, prologue, body, n, Vec::new());
-            self.program.projections[p as usize].on_post = Some(k);
-            self.program.projections[p as usize].frozen_on_post = Some(f);
+            self.program.projections[p.index()].on_post = Some(k);
+            self.program.projections[p.index()].frozen_on_post = Some(f);
         }
         for (steps, body, reductions, i) in every {
             let (k, f) = pair(self, &format!("every{i}"), KernelKind::Every, Vec::new(), body, 0, reductions);
-            self.program.projections[p as usize].every.push((steps, k));
-            self.program.projections[p as usize].frozen_every.push((steps, f));
+            self.program.projections[p.index()].every.push((steps, k));
+            self.program.projections[p.index()].frozen_every.push((steps, f));
         }
         if let Some((body, n)) = step {
             let k = self.add_kernel(format!("{name}.step"), KernelKind::Step, owner, body, n);
-            self.program.projections[p as usize].step = Some(k);
+            self.program.projections[p.index()].step = Some(k);
         }
     }
 

@@ -12,7 +12,7 @@ use crate::input::{Poisson, SpikeList};
 use crate::record::Recordings;
 use crate::state::{AbortWindow, Columns, GroupState, ProjState, Source};
 use hebb_ir::interp::{Element, eval_at};
-use hebb_ir::{Builtin, ColumnRole, Expr, GroupKind, Program, SpikeTimes, streams};
+use hebb_ir::{Builtin, ColumnRole, Expr, GroupId, GroupKind, Program, SpikeTimes, streams};
 use std::path::Path;
 
 /// Builds the network of a program. `read` reads data files.
@@ -27,7 +27,7 @@ pub(crate) fn build(program: &Program, read: &dyn Fn(&Path) -> std::io::Result<S
     }
     let mut recordings = Recordings::new(program);
     for rec in &mut recordings.synapses {
-        let ps: &ProjState = &projections[rec.proj as usize];
+        let ps: &ProjState = &projections[rec.proj.index()];
         let n = ps.n_synapses();
         let chosen: Vec<u32> = match rec.sample {
             Some(k) if k < n => sample_sorted(program.seed, streams::record_sample(rec.proj), n, k),
@@ -43,7 +43,7 @@ pub(crate) fn build(program: &Program, read: &dyn Fn(&Path) -> std::io::Result<S
         .iter()
         .enumerate()
         .map(|(s, st)| {
-            let n = groups[st.group as usize].size;
+            let n = groups[st.group.index()].size;
             let k = st.active_count(n);
             (0..st.count).map(|p| sample_sorted(program.seed, streams::pattern(s as u32, p as u32), n, k)).collect()
         })
@@ -82,7 +82,7 @@ fn build_group(
     read: &dyn Fn(&Path) -> std::io::Result<String>,
 ) -> Result<GroupState, BuildError> {
     let n = group.size;
-    let columns = init_columns(program, &group.columns, n, streams::group_init(g as u32), |i| Element {
+    let columns = init_columns(program, &group.columns, n, streams::group_init(GroupId(g as u32)), |i| Element {
         own: i as u64,
         key: i as u64,
         ..Element::default()
@@ -99,14 +99,14 @@ fn build_group(
                         ))
                     })?,
                 };
-                Source::Poisson(Poisson::new(g as u32, vec![0.0; n], Some(max), program.seed, program.dt))
+                Source::Poisson(Poisson::new(GroupId(g as u32), vec![0.0; n], Some(max), program.seed, program.dt))
             } else {
                 let rates: Vec<f64> = (0..n)
                     .map(|i| {
                         eval_at(
                             rate,
                             program.seed,
-                            streams::poisson(g as u32),
+                            streams::poisson(GroupId(g as u32)),
                             Element { own: i as u64, key: i as u64, ..Element::default() },
                             0,
                             &[],
@@ -120,7 +120,7 @@ fn build_group(
                         group.name, rates[i]
                     )));
                 }
-                Source::Poisson(Poisson::new(g as u32, rates, None, program.seed, program.dt))
+                Source::Poisson(Poisson::new(GroupId(g as u32), rates, None, program.seed, program.dt))
             }
         }
         GroupKind::SpikeTimes(st) => {

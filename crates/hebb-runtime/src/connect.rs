@@ -8,7 +8,7 @@ use crate::error::{BuildError, err};
 use crate::init::data_lines;
 use hebb_ir::interp::{Element, eval_at};
 use hebb_ir::symbolic::fold;
-use hebb_ir::{Expr, Program, Projection, Rule, Sel, rng, streams};
+use hebb_ir::{Expr, Program, Projection, ProjectionId, Rule, Sel, rng, streams};
 use std::path::Path;
 
 /// The synapses of a projection: pairs in CSR order, and for a connection
@@ -26,7 +26,7 @@ pub(crate) fn connect(
     read: &dyn Fn(&Path) -> std::io::Result<String>,
 ) -> Result<Connections, BuildError> {
     let proj = &program.projections[p];
-    let rule = RuleContext { proj, seed: program.seed, stream: streams::connect(p as u32) };
+    let rule = RuleContext { proj, seed: program.seed, stream: streams::connect(ProjectionId(p as u32)) };
     let pairs = match &proj.rule {
         Rule::AllToAll => rule.all_to_all(),
         Rule::OneToOne => rule.one_to_one(),

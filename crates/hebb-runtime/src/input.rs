@@ -12,7 +12,7 @@
 //! with probability rate(t)/rate_max, where rate(t) of the neurons with a
 //! candidate (`due`) is computed by the group's compiled rate kernel.
 
-use hebb_ir::{rng, streams};
+use hebb_ir::{GroupId, rng, streams};
 
 /// Buckets of the calendar queue; a spike further ahead than this many
 /// steps waits in its bucket for another lap.
@@ -47,7 +47,7 @@ pub struct Poisson {
 impl Poisson {
     /// `rates` are per-neuron rates in Hz when constant in time; `thinning`
     /// is the bound of a time-varying rate otherwise.
-    pub fn new(group: u32, rates: Vec<f64>, thinning: Option<f64>, seed: u64, dt: f64) -> Poisson {
+    pub fn new(group: GroupId, rates: Vec<f64>, thinning: Option<f64>, seed: u64, dt: f64) -> Poisson {
         let n = rates.len();
         let rate = match thinning {
             Some(max) => vec![max; n],

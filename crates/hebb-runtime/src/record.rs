@@ -2,18 +2,18 @@
 //! and population rates, kept in memory in SI units and written out by
 //! the `hebb` crate's `output` (also after a failed run).
 
-use hebb_ir::{Program, Record, SynVar};
+use hebb_ir::{GroupId, Program, ProjectionId, Record, SynVar};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SpikeRecord {
-    pub group: u32,
+    pub group: GroupId,
     pub times: Vec<f64>,
     pub indices: Vec<u32>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct StateRecord {
-    pub group: u32,
+    pub group: GroupId,
     pub indices: Vec<u32>,
     pub every: u64,
     pub times: Vec<f64>,
@@ -22,9 +22,9 @@ pub struct StateRecord {
     pub vars: Vec<(String, u32, Vec<f64>)>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SynapseRecord {
-    pub proj: u32,
+    pub proj: ProjectionId,
     pub every: u64,
     /// Recorded synapse ids with their pre and post neurons.
     pub synapses: Vec<u32>,
@@ -36,9 +36,9 @@ pub struct SynapseRecord {
     pub sample: Option<usize>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RateRecord {
-    pub group: u32,
+    pub group: GroupId,
     pub bin: u64,
     pub counts: Vec<u64>,
 }
@@ -61,7 +61,7 @@ pub struct Recordings {
     pub phases: Vec<(String, f64, f64)>,
     /// The `w` (or first) column of measured projections at the end of each
     /// phase: (projection, phase, values).
-    pub weights_at_phase_end: Vec<(u32, u32, Vec<f64>)>,
+    pub weights_at_phase_end: Vec<(ProjectionId, u32, Vec<f64>)>,
     /// Active neurons of each pattern of each stimulus set.
     pub patterns: Vec<Vec<Vec<u32>>>,
     pub spikes: Vec<SpikeRecord>,
@@ -79,7 +79,7 @@ impl Recordings {
             match rec {
                 Record::Spikes { group } => {
                     if !r.spikes.iter().any(|s| s.group == *group) {
-                        r.spikes.push(SpikeRecord { group: *group, ..Default::default() })
+                        r.spikes.push(SpikeRecord { group: *group, times: Vec::new(), indices: Vec::new() })
                     }
                 }
                 Record::State { sel, columns, every } => r.states.push(StateRecord {
@@ -94,7 +94,10 @@ impl Recordings {
                     every: *every,
                     vars: vars.iter().map(|(n, v)| (n.clone(), *v, Vec::new())).collect(),
                     sample: *sample,
-                    ..Default::default()
+                    synapses: Vec::new(),
+                    pre: Vec::new(),
+                    post: Vec::new(),
+                    times: Vec::new(),
                 }),
                 Record::Rate { group, bin } => {
                     r.rates.push(RateRecord { group: *group, bin: *bin, counts: Vec::new() })

@@ -15,7 +15,7 @@ impl Stepper<'_> {
                 continue;
             }
             rec.times.push(t);
-            let cols = &self.st.groups[rec.group as usize].columns;
+            let cols = &self.st.groups[rec.group.index()].columns;
             for (_, c, data) in &mut rec.vars {
                 let col = cols.get(*c as usize);
                 data.extend(rec.indices.iter().map(|&i| col[i as usize]));
@@ -23,7 +23,7 @@ impl Stepper<'_> {
         }
         for rec in &mut self.st.recordings.synapses {
             if n.is_multiple_of(rec.every) {
-                let p = rec.proj as usize;
+                let p = rec.proj.index();
                 sample_synapses(rec, &self.program.projections[p], &self.st.projections[p], t);
             }
         }
@@ -33,7 +33,7 @@ impl Stepper<'_> {
     pub fn record_spikes(&mut self, n: u64) {
         let t = n as f64 * self.program.dt;
         for rec in &mut self.st.recordings.spikes {
-            let spikes = &self.st.groups[rec.group as usize].spikes;
+            let spikes = &self.st.groups[rec.group.index()].spikes;
             rec.times.extend(std::iter::repeat_n(t, spikes.len()));
             rec.indices.extend_from_slice(spikes);
         }
@@ -42,7 +42,7 @@ impl Stepper<'_> {
             if rec.counts.len() <= bin {
                 rec.counts.resize(bin + 1, 0);
             }
-            rec.counts[bin] += self.st.groups[rec.group as usize].spikes.len() as u64;
+            rec.counts[bin] += self.st.groups[rec.group.index()].spikes.len() as u64;
         }
     }
 }

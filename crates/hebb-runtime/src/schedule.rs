@@ -81,7 +81,7 @@ impl Stepper<'_> {
         pr.position += 1;
         pr.next = n + pr.each;
         let end = pr.next.min(phase_end);
-        let g = stim.group as usize;
+        let g = stim.group.index();
         let mut rates = vec![stim.rest; self.st.groups[g].size];
         for &i in &self.st.recordings.patterns[s][pattern as usize] {
             rates[i as usize] = stim.rate;
@@ -101,7 +101,7 @@ impl Stepper<'_> {
     /// Gives stimulated sources back their own rates.
     fn restore_rates(&mut self, n: u64) {
         for stim in &self.program.stimuli {
-            let g = stim.group as usize;
+            let g = stim.group.index();
             if let (Some(base), Source::Poisson(p)) = (&self.st.base_rates[g], &mut self.st.groups[g].source) {
                 p.set_rates(base, n);
             }
@@ -114,7 +114,7 @@ impl Stepper<'_> {
         let (seed, dt) = (self.program.seed, self.program.dt);
         match set {
             SetAction::Rate { group, rate } => {
-                let g = *group as usize;
+                let g = group.index();
                 let size = self.st.groups[g].size;
                 self.st.base_rates[g] = Some(vec![*rate; size]);
                 if let Source::Poisson(p) = &mut self.st.groups[g].source {
@@ -123,7 +123,7 @@ impl Stepper<'_> {
             }
             SetAction::Column { group, column, value } => {
                 let stream = streams::set_values(*group);
-                let state = &mut self.st.groups[*group as usize];
+                let state = &mut self.st.groups[group.index()];
                 let col = state.columns.get_mut(*column as usize);
                 for (i, x) in col.iter_mut().enumerate() {
                     let el = Element { own: i as u64, key: i as u64, ..Default::default() };
@@ -149,7 +149,7 @@ impl Stepper<'_> {
             if self.st.recordings.weights_at_phase_end.iter().any(|(q, at, _)| *q == p && *at == ph) {
                 continue;
             }
-            let w = self.weights(p as usize);
+            let w = self.weights(p.index());
             self.st.recordings.weights_at_phase_end.push((p, ph, w));
         }
     }

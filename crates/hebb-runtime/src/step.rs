@@ -10,7 +10,7 @@ use crate::error::{RunError, SynapseRef};
 use crate::state::Source;
 use crate::{Program, State};
 use hebb_ir::abi::KernelArgs;
-use hebb_ir::{GroupKind, Kernels};
+use hebb_ir::{GroupKind, KernelId, Kernels};
 
 /// Synaptic state written by event kernels is scanned for non-finite values
 /// this often (in steps).
@@ -74,7 +74,7 @@ impl Stepper<'_> {
 
     /// Runs kernel `k`; a NaN accumulator becomes an error naming the first
     /// non-finite value of group `blame` (or of any projection).
-    fn call(&self, k: u32, args: &mut KernelArgs, blame: usize, n: u64) -> Result<(), RunError> {
+    fn call(&self, k: KernelId, args: &mut KernelArgs, blame: usize, n: u64) -> Result<(), RunError> {
         // SAFETY: `args` comes from `group_args` or `proj_args` plus the
         // lists, ranges and buffers each caller documents; all of it is
         // this simulation's state, built by `build` from `self.program`,
@@ -110,8 +110,8 @@ impl Stepper<'_> {
         let ps = &self.st.projections[p];
         KernelArgs {
             own: ps.columns.table(),
-            pre: self.st.groups[proj.pre.group as usize].columns.table(),
-            post: self.st.groups[proj.post.group as usize].columns.table(),
+            pre: self.st.groups[proj.pre.group.index()].columns.table(),
+            post: self.st.groups[proj.post.group.index()].columns.table(),
             pre_side: ps.pre_side.table(),
             post_side: ps.post_side.table(),
             targets: ps.targets.as_ptr(),
@@ -135,7 +135,7 @@ impl Stepper<'_> {
                 // their neurons.
                 let mut args =
                     KernelArgs { start: 0, end: self.st.projections[p].n_synapses() as u64, ..self.proj_args(p) };
-                self.call(k, &mut args, proj.post.group as usize, n)?;
+                self.call(k, &mut args, proj.post.group.index(), n)?;
             }
         }
         Ok(())
@@ -239,9 +239,9 @@ impl Stepper<'_> {
                 if !(n + 1).is_multiple_of(period) {
                     continue;
                 }
-                let n_red = self.program.kernels[k as usize].reductions.len();
+                let n_red = self.program.kernels[k.index()].reductions.len();
                 let stride =
-                    self.st.groups[proj.pre.group as usize].size.max(self.st.groups[proj.post.group as usize].size);
+                    self.st.groups[proj.pre.group.index()].size.max(self.st.groups[proj.post.group.index()].size);
                 let ps = &mut self.st.projections[p];
                 ps.scratch.clear();
                 ps.scratch.resize(n_red * stride, 0.0);
@@ -255,7 +255,7 @@ impl Stepper<'_> {
                     scratch_stride: stride as u64,
                     ..self.proj_args(p)
                 };
-                self.call(k, &mut args, proj.post.group as usize, n)?;
+                self.call(k, &mut args, proj.post.group.index(), n)?;
             }
         }
         Ok(())
@@ -313,7 +313,7 @@ impl Stepper<'_> {
                 seg_pre,
                 ..self.proj_args(p)
             };
-            self.call(k, &mut args, proj.post.group as usize, n)?;
+            self.call(k, &mut args, proj.post.group.index(), n)?;
         }
         self.st.projections[p].ring[slot].clear();
         Ok(())
@@ -322,7 +322,7 @@ impl Stepper<'_> {
     /// Puts this step's spikes of projection `p`'s presynaptic group into
     /// the delay ring, by segment when delays differ.
     fn queue_pre_spikes(&mut self, p: usize, n: u64) {
-        let pre_g = self.program.projections[p].pre.group as usize;
+        let pre_g = self.program.projections[p].pre.group.index();
         let spikes = &self.st.groups[pre_g].spikes;
         let ps = &mut self.st.projections[p];
         let len = ps.ring.len() as u64;
@@ -349,7 +349,7 @@ impl Stepper<'_> {
     fn deliver_post(&mut self, p: usize, n: u64) -> Result<(), RunError> {
         let proj = &self.program.projections[p];
         let Some(k) = (if self.st.plastic { proj.on_post } else { proj.frozen_on_post }) else { return Ok(()) };
-        let post_g = proj.post.group as usize;
+        let post_g = proj.post.group.index();
         let sel = proj.post;
         let len = self.st.projections[p].post_ring.len() as u64;
         let arrive = ((n + proj.post_delay) % len) as usize;
@@ -375,7 +375,7 @@ impl Stepper<'_> {
     fn check_aborts(&mut self, n: u64) -> Result<(), RunError> {
         let program = self.program;
         for (k, a) in program.aborts.iter().enumerate() {
-            let g = a.group as usize;
+            let g = a.group.index();
             let count = self.st.groups[g].spikes.len() as u64;
             let w = &mut self.st.aborts[k];
             let len = w.counts.len();

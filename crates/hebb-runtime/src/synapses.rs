@@ -8,7 +8,7 @@ use crate::init::init_columns;
 use crate::state::{Columns, GroupState, ProjState};
 use hebb_ir::interp::{Element, eval_at};
 use hebb_ir::symbolic::fold;
-use hebb_ir::{Expr, Program, Projection, SynVar, streams};
+use hebb_ir::{Expr, Program, Projection, ProjectionId, SynVar, streams};
 use std::path::Path;
 
 /// Builds projection `p`'s synapses.
@@ -20,9 +20,9 @@ pub(crate) fn build_projection(
 ) -> Result<ProjState, BuildError> {
     let proj = &program.projections[p];
     let Connections { mut pairs, mut file_extra } = connect(program, p, read)?;
-    let n_pre = groups[proj.pre.group as usize].size;
-    let n_post = groups[proj.post.group as usize].size;
-    let stream = streams::synapse_init(p as u32);
+    let n_pre = groups[proj.pre.group.index()].size;
+    let n_post = groups[proj.post.group.index()].size;
+    let stream = streams::synapse_init(ProjectionId(p as u32));
     let Delays { mut per_synapse, mut delay } = delays(program, proj, &pairs, &file_extra, stream)?;
     // Within each row, order synapses by delay so a row splits into segments.
     if let Some(ds) = &mut per_synapse {

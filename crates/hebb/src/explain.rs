@@ -1,7 +1,7 @@
 //! `hebb explain`: for every group, the integrator chosen and why, the
 //! propagator of exact ones, and memory per neuron and per synapse.
 
-use hebb_ir::{ColumnRole, Group, GroupKind, MeasureTarget, Metric, Program, Projection};
+use hebb_ir::{ColumnRole, Group, GroupId, GroupKind, MeasureTarget, Metric, Program, Projection};
 use hebb_lang::units::{Dim, format_quantity};
 use std::fmt::Write;
 
@@ -108,7 +108,7 @@ fn explain_projection(program: &Program, proj: &Projection, out: &mut String) {
     let kernels = [(proj.on_pre, "on pre"), (proj.on_post, "on post"), (proj.step, "continuous equations")];
     for (k, what) in kernels {
         if let Some(k) = k {
-            let kernel = &program.kernels[k as usize];
+            let kernel = &program.kernels[k.index()];
             if !kernel.prologue.is_empty() {
                 let _ = writeln!(
                     out,
@@ -127,10 +127,10 @@ fn experiment(program: &Program, out: &mut String) {
         return;
     }
     let secs = |steps: u64| format_quantity(steps as f64 * program.dt, Dim::TIME);
-    let group = |g: u32| program.groups[g as usize].name.as_str();
+    let group = |g: GroupId| program.groups[g.index()].name.as_str();
     let _ = writeln!(out, "\nexperiment");
     for s in &program.stimuli {
-        let n = program.groups[s.group as usize].size;
+        let n = program.groups[s.group.index()].size;
         let _ = writeln!(
             out,
             "  stimuli {}: {} random patterns of `{}`, each {} of {n} neurons at {} Hz, the rest at {} Hz",
@@ -170,7 +170,7 @@ fn experiment(program: &Program, out: &mut String) {
     for m in &program.measures {
         let target = match m.target {
             MeasureTarget::Group(g) => group(g).to_string(),
-            MeasureTarget::Projection(p) => program.projections[p as usize].name.clone(),
+            MeasureTarget::Projection(p) => program.projections[p.index()].name.clone(),
         };
         let _ = writeln!(
             out,

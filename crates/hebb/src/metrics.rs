@@ -7,7 +7,7 @@
 //! details; docs/metrics.md defines every metric.
 
 use hebb_analysis as ha;
-use hebb_ir::{BinOp, Expr, Measure, MeasureTarget, Metric, Program, Slot, Stmt, SynVar};
+use hebb_ir::{BinOp, Expr, GroupId, Measure, MeasureTarget, Metric, Program, ProjectionId, Slot, Stmt, SynVar};
 use hebb_runtime::record::Recordings;
 use serde_json::{Value, json};
 
@@ -64,8 +64,8 @@ pub fn compute(program: &Program, rec: &Recordings, simulated: f64) -> Vec<Metri
 
 fn column(program: &Program, m: &Measure) -> String {
     let target = match m.target {
-        MeasureTarget::Group(g) => program.groups[g as usize].name.clone(),
-        MeasureTarget::Projection(p) => program.projections[p as usize].name.clone(),
+        MeasureTarget::Group(g) => program.groups[g.index()].name.clone(),
+        MeasureTarget::Projection(p) => program.projections[p.index()].name.clone(),
     };
     match &m.phase_name {
         Some(ph) => format!("{}.{target}.{ph}", m.metric.name()),
@@ -107,8 +107,8 @@ fn window(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> R
     Ok(ha::Window::new(t0, t1)?)
 }
 
-fn spikes(program: &Program, rec: &Recordings, g: u32) -> Result<ha::SpikeTrains, MetricError> {
-    let n = program.groups[g as usize].size;
+fn spikes(program: &Program, rec: &Recordings, g: GroupId) -> Result<ha::SpikeTrains, MetricError> {
+    let n = program.groups[g.index()].size;
     let s = rec.spikes.iter().find(|s| s.group == g).ok_or(MetricError::NotRecorded)?;
     Ok(ha::SpikeTrains::new(n, s.times.clone(), s.indices.clone())?)
 }
@@ -226,12 +226,12 @@ fn control(m: &Measure, st: &ha::SpikeTrains, w: ha::Window) -> Measured {
 
 /// The constant `hi` of a `w = min(max(..., lo), hi)` (a `clip`) in the
 /// projection's kernels, if any.
-fn clip_bound(program: &Program, p: u32) -> Option<f64> {
-    let proj = &program.projections[p as usize];
+fn clip_bound(program: &Program, p: ProjectionId) -> Option<f64> {
+    let proj = &program.projections[p.index()];
     let Some(SynVar::Column(wcol)) = proj.weight else { return None };
     let mut found = None;
     for k in [proj.on_pre, proj.on_post].into_iter().flatten().chain(proj.every.iter().map(|e| e.1)) {
-        for s in &program.kernels[k as usize].body {
+        for s in &program.kernels[k.index()].body {
             if let Stmt::Store(Slot::Own(c), Expr::Binary(BinOp::Min, _, hi)) = s
                 && *c == wcol
                 && let Some(h) = hi.as_const()
@@ -245,8 +245,9 @@ fn clip_bound(program: &Program, p: u32) -> Option<f64> {
 
 /// Weights at the end of the window (a phase's end, or the run's), with
 /// the change since the previous phase.
-fn weights(program: &Program, rec: &Recordings, m: &Measure, p: u32) -> Result<(f64, Value), MetricError> {
-    let snaps: Vec<&(u32, u32, Vec<f64>)> = rec.weights_at_phase_end.iter().filter(|(q, _, _)| *q == p).collect();
+fn weights(program: &Program, rec: &Recordings, m: &Measure, p: ProjectionId) -> Result<(f64, Value), MetricError> {
+    let snaps: Vec<&(ProjectionId, u32, Vec<f64>)> =
+        rec.weights_at_phase_end.iter().filter(|(q, _, _)| *q == p).collect();
     let at = match m.phase {
         Some(ph) => snaps.iter().position(|s| s.1 == ph),
         None => snaps.len().checked_sub(1),
@@ -254,7 +255,7 @@ fn weights(program: &Program, rec: &Recordings, m: &Measure, p: u32) -> Result<(
     .ok_or(MetricError::NoWeights)?;
     let w = &snaps[at].2;
     let previous = at.checked_sub(1).map(|k| snaps[k].2.as_slice());
-    let proj = &program.projections[p as usize];
+    let proj = &program.projections[p.index()];
     // Bounds: the upper bound the rule clips the weight to, else the range.
     let max = w.iter().copied().fold(0.0f64, f64::max);
     let hi = clip_bound(program, p).filter(|b| *b >= max).unwrap_or(if max > 0.0 { max } else { 1.0 });

@@ -88,7 +88,7 @@ pub fn read_u32(path: &Path) -> std::io::Result<Vec<u32>> {
 
 /// Writes every recording of a run into `dir` (which must exist).
 pub fn write_recordings(dir: &Path, program: &Program, rec: &Recordings) -> std::io::Result<()> {
-    let group_name = |g: u32| program.groups[g as usize].name.as_str();
+    let group_name = |g: hebb_ir::GroupId| program.groups[g.index()].name.as_str();
     if !rec.spikes.is_empty() {
         std::fs::create_dir_all(dir.join("spikes"))?;
     }
@@ -112,7 +112,7 @@ pub fn write_recordings(dir: &Path, program: &Program, rec: &Recordings) -> std:
         std::fs::create_dir_all(dir.join("weights"))?;
     }
     for s in &rec.synapses {
-        let name = &program.projections[s.proj as usize].name;
+        let name = &program.projections[s.proj.index()].name;
         write_f64(&dir.join(format!("weights/{name}.t.npy")), &[s.times.len()], &s.times)?;
         write_u32(&dir.join(format!("weights/{name}.pre.npy")), &s.pre)?;
         write_u32(&dir.join(format!("weights/{name}.post.npy")), &s.post)?;
@@ -140,7 +140,7 @@ pub fn write_recordings(dir: &Path, program: &Program, rec: &Recordings) -> std:
     // Weights of measured projections at the end of each phase.
     for (p, phase, w) in &rec.weights_at_phase_end {
         std::fs::create_dir_all(dir.join("weights"))?;
-        let proj = &program.projections[*p as usize].name;
+        let proj = &program.projections[p.index()].name;
         let ph = &program.phases[*phase as usize].name;
         write_f64(&dir.join(format!("weights/{proj}.phase_{ph}.npy")), &[w.len()], w)?;
     }
@@ -148,7 +148,7 @@ pub fn write_recordings(dir: &Path, program: &Program, rec: &Recordings) -> std:
         std::fs::create_dir_all(dir.join("rate"))?;
     }
     for r in &rec.rates {
-        let g = &program.groups[r.group as usize];
+        let g = &program.groups[r.group.index()];
         let bin_s = r.bin as f64 * program.dt;
         let rates: Vec<f64> = r.counts.iter().map(|&c| c as f64 / (g.size as f64 * bin_s)).collect();
         let starts: Vec<f64> = (0..r.counts.len()).map(|k| k as f64 * bin_s).collect();

@@ -529,7 +529,7 @@ mod tests {
         // A store into a column that does not exist: lowering never makes
         // one, so break the program by hand.
         let program = checked.program.as_mut().expect("lowers");
-        let k = program.groups[0].step.expect("a step kernel") as usize;
+        let k = (program.groups[0].step.expect("a step kernel")).index();
         program.kernels[k].body.push(hebb_ir::Stmt::Store(hebb_ir::Slot::Own(99), hebb_ir::Expr::Const(0.0)));
         match compile(checked) {
             Err(Error::Verify(errors)) => {
