@@ -156,3 +156,22 @@ fn random_per_neuron_params_become_columns() {
     let last = &y[y.len() - 3..];
     assert!(last.iter().all(|v| (0.999..1.998).contains(v)) && last[0] != last[1], "{last:?}");
 }
+
+#[test]
+fn sigmoid_is_the_logistic_function_on_both_backends() {
+    // `sigmoid` lowers to 1 / (1 + exp(-x)) with the same operations in the
+    // interpreter and the JIT: the values are bit-identical to that
+    // formula, and `sigmoid(0)` folds to 0.5 exactly.
+    let text = "neuron Ramp {\n param half = sigmoid(0)\n state x = -4 + i\n state y = 0\n state h = 0\n every 1 ms { y = sigmoid(x); h = half }\n}\nnetwork n {\n population p = 9 Ramp\n record y, h of p every 1 ms\n}\nexperiment { network = n; duration = 3 ms }\n";
+    let d = dir("sigmoid");
+    for backend in [hebb::session::Backend::Jit, hebb::session::Backend::Interpreter] {
+        let out = common::simulate(&Request { backend, ..Request::text(text, d.join("model.hebb")) }).expect("runs");
+        let (y, h) = (state(&out, 0, "y"), state(&out, 0, "h"));
+        // Samples at 0, 1 and 2 ms; the every block has run once by 1 ms.
+        for i in 0..9 {
+            let x = -4.0 + i as f64;
+            assert_eq!(y[9 + i].to_bits(), (1.0 / (1.0 + (-x).exp())).to_bits(), "neuron {i}");
+            assert_eq!(h[9 + i], 0.5);
+        }
+    }
+}

@@ -44,6 +44,8 @@ pub enum Func {
     Sin,
     Cos,
     Tanh,
+    /// The logistic function 1 / (1 + e^-x).
+    Sigmoid,
     Min,
     Max,
     Clip,
@@ -54,7 +56,7 @@ pub enum Func {
 }
 
 impl Func {
-    pub const ALL: [Func; 14] = [
+    pub const ALL: [Func; 15] = [
         Func::Exp,
         Func::Log,
         Func::Sqrt,
@@ -62,6 +64,7 @@ impl Func {
         Func::Sin,
         Func::Cos,
         Func::Tanh,
+        Func::Sigmoid,
         Func::Min,
         Func::Max,
         Func::Clip,
@@ -80,6 +83,7 @@ impl Func {
             Func::Sin => "sin",
             Func::Cos => "cos",
             Func::Tanh => "tanh",
+            Func::Sigmoid => "sigmoid",
             Func::Min => "min",
             Func::Max => "max",
             Func::Clip => "clip",
@@ -716,6 +720,7 @@ pub fn const_eval(e: &Expr, params: &[f64]) -> Option<f64> {
                 Func::Sin => v[0].sin(),
                 Func::Cos => v[0].cos(),
                 Func::Tanh => v[0].tanh(),
+                Func::Sigmoid => 1.0 / (1.0 + (-v[0]).exp()),
                 Func::Min => v[0].min(v[1]),
                 Func::Max => v[0].max(v[1]),
                 Func::Clip => v[0].max(v[1]).min(v[2]),

@@ -166,6 +166,12 @@ impl Ctx<'_> {
                     F::Sin => un(UnOp::Sin, &mut a),
                     F::Cos => un(UnOp::Cos, &mut a),
                     F::Tanh => un(UnOp::Tanh, &mut a),
+                    // 1 / (1 + e^-x): existing operations, so neither the
+                    // IR, the interpreter nor the JIT needs to know it.
+                    F::Sigmoid => {
+                        let e = Expr::un(UnOp::Exp, Expr::un(UnOp::Neg, a.remove(0)));
+                        Expr::div(Expr::Const(1.0), Expr::add(Expr::Const(1.0), e))
+                    }
                     F::Min => Expr::bin(BinOp::Min, a.remove(0), a.remove(0)),
                     F::Max => Expr::bin(BinOp::Max, a.remove(0), a.remove(0)),
                     F::Clip => {

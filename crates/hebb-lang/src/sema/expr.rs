@@ -618,7 +618,7 @@ impl Checker<'_, '_> {
             Ty::Unknown
         } else {
             match f {
-                Func::Exp | Func::Log | Func::Sin | Func::Cos | Func::Tanh => {
+                Func::Exp | Func::Log | Func::Sin | Func::Cos | Func::Tanh | Func::Sigmoid => {
                     let d = args[0].ty.dim().unwrap_or(Dim::ONE);
                     if !d.is_dimensionless() {
                         let help = Some(format!(
