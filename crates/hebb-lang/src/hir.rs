@@ -521,9 +521,16 @@ impl Network {
         self.populations.iter().position(|p| p.name == name)
     }
 
+    /// A projection's name, which its record files carry: `pre-post`, and
+    /// `pre-post_2`, `pre-post_3`, ... for further projections between the
+    /// same populations, in the order of the `connect`s.
     pub fn projection_name(&self, proj: usize) -> String {
         let p = &self.projections[proj];
-        format!("{}-{}", self.populations[p.pre.pop as usize].name, self.populations[p.post.pop as usize].name)
+        let base =
+            format!("{}-{}", self.populations[p.pre.pop as usize].name, self.populations[p.post.pop as usize].name);
+        let earlier =
+            self.projections[..proj].iter().filter(|q| q.pre.pop == p.pre.pop && q.post.pop == p.post.pop).count();
+        if earlier == 0 { base } else { format!("{base}_{}", earlier + 1) }
     }
 }
 

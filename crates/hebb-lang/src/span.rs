@@ -72,10 +72,4 @@ impl SourceMap {
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
     }
-
-    /// The source text under a span.
-    pub fn snippet(&self, span: Span) -> &str {
-        let text = &self.get(span.file).text;
-        text.get(span.start as usize..span.end as usize).unwrap_or("")
-    }
 }

@@ -51,10 +51,6 @@ impl Ratio {
     pub fn as_f64(self) -> f64 {
         self.num as f64 / self.den as f64
     }
-
-    pub fn as_int(self) -> Option<i32> {
-        (self.den == 1).then_some(self.num)
-    }
 }
 
 impl fmt::Display for Ratio {

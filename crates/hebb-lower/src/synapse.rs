@@ -179,18 +179,7 @@ impl Lowerer<'_> {
         let n_states = d.states.len();
         let pre_map = &pop_maps[proj.pre.pop as usize];
         let post_map = &pop_maps[proj.post.pop as usize];
-        let pre_name = &net.populations[proj.pre.pop as usize].name;
-        let post_name = &net.populations[proj.post.pop as usize].name;
-        // `pre-post`, then `pre-post_2`, ... for further projections between
-        // the same populations (record files are named after projections).
-        let base = format!("{pre_name}-{post_name}");
-        let same = self
-            .program
-            .projections
-            .iter()
-            .filter(|q| q.name == base || q.name.starts_with(&format!("{base}_")))
-            .count();
-        let name = if same == 0 { base } else { format!("{base}_{}", same + 1) };
+        let name = net.projection_name(p.index());
         let sel = |s: hir::PopSel| Sel { group: GroupId(s.pop), start: s.start, end: s.end };
 
         // Params: constants, or per-synapse columns when overridden with a
