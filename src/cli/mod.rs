@@ -6,6 +6,7 @@ mod check;
 mod explain;
 mod plot;
 mod run;
+mod signals;
 mod study;
 
 use clap::{Args, Parser, Subcommand};
@@ -24,7 +25,8 @@ macro_rules! out {
 }
 pub(crate) use out;
 
-/// Exit codes (LANGUAGE.md section 7).
+/// Exit codes (LANGUAGE.md section 7); an interrupted run exits with 130
+/// (SIGINT) or 143 (SIGTERM), see `signals`.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_MODEL: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -59,6 +61,14 @@ pub enum Command {
     Check { file: PathBuf },
     /// Run a model's experiment and write a run directory.
     Run(run::RunArgs),
+    /// Continue an interrupted or failed run from its checkpoint; the
+    /// outputs are the same as if it had not stopped.
+    Resume {
+        run_dir: PathBuf,
+        /// Print only errors.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
     /// Run the base model and its experiment's variants on identical inputs,
     /// in parallel, and compare their metrics.
     Compare {
@@ -122,6 +132,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check { file } => check::check(&file),
         Command::Run(args) => run::run(&args),
+        Command::Resume { run_dir, quiet } => run::resume(&run_dir, quiet),
         Command::Explain { file, ir, set } => explain::explain(&file, ir, &set),
         Command::Compare { file, variants, study } => study::compare(&file, &variants, &study),
         Command::Sweep { file, set, study } => study::sweep(&file, &set, &study),
@@ -146,9 +157,9 @@ fn print_diagnostics(d: &Diagnostics, quiet: bool) {
 /// The exit code of a failed request.
 fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::Read { .. } | Error::CreateDir { .. } => EXIT_USAGE,
-        Error::Model(_) | Error::Data(_) => EXIT_MODEL,
-        Error::Verify(_) | Error::Jit(_) | Error::Write { .. } | Error::Internal(_) => EXIT_RUNTIME,
+        Error::Read { .. } | Error::CreateDir { .. } | Error::Checkpoint { .. } => EXIT_USAGE,
+        Error::Model(_) | Error::Data(_) | Error::Mismatch(_) => EXIT_MODEL,
+        Error::Verify(_) | Error::Jit(_) | Error::Write(_) | Error::Internal(_) => EXIT_RUNTIME,
     }
 }
 

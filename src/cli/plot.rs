@@ -36,7 +36,20 @@ fn rasters(dir: &Path, plots: &Path, json: &serde_json::Value) -> usize {
     let Some(pops) = json["populations"].as_object() else { return 0 };
     for (name, info) in pops {
         let (tp, ip) = (dir.join(format!("spikes/{name}.t.npy")), dir.join(format!("spikes/{name}.i.npy")));
-        let (Ok((_, t)), Ok(i)) = (output::read_f64(&tp), output::read_u32(&ip)) else { continue };
+        if !tp.exists() {
+            continue;
+        }
+        let (t, i) = match (output::read_f64(&tp), output::read_u32(&ip)) {
+            (Ok((_, t)), Ok((_, i))) if t.len() == i.len() => (t, i),
+            (Ok((_, t)), Ok((_, i))) => {
+                eprintln!("warning: no raster of `{name}`: {} spike times but {} indices", t.len(), i.len());
+                continue;
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("warning: no raster of `{name}`: {e}");
+                continue;
+            }
+        };
         let n = info["size"].as_u64().unwrap_or(1) as usize;
         match crate::plot::raster(
             &plots.join(format!("raster_{name}")),
@@ -62,10 +75,11 @@ fn weight_histograms(dir: &Path, plots: &Path, json: &serde_json::Value) -> usiz
         files.sort();
         for f in files {
             let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            if let Some((proj, rest)) = name.split_once(".phase_")
-                && let (Some(phase), Ok((_, w))) = (rest.strip_suffix(".npy"), output::read_f64(&f))
-            {
-                by_proj.entry(proj.to_string()).or_default().push((phase.to_string(), w));
+            let Some((proj, rest)) = name.split_once(".phase_") else { continue };
+            let Some(phase) = rest.strip_suffix(".npy") else { continue };
+            match output::read_f64(&f) {
+                Ok((_, w)) => by_proj.entry(proj.to_string()).or_default().push((phase.to_string(), w)),
+                Err(e) => eprintln!("warning: weights of `{proj}` at the end of `{phase}`: {e}"),
             }
         }
     }

@@ -1,6 +1,7 @@
 //! `hebb run FILE`: one run of a model's experiment into a run directory,
 //! with a progress bar on a terminal and a summary at the end.
 
+use super::signals::Interrupt;
 use super::{EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, backend_arg, default_run_dir, duration_arg, fail, model_name, out};
 use hebb::lang::units::{Dim, format_quantity};
 use hebb::session::{self, Backend, Diagnostics, Observer, Progress, Request, RunSummary};
@@ -36,10 +37,22 @@ pub struct RunArgs {
     /// checking that hoisting does not change results.
     #[arg(long)]
     no_hoist: bool,
+    /// Write a checkpoint this often (simulated time, e.g. `10 s`), for
+    /// `hebb resume` after a crash. An interrupted run always writes one.
+    #[arg(long, value_name = "D")]
+    checkpoint_every: Option<String>,
+    /// Start from the state in a checkpoint (a run directory or its
+    /// `checkpoint.hebb`) of the same network, at the time it was taken.
+    #[arg(long, value_name = "CHECKPOINT")]
+    from: Option<PathBuf>,
 }
 
 pub fn run(args: &RunArgs) -> u8 {
     let duration = match duration_arg(args.duration.as_deref()) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let checkpoint_every = match duration_arg(args.checkpoint_every.as_deref()) {
         Ok(d) => d,
         Err(code) => return code,
     };
@@ -54,42 +67,56 @@ pub fn run(args: &RunArgs) -> u8 {
         seed: args.seed,
         backend: args.backend,
         no_hoist: args.no_hoist,
+        checkpoint_every,
+        from: args.from.clone(),
         ..Request::file(&args.file)
     };
     let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&model_name(&args.file)));
-    let mut terminal = Terminal::new(args.quiet);
-    match session::run(&request, &dir, &mut terminal) {
+    let mut terminal = Terminal::new(args.quiet, Interrupt::install());
+    let result = session::run(&request, &dir, &mut terminal);
+    finish(result, &mut terminal, args.quiet)
+}
+
+/// `hebb resume RUN_DIR`.
+pub fn resume(dir: &std::path::Path, quiet: bool) -> u8 {
+    let mut terminal = Terminal::new(quiet, Interrupt::install());
+    let result = session::resume(dir, &mut terminal);
+    finish(result, &mut terminal, quiet)
+}
+
+/// Reports how a run ended and gives its exit code.
+fn finish(result: Result<RunSummary, session::Error>, terminal: &mut Terminal, quiet: bool) -> u8 {
+    terminal.clear();
+    match result {
         Ok(summary) => {
-            terminal.clear();
-            report(&summary, args.quiet)
+            let code = report(&summary, quiet);
+            if summary.interrupted() { terminal.interrupt.exit_code() } else { code }
         }
-        Err(e) => {
-            terminal.clear();
-            fail(&e, terminal.diagnostics_shown)
-        }
+        Err(e) => fail(&e, terminal.diagnostics_shown),
     }
 }
 
 /// Prints how a run ended: its summary and metrics, or why it stopped.
 fn report(summary: &RunSummary, quiet: bool) -> u8 {
-    match &summary.error {
-        None => {
-            if !quiet {
-                out!("{}", text(summary));
-                if !summary.metrics.is_empty() {
-                    out!("{}", hebb::study::metrics_table(&summary.metrics));
-                }
-                out!("wrote {}", summary.dir.display());
-            }
-            EXIT_OK
-        }
-        Some(_) => {
-            let what = if summary.status == "aborted" { "the simulation was stopped" } else { "the simulation failed" };
-            eprintln!("error: {what}: {}", summary.message);
-            eprintln!("note: what was recorded until then is in `{}`", summary.dir.display());
-            EXIT_RUNTIME
-        }
+    if summary.interrupted() {
+        eprintln!("{}; what was recorded until then is in `{}`", summary.message, summary.dir.display());
+        eprintln!("note: `hebb resume {}` continues it", summary.dir.display());
+        return EXIT_RUNTIME;
     }
+    if summary.error.is_some() {
+        let what = if summary.status == "aborted" { "the simulation was stopped" } else { "the simulation failed" };
+        eprintln!("error: {what}: {}", summary.message);
+        eprintln!("note: what was recorded until then is in `{}`", summary.dir.display());
+        return EXIT_RUNTIME;
+    }
+    if !quiet {
+        out!("{}", text(summary));
+        if !summary.metrics.is_empty() {
+            out!("{}", hebb::study::metrics_table(&summary.metrics));
+        }
+        out!("wrote {}", summary.dir.display());
+    }
+    EXIT_OK
 }
 
 /// The summary of a finished run: speed, populations, synapses, timings.
@@ -135,12 +162,13 @@ struct Terminal {
     last_draw: Instant,
     drawn: bool,
     diagnostics_shown: bool,
+    interrupt: Interrupt,
 }
 
 impl Terminal {
-    fn new(quiet: bool) -> Terminal {
+    fn new(quiet: bool, interrupt: Interrupt) -> Terminal {
         let bar = !quiet && std::io::stderr().is_terminal();
-        Terminal { quiet, bar, last_draw: Instant::now(), drawn: false, diagnostics_shown: false }
+        Terminal { quiet, bar, last_draw: Instant::now(), drawn: false, diagnostics_shown: false, interrupt }
     }
 
     /// Erases the progress bar.
@@ -156,6 +184,10 @@ impl Observer for Terminal {
     fn diagnostics(&mut self, d: &Diagnostics) {
         super::print_diagnostics(d, self.quiet);
         self.diagnostics_shown = true;
+    }
+
+    fn interrupted(&mut self) -> bool {
+        self.interrupt.received()
     }
 
     fn progress(&mut self, p: &Progress) {

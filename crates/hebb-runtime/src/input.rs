@@ -12,6 +12,7 @@
 //! with probability rate(t)/rate_max, where rate(t) of the neurons with a
 //! candidate (`due`) is computed by the group's compiled rate kernel.
 
+use crate::codec::{Decoder, Encoder, RestoreError};
 use hebb_ir::{GroupId, rng, streams};
 
 /// Buckets of the calendar queue; a spike further ahead than this many
@@ -242,5 +243,66 @@ impl SpikeList {
             out.push(self.events[self.pos].1);
             self.pos += 1;
         }
+    }
+}
+
+impl Poisson {
+    /// What changes while a run goes (the rest is the same in a network
+    /// built from the same program): rates, queue, draw counters, words.
+    pub(crate) fn encode(&self, e: &mut Encoder) {
+        e.f64s(&self.rate);
+        e.f64s(&self.next);
+        e.u64s(&self.draws);
+        e.u32_lists(&self.calendar);
+        e.bool(self.dense.is_some());
+        if let Some(p0) = &self.dense {
+            e.f64s(p0);
+        }
+        e.usize(self.words.len());
+        for w in &self.words {
+            w.iter().for_each(|x| e.u32(*x));
+        }
+        e.u64(self.block_of);
+    }
+
+    pub(crate) fn decode(&mut self, d: &mut Decoder<'_>) -> Result<(), RestoreError> {
+        let n = self.rate.len();
+        let same = |v: usize, what: &str| {
+            if v == n { Ok(()) } else { Err(RestoreError::Mismatch(format!("a source has {v} {what}, this one {n}"))) }
+        };
+        self.rate = d.f64s()?;
+        same(self.rate.len(), "rates")?;
+        self.next = d.f64s()?;
+        same(self.next.len(), "neurons")?;
+        self.draws = d.u64s()?;
+        same(self.draws.len(), "neurons")?;
+        let calendar = d.u32_lists()?;
+        if calendar.len() != CALENDAR || calendar.iter().flatten().any(|&i| i as usize >= n) {
+            return Err(RestoreError::Mismatch("a source's queue does not fit".into()));
+        }
+        self.calendar = calendar;
+        self.dense = if d.bool()? { Some(d.f64s()?) } else { None };
+        let words = d.usize()?;
+        self.words = (0..words).map(|_| Ok([d.u32()?, d.u32()?, d.u32()?, d.u32()?])).collect::<Result<_, _>>()?;
+        self.block_of = d.u64()?;
+        let dense_ok = match &self.dense {
+            Some(p0) => p0.len() == n && (self.words.len() == n || self.block_of == u64::MAX),
+            None => true,
+        };
+        if !dense_ok {
+            return Err(RestoreError::Mismatch("a source's random words do not fit".into()));
+        }
+        Ok(())
+    }
+}
+
+impl SpikeList {
+    pub(crate) fn encode(&self, e: &mut Encoder) {
+        e.usize(self.pos);
+    }
+
+    pub(crate) fn decode(&mut self, d: &mut Decoder<'_>) -> Result<(), RestoreError> {
+        self.pos = d.usize()?.min(self.events.len());
+        Ok(())
     }
 }

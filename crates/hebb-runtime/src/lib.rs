@@ -11,6 +11,8 @@
 //! step and event delivery), `sample` (recording) and `error`.
 
 mod build;
+mod checkpoint;
+mod codec;
 mod connect;
 mod error;
 mod init;
@@ -22,6 +24,7 @@ mod state;
 mod step;
 mod synapses;
 
+pub use codec::RestoreError;
 pub use error::{BuildError, RunError, SynapseRef};
 pub use state::{GroupView, ProjectionView};
 
@@ -134,6 +137,12 @@ impl Simulation {
 
     pub fn recordings(&self) -> &Recordings {
         &self.state.recordings
+    }
+
+    /// Takes the data recorded since the last drain (see
+    /// [`Recordings::drain`]); `end` when the run is over.
+    pub fn drain_recordings(&mut self, end: bool) -> record::RecordChunk {
+        self.state.recordings.drain(end)
     }
 
     /// Group `g` (in the program's order).

@@ -1,6 +1,8 @@
 //! Recorders: spikes, sampled state variables, sampled synaptic variables
-//! and population rates, kept in memory in SI units and written out by
-//! the `hebb` crate's `output` (also after a failed run).
+//! and population rates, in SI units. They accumulate in memory until
+//! drained: the `hebb` crate's `output` drains them to disk as the run
+//! goes (so memory for records stays bounded); tests that keep a
+//! simulation in memory never drain.
 
 use hebb_ir::{GroupId, Program, ProjectionId, Record, SynVar};
 
@@ -39,8 +41,12 @@ pub struct SynapseRecord {
 #[derive(Clone, Debug)]
 pub struct RateRecord {
     pub group: GroupId,
+    /// Bin width in steps.
     pub bin: u64,
+    /// Spike counts of bins `first_bin`, `first_bin + 1`, ... (earlier bins
+    /// were drained).
     pub counts: Vec<u64>,
+    pub first_bin: u64,
 }
 
 /// One presentation of a stimulus pattern.
@@ -100,10 +106,60 @@ impl Recordings {
                     times: Vec::new(),
                 }),
                 Record::Rate { group, bin } => {
-                    r.rates.push(RateRecord { group: *group, bin: *bin, counts: Vec::new() })
+                    r.rates.push(RateRecord { group: *group, bin: *bin, counts: Vec::new(), first_bin: 0 })
                 }
             }
         }
         r
     }
+
+    /// Takes the data recorded since the last drain, leaving what is
+    /// recorded (indices, names) and what stays small in memory: phases,
+    /// spike counts and patterns. A rate bin still filling stays unless
+    /// `end` (the run is over: the last bin is as full as it gets).
+    pub fn drain(&mut self, end: bool) -> RecordChunk {
+        let take = |v: &mut Vec<f64>| std::mem::take(v);
+        RecordChunk {
+            spikes: self.spikes.iter_mut().map(|s| (take(&mut s.times), std::mem::take(&mut s.indices))).collect(),
+            states: self
+                .states
+                .iter_mut()
+                .map(|s| (take(&mut s.times), s.vars.iter_mut().map(|(_, _, d)| take(d)).collect()))
+                .collect(),
+            synapses: self
+                .synapses
+                .iter_mut()
+                .map(|s| (take(&mut s.times), s.vars.iter_mut().map(|(_, _, d)| take(d)).collect()))
+                .collect(),
+            rates: self
+                .rates
+                .iter_mut()
+                .map(|r| {
+                    let keep = usize::from(!end && !r.counts.is_empty());
+                    let done: Vec<u64> = r.counts.drain(..r.counts.len() - keep).collect();
+                    r.first_bin += done.len() as u64;
+                    done
+                })
+                .collect(),
+            presentations: std::mem::take(&mut self.presentations),
+            weights_at_phase_end: std::mem::take(&mut self.weights_at_phase_end),
+        }
+    }
+}
+
+/// Data recorded between two drains, in the order of the records of
+/// [`Recordings`].
+#[derive(Clone, Debug, Default)]
+pub struct RecordChunk {
+    /// Per spike record: times and neuron indices.
+    pub spikes: Vec<(Vec<f64>, Vec<u32>)>,
+    /// Per state record: sample times and, per variable, samples
+    /// row-major (n_samples × n_indices).
+    pub states: Vec<(Vec<f64>, Vec<Vec<f64>>)>,
+    /// Per synapse record: the same over recorded synapses.
+    pub synapses: Vec<(Vec<f64>, Vec<Vec<f64>>)>,
+    /// Per rate record: counts of the bins completed since the last drain.
+    pub rates: Vec<Vec<u64>>,
+    pub presentations: Vec<PresentationRecord>,
+    pub weights_at_phase_end: Vec<(ProjectionId, u32, Vec<f64>)>,
 }

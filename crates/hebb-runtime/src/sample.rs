@@ -38,7 +38,7 @@ impl Stepper<'_> {
             rec.indices.extend_from_slice(spikes);
         }
         for rec in &mut self.st.recordings.rates {
-            let bin = (n / rec.bin) as usize;
+            let bin = (n / rec.bin - rec.first_bin) as usize;
             if rec.counts.len() <= bin {
                 rec.counts.resize(bin + 1, 0);
             }

@@ -9,14 +9,14 @@ use hebb_ir::{SetAction, SynVar, rng, streams};
 
 /// A stimulus set being presented.
 pub(crate) struct Presenting {
-    stimuli: u32,
+    pub stimuli: u32,
     /// The current block's order of patterns, and the position in it.
-    order: Vec<u32>,
-    position: usize,
-    block: u64,
+    pub order: Vec<u32>,
+    pub position: usize,
+    pub block: u64,
     /// Step of the next change, and the presentation period.
-    next: u64,
-    each: u64,
+    pub next: u64,
+    pub each: u64,
 }
 
 impl Stepper<'_> {

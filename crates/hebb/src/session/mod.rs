@@ -6,92 +6,22 @@
 //!
 //! This module and [`crate::output`] are where the facade touches the file
 //! system: model files and their imports are read here, data files when
-//! the network is built, run directories written by `output`.
+//! the network is built, run directories written through `output` by
+//! [`run`] (in `run.rs`).
 
-use crate::metrics::{self, MetricValue};
-use crate::output::{self, Timings};
+mod request;
+mod run;
+
 use hebb_ir::{Interpreted, Kernels, Program, VerifyError};
 use hebb_jit::JitError;
 use hebb_lang::diag::{self, Diagnostic, Style};
 use hebb_lang::units::{Dim, format_quantity};
 use hebb_lang::{Loaded, MainFile, SourceMap};
 use hebb_runtime::{BuildError, RunError, Simulation, SynapseRef};
+pub use request::{Backend, ModelSource, Request};
+pub use run::{PopulationSummary, RunSummary, resume, run};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// What runs the kernels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Backend {
-    /// Cranelift-compiled native code (the default).
-    #[default]
-    Jit,
-    /// The reference interpreter of the IR (slow; for checking the JIT).
-    Interpreter,
-}
-
-/// Where a model's text comes from.
-#[derive(Clone, Debug)]
-pub enum ModelSource {
-    /// A file, read when the model is checked.
-    File(PathBuf),
-    /// Text in memory that notionally lives at `path` (imports and data
-    /// files are resolved next to it).
-    Text { text: String, path: PathBuf },
-}
-
-impl ModelSource {
-    /// The path as the user gave it.
-    pub fn path(&self) -> &Path {
-        match self {
-            ModelSource::File(p) | ModelSource::Text { path: p, .. } => p,
-        }
-    }
-}
-
-/// One run of a model: which model, which of its variants, what to change,
-/// and how to run it.
-#[derive(Clone, Debug)]
-pub struct Request {
-    pub source: ModelSource,
-    /// An experiment variant, applied before checking.
-    pub variant: Option<String>,
-    /// `--set Type.param=value` texts.
-    pub settings: Vec<String>,
-    /// Simulated duration (seconds), overriding the experiment's.
-    pub duration: Option<f64>,
-    pub seed: Option<u64>,
-    pub backend: Backend,
-    /// Keep every synaptic variable per synapse (for checking hoisting).
-    pub no_hoist: bool,
-}
-
-impl Request {
-    /// The model file as it is, with the JIT.
-    pub fn file(path: impl Into<PathBuf>) -> Request {
-        Request::new(ModelSource::File(path.into()))
-    }
-
-    /// Model text that notionally lives at `path`.
-    pub fn text(text: impl Into<String>, path: impl Into<PathBuf>) -> Request {
-        Request::new(ModelSource::Text { text: text.into(), path: path.into() })
-    }
-
-    fn new(source: ModelSource) -> Request {
-        Request {
-            source,
-            variant: None,
-            settings: Vec::new(),
-            duration: None,
-            seed: None,
-            backend: Backend::Jit,
-            no_hoist: false,
-        }
-    }
-
-    fn lower_options(&self) -> hebb_lower::Options {
-        hebb_lower::Options { duration: self.duration, seed: self.seed, no_hoist: self.no_hoist }
-    }
-}
 
 /// A model's diagnostics with the sources they point into.
 #[derive(Debug)]
@@ -136,8 +66,16 @@ pub enum Error {
     Jit(#[from] JitError),
     #[error("cannot create output directory `{}`: {source}", path.display())]
     CreateDir { path: PathBuf, source: std::io::Error },
-    #[error("cannot write the run directory `{}`: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    /// A file of the run directory could not be written (what was written
+    /// before stays, readable).
+    #[error("{0}")]
+    Write(#[from] crate::output::WriteError),
+    /// A checkpoint (or the run directory holding it) cannot be used.
+    #[error("cannot use `{}`: {why}", path.display())]
+    Checkpoint { path: PathBuf, why: String },
+    /// A checkpoint or a run does not fit this model.
+    #[error("{0}")]
+    Mismatch(String),
     /// Something that must not happen did (this is a bug in hebb).
     #[error("{0} (this is a bug in hebb)")]
     Internal(String),
@@ -167,8 +105,13 @@ pub struct Progress {
 pub trait Observer {
     /// Diagnostics of a model that checked (warnings), or failed to.
     fn diagnostics(&mut self, _diagnostics: &Diagnostics) {}
-    /// Called every 1/200 of a simulation.
+    /// Called as the simulation goes (every few tens of milliseconds).
     fn progress(&mut self, _progress: &Progress) {}
+    /// Polled as often as `progress`: `true` stops the run at the next step
+    /// boundary, keeping what it recorded (`status: "interrupted"`).
+    fn interrupted(&mut self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.
@@ -349,133 +292,14 @@ pub fn build(compiled: Compiled) -> Result<(Simulation, Duration), Error> {
 /// Builds and runs a compiled program to its end (or to its first error),
 /// then finishes it.
 pub fn simulate(compiled: Compiled, observer: &mut dyn Observer) -> Result<Outcome, Error> {
-    let (simulation, build_time) = build(compiled)?;
-    Ok(run_to_end(simulation, build_time, observer))
-}
-
-/// Runs a built simulation to its end in 200 chunks, reporting progress
-/// after each, and finishes it.
-fn run_to_end(mut simulation: Simulation, build_time: Duration, observer: &mut dyn Observer) -> Outcome {
-    let (n_steps, dt) = (simulation.program().n_steps, simulation.program().dt);
-    let chunk = (n_steps / 200).max(1);
+    let (mut simulation, build_time) = build(compiled)?;
     let t0 = Instant::now();
-    let mut result = Ok(());
-    while !simulation.finished() {
-        if let Err(e) = simulation.run_steps(chunk) {
-            result = Err(e);
-            break;
-        }
-        observer.progress(&Progress { step: simulation.step(), n_steps, dt, elapsed: t0.elapsed() });
-    }
+    let result = match run::run_chunks(&mut simulation, None, observer) {
+        run::Stop::End | run::Stop::Interrupted | run::Stop::WriteFailed(_) => Ok(()),
+        run::Stop::Failed(e) => Err(e),
+    };
     simulation.finish();
-    Outcome { simulation, result, build_time, run_time: t0.elapsed() }
-}
-
-/// A population's spikes in a run.
-#[derive(Clone, Debug)]
-pub struct PopulationSummary {
-    pub name: String,
-    pub size: usize,
-    pub spikes: u64,
-}
-
-/// What a finished run reports: how it ended, its metrics, and figures for
-/// a summary. Its recordings are in its run directory.
-#[derive(Clone, Debug)]
-pub struct RunSummary {
-    /// `ok`, `failed` or `aborted` (as in `run.json`).
-    pub status: &'static str,
-    /// Why it stopped early (empty when it did not).
-    pub message: String,
-    pub error: Option<RunError>,
-    pub metrics: Vec<MetricValue>,
-    pub timings: Timings,
-    /// Simulated time (seconds).
-    pub simulated: f64,
-    /// What ran the kernels.
-    pub backend: &'static str,
-    /// Spiking groups (not signals).
-    pub populations: Vec<PopulationSummary>,
-    pub synapses: usize,
-    pub dir: PathBuf,
-}
-
-/// Everything for one run: checks, compiles, builds, runs, measures, and
-/// writes the run directory `dir` (recordings, `metrics.json`,
-/// `run.json`). Diagnostics of a model that checks (warnings) go to the
-/// observer before the run starts.
-pub fn run(request: &Request, dir: &Path, observer: &mut dyn Observer) -> Result<RunSummary, Error> {
-    let checked = check(request)?;
-    let diagnostics = checked.diagnostics();
-    if !diagnostics.diagnostics.is_empty() {
-        observer.diagnostics(&diagnostics);
-    }
-    let (parse_s, check_s) = (checked.loaded.parse_time.as_secs_f64(), checked.loaded.check_time.as_secs_f64());
-    let model_text = checked.text().to_string();
-    let compiled = compile(checked)?;
-    let compile_s = compiled.compile_time.as_secs_f64();
-    let (simulation, build_time) = build(compiled)?;
-    std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir { path: dir.to_path_buf(), source })?;
-    let outcome = run_to_end(simulation, build_time, observer);
-    let timings = Timings {
-        parse_s,
-        check_s,
-        compile_s,
-        build_s: outcome.build_time.as_secs_f64(),
-        run_s: outcome.run_time.as_secs_f64(),
-    };
-    let sim = &outcome.simulation;
-    let metrics = metrics::compute(sim.program(), sim.recordings(), outcome.simulated());
-    let (status, message) = match &outcome.result {
-        Ok(()) => ("ok", String::new()),
-        Err(e) => (e.status(), describe(e)),
-    };
-    let record = output::RunRecord {
-        status,
-        message: &message,
-        model: request.source.path(),
-        model_text: &model_text,
-        variant: request.variant.as_deref(),
-        timings: &timings,
-        metrics: &metrics,
-    };
-    output::write_run(dir, sim, &record).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
-    Ok(summarize(&outcome, status, message, metrics, timings, dir))
-}
-
-fn summarize(
-    outcome: &Outcome,
-    status: &'static str,
-    message: String,
-    metrics: Vec<MetricValue>,
-    timings: Timings,
-    dir: &Path,
-) -> RunSummary {
-    let sim = &outcome.simulation;
-    let program = sim.program();
-    let populations = program
-        .groups
-        .iter()
-        .enumerate()
-        .filter(|(_, g)| !matches!(g.kind, hebb_ir::GroupKind::Signal))
-        .map(|(g, group)| PopulationSummary {
-            name: group.name.clone(),
-            size: group.size,
-            spikes: sim.recordings().spike_counts[g],
-        })
-        .collect();
-    RunSummary {
-        status,
-        message,
-        error: outcome.result.clone().err(),
-        metrics,
-        timings,
-        simulated: outcome.simulated(),
-        backend: sim.kernels_name(),
-        populations,
-        synapses: outcome.synapses().iter().sum(),
-        dir: dir.to_path_buf(),
-    }
+    Ok(Outcome { simulation, result, build_time, run_time: t0.elapsed() })
 }
 
 /// A run error in words, with times in units.
