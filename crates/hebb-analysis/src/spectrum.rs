@@ -58,56 +58,11 @@ pub fn spectrum(series: RateSeries<'_>, segment_len: usize, bands: &[(f64, f64)]
     series.validate()?;
     let x = series.rates;
     let l = segment_len;
-    if l < 4 {
-        return Err(AnalysisError::Invalid(format!("segment length must be at least 4 samples, got {l}")));
-    }
-    if x.len() < l {
-        return Err(AnalysisError::Invalid(format!(
-            "rate series has {} samples, shorter than one segment of {l}",
-            x.len()
-        )));
-    }
-    for &(lo, hi) in bands {
-        check_finite(|| "band lower edge".into(), lo)?;
-        check_finite(|| "band upper edge".into(), hi)?;
-        if !(lo >= 0.0 && lo < hi) {
-            return Err(AnalysisError::Invalid(format!("band [{lo}, {hi}) Hz must satisfy 0 <= lo < hi")));
-        }
-    }
-
+    check_spectrum_input(x.len(), l, bands)?;
     let fs = 1.0 / series.bin_width;
-    let hop = l / 2;
-    let n_segments = 1 + (x.len() - l) / hop;
-    let window: Vec<f64> =
-        (0..l).map(|n| 0.5 * (1.0 - (2.0 * std::f64::consts::PI * n as f64 / l as f64).cos())).collect();
-    let window_power: f64 = window.iter().map(|w| w * w).sum();
-
-    let fft = FftPlanner::<f64>::new().plan_fft_forward(l);
-    let n_freq = l / 2 + 1;
-    let mut acc = vec![0.0; n_freq];
-    let mut buf = vec![Complex::new(0.0, 0.0); l];
-    for m in 0..n_segments {
-        let seg = &x[m * hop..m * hop + l];
-        let mean = seg.iter().sum::<f64>() / l as f64;
-        for ((b, &v), &w) in buf.iter_mut().zip(seg).zip(&window) {
-            *b = Complex::new((v - mean) * w, 0.0);
-        }
-        fft.process(&mut buf);
-        for (a, b) in acc.iter_mut().zip(&buf) {
-            *a += b.norm_sqr();
-        }
-    }
-    let scale = 1.0 / (n_segments as f64 * fs * window_power);
-    let psd: Vec<f64> = acc
-        .iter()
-        .enumerate()
-        .map(|(k, &a)| {
-            let one_sided = if k == 0 || (l.is_multiple_of(2) && k == l / 2) { 1.0 } else { 2.0 };
-            one_sided * a * scale
-        })
-        .collect();
+    let (psd, n_segments) = welch_psd(x, l, fs);
     let df = fs / l as f64;
-    let frequencies_hz: Vec<f64> = (0..n_freq).map(|k| k as f64 * df).collect();
+    let frequencies_hz: Vec<f64> = (0..psd.len()).map(|k| k as f64 * df).collect();
 
     let peak_frequency_hz = psd
         .iter()
@@ -140,6 +95,60 @@ pub fn spectrum(series: RateSeries<'_>, segment_len: usize, bands: &[(f64, f64)]
         segment_len: l,
         resolution_hz: df,
     })
+}
+
+/// Errors for a segment length under 4, a series shorter than one segment,
+/// and bands that are not `0 <= lo < hi` with finite bounds.
+fn check_spectrum_input(len: usize, l: usize, bands: &[(f64, f64)]) -> Result<()> {
+    if l < 4 {
+        return Err(AnalysisError::Invalid(format!("segment length must be at least 4 samples, got {l}")));
+    }
+    if len < l {
+        return Err(AnalysisError::Invalid(format!("rate series has {len} samples, shorter than one segment of {l}")));
+    }
+    for &(lo, hi) in bands {
+        check_finite(|| "band lower edge".into(), lo)?;
+        check_finite(|| "band upper edge".into(), hi)?;
+        if !(lo >= 0.0 && lo < hi) {
+            return Err(AnalysisError::Invalid(format!("band [{lo}, {hi}) Hz must satisfy 0 <= lo < hi")));
+        }
+    }
+    Ok(())
+}
+
+/// The one-sided Welch PSD of `x` (segments of `l` samples, half
+/// overlapping, Hann window, each segment's mean removed) at sampling rate
+/// `fs`, and the number of segments.
+fn welch_psd(x: &[f64], l: usize, fs: f64) -> (Vec<f64>, usize) {
+    let hop = l / 2;
+    let n_segments = 1 + (x.len() - l) / hop;
+    let window: Vec<f64> =
+        (0..l).map(|n| 0.5 * (1.0 - (2.0 * std::f64::consts::PI * n as f64 / l as f64).cos())).collect();
+    let window_power: f64 = window.iter().map(|w| w * w).sum();
+    let fft = FftPlanner::<f64>::new().plan_fft_forward(l);
+    let mut acc = vec![0.0; l / 2 + 1];
+    let mut buf = vec![Complex::new(0.0, 0.0); l];
+    for m in 0..n_segments {
+        let seg = &x[m * hop..m * hop + l];
+        let mean = seg.iter().sum::<f64>() / l as f64;
+        for ((b, &v), &w) in buf.iter_mut().zip(seg).zip(&window) {
+            *b = Complex::new((v - mean) * w, 0.0);
+        }
+        fft.process(&mut buf);
+        for (a, b) in acc.iter_mut().zip(&buf) {
+            *a += b.norm_sqr();
+        }
+    }
+    let scale = 1.0 / (n_segments as f64 * fs * window_power);
+    let psd = acc
+        .iter()
+        .enumerate()
+        .map(|(k, &a)| {
+            let one_sided = if k == 0 || (l.is_multiple_of(2) && k == l / 2) { 1.0 } else { 2.0 };
+            one_sided * a * scale
+        })
+        .collect();
+    (psd, n_segments)
 }
 
 #[cfg(test)]

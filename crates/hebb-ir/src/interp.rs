@@ -153,92 +153,146 @@ impl<'a> Env<'a> {
 /// `list_len` entries, `spikes_out` room for `end - start` entries, and
 /// `scratch` room for every reduction.
 pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
-    let mut locals = vec![0.0; kernel.n_locals as usize];
-    let mut acc = 0.0;
-    let reductions: Vec<Reduce> = kernel.reductions.iter().map(|(r, _)| *r).collect();
-    let synapses = matches!(kernel.owner, Owner::Projection(_));
+    let mut runner = Runner {
+        kernel,
+        locals: vec![0.0; kernel.n_locals as usize],
+        acc: 0.0,
+        reductions: kernel.reductions.iter().map(|(r, _)| *r).collect(),
+    };
     unsafe {
-        let element = |args: &KernelArgs, i: u64| {
-            if synapses {
-                let pre = *args.syn_pre.add(i as usize) as u64;
-                let post = *args.targets.add(i as usize) as u64;
-                Element { own: i, pre, post, key: i }
-            } else {
-                Element { own: i, pre: 0, post: 0, key: i }
-            }
-        };
         match kernel.kind {
-            KernelKind::Step | KernelKind::Every => {
-                // Reductions first, over every synapse in order.
-                for (k, (r, e)) in kernel.reductions.iter().enumerate() {
-                    for i in args.start..args.end {
-                        let el = element(args, i);
-                        let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
-                        let v = env.eval(e);
-                        let at = if *r == Reduce::InSum { el.post } else { el.pre };
-                        *args.scratch.add(k * args.scratch_stride as usize + at as usize) += v;
-                    }
-                }
-                let mut n = 0u64;
+            KernelKind::Step | KernelKind::Every => runner.range(args),
+            KernelKind::Listed => runner.listed(args),
+            KernelKind::OnPre => runner.on_pre(args),
+            KernelKind::OnPost => runner.on_post(args),
+        }
+    }
+    runner.acc
+}
+
+/// One run of a kernel: the loop over its elements for each kernel kind,
+/// in the order the JIT's loops take them. Locals are shared by every
+/// element, as in JIT-compiled code.
+struct Runner<'k> {
+    kernel: &'k Kernel,
+    locals: Vec<f64>,
+    /// The non-finite accumulator.
+    acc: f64,
+    /// Kinds of the kernel's reductions.
+    reductions: Vec<Reduce>,
+}
+
+impl Runner<'_> {
+    /// Runs `body` for one element; returns whether a `Spike` fired.
+    ///
+    /// # Safety
+    /// As [`run`].
+    unsafe fn exec(&mut self, args: &KernelArgs, el: Element, body: &[Stmt]) -> bool {
+        let mut spiked = false;
+        let mut env = Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions);
+        unsafe { env.exec(body, &mut self.acc, &mut spiked) };
+        spiked
+    }
+
+    /// Element `i` of a range: a neuron, or a synapse with its pre and post
+    /// neurons.
+    ///
+    /// # Safety
+    /// As [`run`].
+    unsafe fn range_element(&self, args: &KernelArgs, i: u64) -> Element {
+        if matches!(self.kernel.owner, Owner::Projection(_)) {
+            let (pre, post) = unsafe { (*args.syn_pre.add(i as usize) as u64, *args.targets.add(i as usize) as u64) };
+            Element { own: i, pre, post, key: i }
+        } else {
+            Element { own: i, pre: 0, post: 0, key: i }
+        }
+    }
+
+    /// Step and every kernels: reductions first, over every synapse in
+    /// order, then the body for `start..end`, collecting spikes.
+    ///
+    /// # Safety
+    /// As [`run`].
+    unsafe fn range(&mut self, args: &mut KernelArgs) {
+        unsafe {
+            for (k, (r, e)) in self.kernel.reductions.iter().enumerate() {
                 for i in args.start..args.end {
-                    let el = element(args, i);
-                    let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
-                    let mut spiked = false;
-                    env.exec(&kernel.body, &mut acc, &mut spiked);
-                    if spiked {
-                        *args.spikes_out.add(n as usize) = i as u32;
-                        n += 1;
-                    }
-                }
-                args.n_spikes = n;
-            }
-            KernelKind::Listed => {
-                for k in 0..args.list_len as usize {
-                    let i = *args.list.add(k) as u64;
-                    let el = Element { own: i, pre: 0, post: 0, key: i };
-                    let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
-                    env.exec(&kernel.body, &mut acc, &mut false);
+                    let el = self.range_element(args, i);
+                    let mut env = Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions);
+                    let v = env.eval(e);
+                    let at = if *r == Reduce::InSum { el.post } else { el.pre };
+                    *args.scratch.add(k * args.scratch_stride as usize + at as usize) += v;
                 }
             }
-            KernelKind::OnPre => {
-                for k in 0..args.list_len as usize {
-                    let seg = *args.list.add(k) as usize;
-                    let pre = if args.seg_pre.is_null() { seg as u64 } else { *args.seg_pre.add(seg) as u64 };
-                    let (a, b) = (*args.seg_start.add(seg), *args.seg_start.add(seg + 1));
-                    if !kernel.prologue.is_empty() {
-                        let el = Element { own: 0, pre, post: 0, key: pre };
-                        let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
-                        env.exec(&kernel.prologue, &mut acc, &mut false);
-                    }
-                    for syn in a..b {
-                        let post = *args.targets.add(syn as usize) as u64;
-                        let el = Element { own: syn as u64, pre, post, key: syn as u64 };
-                        let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
-                        env.exec(&kernel.body, &mut acc, &mut false);
-                    }
+            let mut n = 0u64;
+            for i in args.start..args.end {
+                let el = self.range_element(args, i);
+                if self.exec(args, el, &self.kernel.body) {
+                    *args.spikes_out.add(n as usize) = i as u32;
+                    n += 1;
                 }
             }
-            KernelKind::OnPost => {
-                for k in 0..args.list_len as usize {
-                    let post = *args.list.add(k) as usize;
-                    let (a, b) = (*args.post_start.add(post), *args.post_start.add(post + 1));
-                    if !kernel.prologue.is_empty() {
-                        let el = Element { own: 0, pre: 0, post: post as u64, key: post as u64 };
-                        let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
-                        env.exec(&kernel.prologue, &mut acc, &mut false);
-                    }
-                    for p in a..b {
-                        let syn = *args.post_syn.add(2 * p as usize) as u64;
-                        let pre = *args.post_syn.add(2 * p as usize + 1) as u64;
-                        let el = Element { own: syn, pre, post: post as u64, key: syn };
-                        let mut env = Env::for_kernel(kernel, args, el, &mut locals, &reductions);
-                        env.exec(&kernel.body, &mut acc, &mut false);
-                    }
+            args.n_spikes = n;
+        }
+    }
+
+    /// Listed kernels (resets, rates): the body for each listed neuron.
+    ///
+    /// # Safety
+    /// As [`run`].
+    unsafe fn listed(&mut self, args: &KernelArgs) {
+        unsafe {
+            for k in 0..args.list_len as usize {
+                let i = *args.list.add(k) as u64;
+                self.exec(args, Element { own: i, pre: 0, post: 0, key: i }, &self.kernel.body);
+            }
+        }
+    }
+
+    /// `on pre`: for each listed segment (one presynaptic neuron's synapses
+    /// with one delay), the prologue once, then the body per synapse.
+    ///
+    /// # Safety
+    /// As [`run`].
+    unsafe fn on_pre(&mut self, args: &KernelArgs) {
+        unsafe {
+            for k in 0..args.list_len as usize {
+                let seg = *args.list.add(k) as usize;
+                let pre = if args.seg_pre.is_null() { seg as u64 } else { *args.seg_pre.add(seg) as u64 };
+                let (a, b) = (*args.seg_start.add(seg), *args.seg_start.add(seg + 1));
+                if !self.kernel.prologue.is_empty() {
+                    self.exec(args, Element { own: 0, pre, post: 0, key: pre }, &self.kernel.prologue);
+                }
+                for syn in a..b {
+                    let post = *args.targets.add(syn as usize) as u64;
+                    self.exec(args, Element { own: syn as u64, pre, post, key: syn as u64 }, &self.kernel.body);
                 }
             }
         }
     }
-    acc
+
+    /// `on post`: for each listed postsynaptic neuron, the prologue once,
+    /// then the body per incoming synapse.
+    ///
+    /// # Safety
+    /// As [`run`].
+    unsafe fn on_post(&mut self, args: &KernelArgs) {
+        unsafe {
+            for k in 0..args.list_len as usize {
+                let post = *args.list.add(k) as usize;
+                let (a, b) = (*args.post_start.add(post), *args.post_start.add(post + 1));
+                if !self.kernel.prologue.is_empty() {
+                    let el = Element { own: 0, pre: 0, post: post as u64, key: post as u64 };
+                    self.exec(args, el, &self.kernel.prologue);
+                }
+                for p in a..b {
+                    let syn = *args.post_syn.add(2 * p as usize) as u64;
+                    let pre = *args.post_syn.add(2 * p as usize + 1) as u64;
+                    self.exec(args, Element { own: syn, pre, post: post as u64, key: syn }, &self.kernel.body);
+                }
+            }
+        }
+    }
 }
 
 /// Evaluates a construction-time expression (an initial value, a

@@ -452,74 +452,80 @@ impl Translator<'_> {
                 let var = if self.lanes == 2 { self.local_vars_simd[*k as usize] } else { self.locals[*k as usize] };
                 self.b.def_var(var, v);
             }
-            Stmt::Store(slot, e) => {
-                let v = self.expr(e);
-                // Non-finite check: v - v is NaN iff v is not finite. The
-                // differences are summed per element and added to the
-                // accumulator once, to keep the loop-carried chain short.
-                if self.check_stores {
-                    let d = self.b.ins().fsub(v, v);
-                    self.pending.push(d);
-                }
-                let addr = self.address(*slot);
-                let fl = if self.lanes == 2 { vflags() } else { flags() };
-                self.b.ins().store(fl, v, addr, 0);
-                if matches!(slot, Slot::Own(_)) {
-                    self.cache.insert(*slot, v);
-                } else {
-                    // Pre and post columns may alias each other (autapses).
-                    self.cache.retain(|s, _| matches!(s, Slot::Own(_)));
-                }
-            }
-            Stmt::If(c, then_body, else_body) => {
-                // Values computed in a branch are not available after it.
-                self.flush_pending();
-                let cond = self.expr(c);
-                let then_block = self.b.create_block();
-                let else_block = self.b.create_block();
-                let merge = self.b.create_block();
-                self.b.ins().brif(cond, then_block, &[], else_block, &[]);
-                self.b.switch_to_block(then_block);
-                self.b.seal_block(then_block);
-                let saved = self.cache.clone();
-                self.stmts(then_body);
-                self.flush_pending();
-                self.b.ins().jump(merge, &[]);
-                self.b.switch_to_block(else_block);
-                self.b.seal_block(else_block);
-                self.cache = saved;
-                self.stmts(else_body);
-                self.flush_pending();
-                self.b.ins().jump(merge, &[]);
-                self.b.switch_to_block(merge);
-                self.b.seal_block(merge);
-                self.cache.clear();
-            }
-            Stmt::Spike(c) => {
-                let cond = self.expr(c);
-                let out = self.field(types::I64, offsets::SPIKES_OUT);
-                let own = self.own.expect("own index");
-                let spikes = self.spikes.expect("spikes");
-                // Branch-free: write the index at the next free place and
-                // advance by one only if the neuron spiked. The place is
-                // never beyond the neuron's own index, so it is in bounds.
-                for lane in 0..self.lanes {
-                    let fired = if self.lanes == 2 {
-                        let m = self.b.ins().extractlane(cond, lane);
-                        self.b.ins().band_imm_u(m, 1)
-                    } else {
-                        self.b.ins().uextend(types::I64, cond)
-                    };
-                    let n = self.b.use_var(spikes);
-                    let idx = self.b.ins().iadd_imm_s(own, lane as i64);
-                    let idx32 = self.b.ins().ireduce(types::I32, idx);
-                    let off = self.b.ins().ishl_imm_u(n, 2);
-                    let addr = self.b.ins().iadd(out, off);
-                    self.b.ins().store(flags(), idx32, addr, 0);
-                    let n2 = self.b.ins().iadd(n, fired);
-                    self.b.def_var(spikes, n2);
-                }
-            }
+            Stmt::Store(slot, e) => self.store(*slot, e),
+            Stmt::If(c, then_body, else_body) => self.if_else(c, then_body, else_body),
+            Stmt::Spike(c) => self.spike(c),
+        }
+    }
+
+    fn store(&mut self, slot: Slot, e: &Expr) {
+        let v = self.expr(e);
+        // Non-finite check: v - v is NaN iff v is not finite. The
+        // differences are summed per element and added to the
+        // accumulator once, to keep the loop-carried chain short.
+        if self.check_stores {
+            let d = self.b.ins().fsub(v, v);
+            self.pending.push(d);
+        }
+        let addr = self.address(slot);
+        let fl = if self.lanes == 2 { vflags() } else { flags() };
+        self.b.ins().store(fl, v, addr, 0);
+        if matches!(slot, Slot::Own(_)) {
+            self.cache.insert(slot, v);
+        } else {
+            // Pre and post columns may alias each other (autapses).
+            self.cache.retain(|s, _| matches!(s, Slot::Own(_)));
+        }
+    }
+
+    fn if_else(&mut self, c: &Expr, then_body: &[Stmt], else_body: &[Stmt]) {
+        // Values computed in a branch are not available after it.
+        self.flush_pending();
+        let cond = self.expr(c);
+        let then_block = self.b.create_block();
+        let else_block = self.b.create_block();
+        let merge = self.b.create_block();
+        self.b.ins().brif(cond, then_block, &[], else_block, &[]);
+        self.b.switch_to_block(then_block);
+        self.b.seal_block(then_block);
+        let saved = self.cache.clone();
+        self.stmts(then_body);
+        self.flush_pending();
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(else_block);
+        self.b.seal_block(else_block);
+        self.cache = saved;
+        self.stmts(else_body);
+        self.flush_pending();
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        self.cache.clear();
+    }
+
+    fn spike(&mut self, c: &Expr) {
+        let cond = self.expr(c);
+        let out = self.field(types::I64, offsets::SPIKES_OUT);
+        let own = self.own.expect("own index");
+        let spikes = self.spikes.expect("spikes");
+        // Branch-free: write the index at the next free place and
+        // advance by one only if the neuron spiked. The place is
+        // never beyond the neuron's own index, so it is in bounds.
+        for lane in 0..self.lanes {
+            let fired = if self.lanes == 2 {
+                let m = self.b.ins().extractlane(cond, lane);
+                self.b.ins().band_imm_u(m, 1)
+            } else {
+                self.b.ins().uextend(types::I64, cond)
+            };
+            let n = self.b.use_var(spikes);
+            let idx = self.b.ins().iadd_imm_s(own, lane as i64);
+            let idx32 = self.b.ins().ireduce(types::I32, idx);
+            let off = self.b.ins().ishl_imm_u(n, 2);
+            let addr = self.b.ins().iadd(out, off);
+            self.b.ins().store(flags(), idx32, addr, 0);
+            let n2 = self.b.ins().iadd(n, fired);
+            self.b.def_var(spikes, n2);
         }
     }
 
@@ -553,113 +559,139 @@ impl Translator<'_> {
     }
 
     /// Numbers are F64 (or F64X2); conditions are I8 (or an I64X2 mask).
+    /// Operands are translated left to right.
     fn expr(&mut self, e: &Expr) -> Value {
         match e {
             Expr::Const(v) => self.fconst(*v),
-            Expr::Bool(b) => {
-                if self.lanes == 2 {
-                    let v = self.b.ins().iconst(types::I64, if *b { -1 } else { 0 });
-                    self.b.ins().splat(types::I64X2, v)
-                } else {
-                    self.b.ins().iconst(types::I8, i64::from(*b))
-                }
-            }
-            Expr::Load(slot) => {
-                if let Some(v) = self.cache.get(slot) {
-                    return *v;
-                }
-                let addr = self.address(*slot);
-                let v = if self.lanes == 2 && matches!(slot, Slot::Signal(..) | Slot::Factor(_)) {
-                    // One value for every element: load once, splat.
-                    let x = self.b.ins().load(types::F64, flags(), addr, 0);
-                    self.b.ins().splat(types::F64X2, x)
-                } else if self.lanes == 2 {
-                    self.b.ins().load(types::F64X2, vflags(), addr, 0)
-                } else {
-                    self.b.ins().load(types::F64, flags(), addr, 0)
-                };
-                if matches!(slot, Slot::Own(_) | Slot::Signal(..) | Slot::Factor(_)) {
-                    self.cache.insert(*slot, v);
-                }
-                v
-            }
-            Expr::Builtin(b) => match b {
-                Builtin::T => {
-                    let t = self.t.expect("t");
-                    self.splat(t)
-                }
-                Builtin::Step => {
-                    let s = self.step.expect("step");
-                    self.splat(s)
-                }
-                Builtin::Index => self.index_value(self.own),
-                Builtin::PreIndex => self.index_value(self.pre),
-                Builtin::PostIndex => self.index_value(self.post),
-            },
+            Expr::Bool(b) => self.bool_const(*b),
+            Expr::Load(slot) => self.load(*slot),
+            Expr::Builtin(b) => self.builtin(*b),
             Expr::Local(k) => {
                 let var = if self.lanes == 2 { self.local_vars_simd[*k as usize] } else { self.locals[*k as usize] };
                 self.b.use_var(var)
             }
             Expr::Unary(op, a) => {
                 let x = self.expr(a);
-                match op {
-                    UnOp::Neg => self.b.ins().fneg(x),
-                    UnOp::Abs => self.b.ins().fabs(x),
-                    UnOp::Sqrt => self.b.ins().sqrt(x),
-                    UnOp::Floor => self.b.ins().floor(x),
-                    UnOp::Not => {
-                        if self.lanes == 2 {
-                            self.b.ins().bnot(x)
-                        } else {
-                            self.b.ins().bxor_imm_u(x, 1)
-                        }
-                    }
-                    UnOp::Exp => self.call1("hebb_exp", x),
-                    UnOp::Log => self.call1("hebb_log", x),
-                    UnOp::Sin => self.call1("hebb_sin", x),
-                    UnOp::Cos => self.call1("hebb_cos", x),
-                    UnOp::Tanh => self.call1("hebb_tanh", x),
-                }
+                self.unary(*op, x)
             }
             Expr::Binary(op, a, b) => {
                 let x = self.expr(a);
                 let y = self.expr(b);
-                match op {
-                    BinOp::Add => self.b.ins().fadd(x, y),
-                    BinOp::Sub => self.b.ins().fsub(x, y),
-                    BinOp::Mul => self.b.ins().fmul(x, y),
-                    BinOp::Div => self.b.ins().fdiv(x, y),
-                    BinOp::Min => self.b.ins().fmin(x, y),
-                    BinOp::Max => self.b.ins().fmax(x, y),
-                    BinOp::Pow => self.call2("hebb_pow", x, y),
-                    BinOp::And => self.b.ins().band(x, y),
-                    BinOp::Or => self.b.ins().bor(x, y),
-                    BinOp::Lt => self.b.ins().fcmp(FloatCC::LessThan, x, y),
-                    BinOp::Le => self.b.ins().fcmp(FloatCC::LessThanOrEqual, x, y),
-                    BinOp::Gt => self.b.ins().fcmp(FloatCC::GreaterThan, x, y),
-                    BinOp::Ge => self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, y),
-                    BinOp::Eq => self.b.ins().fcmp(FloatCC::Equal, x, y),
-                    BinOp::Ne => self.b.ins().fcmp(FloatCC::NotEqual, x, y),
-                }
+                self.binary(*op, x, y)
             }
             Expr::Select(c, a, b) => {
                 let c = self.expr(c);
                 let x = self.expr(a);
                 let y = self.expr(b);
-                if self.lanes == 2 {
-                    let ty = self.b.func.dfg.value_type(x);
-                    let mask =
-                        if ty == types::F64X2 { self.b.ins().bitcast(types::F64X2, MemFlags::new(), c) } else { c };
-                    self.b.ins().bitselect(mask, x, y)
-                } else {
-                    self.b.ins().select(c, x, y)
-                }
+                self.select(c, x, y)
             }
             Expr::Rand(d) => self.draw("hebb_rand", *d),
             Expr::Randn(d) => self.draw("hebb_randn", *d),
             // Reductions are rejected by the verifier outside every-kernels
             // of projections, which this build does not compile to reductions.
             Expr::Reduce(..) => self.fconst(f64::NAN),
+        }
+    }
+
+    fn bool_const(&mut self, b: bool) -> Value {
+        if self.lanes == 2 {
+            let v = self.b.ins().iconst(types::I64, if b { -1 } else { 0 });
+            self.b.ins().splat(types::I64X2, v)
+        } else {
+            self.b.ins().iconst(types::I8, i64::from(b))
+        }
+    }
+
+    /// A slot's value for the current element, from the cache when this
+    /// element already loaded or stored it.
+    fn load(&mut self, slot: Slot) -> Value {
+        if let Some(v) = self.cache.get(&slot) {
+            return *v;
+        }
+        let addr = self.address(slot);
+        let v = if self.lanes == 2 && matches!(slot, Slot::Signal(..) | Slot::Factor(_)) {
+            // One value for every element: load once, splat.
+            let x = self.b.ins().load(types::F64, flags(), addr, 0);
+            self.b.ins().splat(types::F64X2, x)
+        } else if self.lanes == 2 {
+            self.b.ins().load(types::F64X2, vflags(), addr, 0)
+        } else {
+            self.b.ins().load(types::F64, flags(), addr, 0)
+        };
+        if matches!(slot, Slot::Own(_) | Slot::Signal(..) | Slot::Factor(_)) {
+            self.cache.insert(slot, v);
+        }
+        v
+    }
+
+    fn builtin(&mut self, b: Builtin) -> Value {
+        match b {
+            Builtin::T => {
+                let t = self.t.expect("t");
+                self.splat(t)
+            }
+            Builtin::Step => {
+                let s = self.step.expect("step");
+                self.splat(s)
+            }
+            Builtin::Index => self.index_value(self.own),
+            Builtin::PreIndex => self.index_value(self.pre),
+            Builtin::PostIndex => self.index_value(self.post),
+        }
+    }
+
+    /// Exp, Log, Sin, Cos and Tanh call the functions the interpreter
+    /// calls (`symbolic::call_*`), so the two agree bit for bit.
+    fn unary(&mut self, op: UnOp, x: Value) -> Value {
+        match op {
+            UnOp::Neg => self.b.ins().fneg(x),
+            UnOp::Abs => self.b.ins().fabs(x),
+            UnOp::Sqrt => self.b.ins().sqrt(x),
+            UnOp::Floor => self.b.ins().floor(x),
+            UnOp::Not => {
+                if self.lanes == 2 {
+                    self.b.ins().bnot(x)
+                } else {
+                    self.b.ins().bxor_imm_u(x, 1)
+                }
+            }
+            UnOp::Exp => self.call1("hebb_exp", x),
+            UnOp::Log => self.call1("hebb_log", x),
+            UnOp::Sin => self.call1("hebb_sin", x),
+            UnOp::Cos => self.call1("hebb_cos", x),
+            UnOp::Tanh => self.call1("hebb_tanh", x),
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, x: Value, y: Value) -> Value {
+        match op {
+            BinOp::Add => self.b.ins().fadd(x, y),
+            BinOp::Sub => self.b.ins().fsub(x, y),
+            BinOp::Mul => self.b.ins().fmul(x, y),
+            BinOp::Div => self.b.ins().fdiv(x, y),
+            BinOp::Min => self.b.ins().fmin(x, y),
+            BinOp::Max => self.b.ins().fmax(x, y),
+            BinOp::Pow => self.call2("hebb_pow", x, y),
+            BinOp::And => self.b.ins().band(x, y),
+            BinOp::Or => self.b.ins().bor(x, y),
+            BinOp::Lt => self.b.ins().fcmp(FloatCC::LessThan, x, y),
+            BinOp::Le => self.b.ins().fcmp(FloatCC::LessThanOrEqual, x, y),
+            BinOp::Gt => self.b.ins().fcmp(FloatCC::GreaterThan, x, y),
+            BinOp::Ge => self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, y),
+            BinOp::Eq => self.b.ins().fcmp(FloatCC::Equal, x, y),
+            BinOp::Ne => self.b.ins().fcmp(FloatCC::NotEqual, x, y),
+        }
+    }
+
+    /// `c ? x : y`; with two lanes, a bit select by the lane mask (cast to
+    /// the values' type when they are numbers).
+    fn select(&mut self, c: Value, x: Value, y: Value) -> Value {
+        if self.lanes == 2 {
+            let ty = self.b.func.dfg.value_type(x);
+            let mask = if ty == types::F64X2 { self.b.ins().bitcast(types::F64X2, MemFlags::new(), c) } else { c };
+            self.b.ins().bitselect(mask, x, y)
+        } else {
+            self.b.ins().select(c, x, y)
         }
     }
 

@@ -126,8 +126,29 @@ fn store_all(sys: &System<'_>, new: &[u32]) -> Vec<Stmt> {
     sys.vars.iter().zip(new).map(|(v, l)| Stmt::Store(v.slot, Expr::Local(*l))).collect()
 }
 
+/// z(t + dt) = P z(t) + q, with P and q computed here, once.
 fn exact(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated, NotApplicable> {
-    // z: the ODE variables, then the other own columns the equations read.
+    let z = exact_variables(sys)?;
+    let mat = linear_system(sys, &z)?;
+    let full = expm(&times_dt(&mat, sys.dt));
+    if full.iter().flatten().any(|x| !x.is_finite()) {
+        return Err(NotApplicable::PropagatorNotFinite);
+    }
+    let refractory = refractory_propagator(sys, &mat);
+    let stmts = propagate(sys, &z, &full, refractory.as_ref(), locals);
+    let names: Vec<String> = z.iter().map(|s| slot_name(sys, *s)).collect();
+    let (n, m) = (z.len(), sys.vars.len());
+    let p: Vec<Vec<f64>> = full[..m].iter().map(|r| r[..n].to_vec()).collect();
+    let q: Vec<f64> = full[..m].iter().map(|r| r[n]).collect();
+    Ok(Integrated {
+        stmts,
+        info: IntegratorInfo { method: "exact".into(), reason: "requested".into(), propagator: Some((names, p, q)) },
+    })
+}
+
+/// z: the ODE variables, then the other own columns the equations read;
+/// an error when an equation reads anything else.
+fn exact_variables(sys: &System<'_>) -> Result<Vec<Slot>, NotApplicable> {
     let mut z: Vec<Slot> = sys.vars.iter().map(|v| v.slot).collect();
     for v in &sys.vars {
         let mut bad = None;
@@ -150,8 +171,13 @@ fn exact(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated, NotApplica
             return Err(NotApplicable::NotPlain { var: v.name.clone(), why });
         }
     }
+    Ok(z)
+}
+
+/// [M c; 0 0] of dz/dt = M z + c (rows of the other columns are zero),
+/// when every coefficient and the constant part fold to constants.
+fn linear_system(sys: &System<'_>, z: &[Slot]) -> Result<Vec<Vec<f64>>, NotApplicable> {
     let n = z.len();
-    let m = sys.vars.len();
     let mut mat = vec![vec![0.0; n + 1]; n + 1];
     for (k, v) in sys.vars.iter().enumerate() {
         for (j, zj) in z.iter().enumerate() {
@@ -170,67 +196,79 @@ fn exact(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated, NotApplica
             None => return Err(NotApplicable::NonConstantPart { var: v.name.clone() }),
         }
     }
-    let scale = |a: &Vec<Vec<f64>>| a.iter().map(|r| r.iter().map(|x| x * sys.dt).collect()).collect::<Vec<Vec<f64>>>();
-    let e_full = expm(&scale(&mat));
-    if e_full.iter().flatten().any(|x| !x.is_finite()) {
-        return Err(NotApplicable::PropagatorNotFinite);
-    }
+    Ok(mat)
+}
+
+fn times_dt(a: &[Vec<f64>], dt: f64) -> Vec<Vec<f64>> {
+    a.iter().map(|r| r.iter().map(|x| x * dt).collect()).collect()
+}
+
+/// The propagator while refractory: frozen variables' rows zeroed. `None`
+/// when nothing is frozen.
+fn refractory_propagator(sys: &System<'_>, mat: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let frozen: Vec<bool> = sys.vars.iter().map(|v| v.frozen_when_refractory && sys.not_refractory.is_some()).collect();
-    let e_refr = if frozen.iter().any(|f| *f) {
-        let mut mr = mat.clone();
-        for (k, f) in frozen.iter().enumerate() {
-            if *f {
-                mr[k].iter_mut().for_each(|x| *x = 0.0);
-            }
+    if !frozen.iter().any(|f| *f) {
+        return None;
+    }
+    let mut mr = mat.to_vec();
+    for (k, f) in frozen.iter().enumerate() {
+        if *f {
+            mr[k].iter_mut().for_each(|x| *x = 0.0);
         }
-        Some(expm(&scale(&mr)))
-    } else {
-        None
-    };
-    // x_k(t+dt) = sum_j P_kj z_j + q_k, in a fixed order.
-    let affine = |e: &Vec<Vec<f64>>, k: usize| -> Expr {
-        let mut acc: Option<Expr> = None;
-        for (j, zj) in z.iter().enumerate() {
-            let p = e[k][j];
-            if p == 0.0 {
-                continue;
-            }
-            let term = if p == 1.0 { Expr::Load(*zj) } else { Expr::mul(Expr::Const(p), Expr::Load(*zj)) };
-            acc = Some(match acc {
-                None => term,
-                Some(a) => Expr::add(a, term),
-            });
-        }
-        let q = e[k][n];
-        match (acc, q) {
-            (None, q) => Expr::Const(q),
-            (Some(a), q) if q == 0.0 => a,
-            (Some(a), q) => Expr::add(a, Expr::Const(q)),
-        }
-    };
+    }
+    Some(expm(&times_dt(&mr, sys.dt)))
+}
+
+/// The statements of one step: each new value into a local, selecting the
+/// refractory propagator's while refractory where it differs, then every
+/// store.
+fn propagate(
+    sys: &System<'_>,
+    z: &[Slot],
+    full: &[Vec<f64>],
+    refractory: Option<&Vec<Vec<f64>>>,
+    locals: &mut Locals,
+) -> Vec<Stmt> {
     let mut stmts = Vec::new();
     let mut new = Vec::new();
     for (k, v) in sys.vars.iter().enumerate() {
-        let full = affine(&e_full, k);
-        let value = match &e_refr {
+        let full_value = affine(full, z, k);
+        let value = match refractory {
             Some(er) => {
-                let r = affine(er, k);
-                if r == full { full } else { refr_select(sys, v, full, r) }
+                let r = affine(er, z, k);
+                if r == full_value { full_value } else { refr_select(sys, v, full_value, r) }
             }
-            None => full,
+            None => full_value,
         };
         let l = locals.fresh();
         stmts.push(Stmt::Let(l, fold(&value)));
         new.push(l);
     }
     stmts.extend(store_all(sys, &new));
-    let names: Vec<String> = z.iter().map(|s| slot_name(sys, *s)).collect();
-    let p: Vec<Vec<f64>> = e_full[..m].iter().map(|r| r[..n].to_vec()).collect();
-    let q: Vec<f64> = e_full[..m].iter().map(|r| r[n]).collect();
-    Ok(Integrated {
-        stmts,
-        info: IntegratorInfo { method: "exact".into(), reason: "requested".into(), propagator: Some((names, p, q)) },
-    })
+    stmts
+}
+
+/// x_k(t+dt) = sum_j P_kj z_j + q_k, in a fixed order.
+fn affine(e: &[Vec<f64>], z: &[Slot], k: usize) -> Expr {
+    let n = z.len();
+    let mut acc: Option<Expr> = None;
+    for (j, zj) in z.iter().enumerate() {
+        let p = e[k][j];
+        if p == 0.0 {
+            continue;
+        }
+        let term = if p == 1.0 { Expr::Load(*zj) } else { Expr::mul(Expr::Const(p), Expr::Load(*zj)) };
+        acc = Some(match acc {
+            None => term,
+            Some(a) => Expr::add(a, term),
+        });
+    }
+    let q = e[k][n];
+    match (acc, q) {
+        (None, q) => Expr::Const(q),
+        (Some(a), q) if q == 0.0 => a,
+        (Some(a), q) => Expr::add(a, Expr::Const(q)),
+    }
 }
 
 fn slot_name(sys: &System<'_>, s: Slot) -> String {

@@ -137,82 +137,106 @@ impl Simulation {
         if version != VERSION {
             return Err(RestoreError::Version(version));
         }
-        let n_lines = d.usize()?;
-        let lines = (0..n_lines).map(|_| d.string()).collect::<Result<Vec<_>, _>>()?;
-        let ours = structure(program, st);
-        if let Some((theirs, mine)) = lines.iter().zip(&ours).find(|(a, b)| a != b) {
-            return Err(RestoreError::Mismatch(format!("it has `{theirs}` where this network has `{mine}`")));
-        }
-        if lines.len() != ours.len() {
-            return Err(RestoreError::Mismatch("it has another number of groups or projections".into()));
-        }
+        check_structure(&mut d, program, st)?;
         st.step = d.u64()?;
         st.plastic = d.bool()?;
         st.phase = d.usize()?;
-        for (g, group) in st.groups.iter_mut().zip(&program.groups) {
-            decode_columns(&mut d, &mut g.columns, &group.name)?;
-            g.spikes = d.u32s()?;
-            if g.spikes.iter().any(|&i| i as usize >= g.size) {
-                return Err(RestoreError::Mismatch(format!("spikes of `{}` outside the population", group.name)));
-            }
-            match &mut g.source {
-                Source::Poisson(p) => p.decode(&mut d)?,
-                Source::SpikeTimes(s) => s.decode(&mut d)?,
-                Source::None => {}
-            }
-        }
-        for (p, proj) in st.projections.iter_mut().zip(&program.projections) {
-            decode_columns(&mut d, &mut p.columns, &proj.name)?;
-            decode_columns(&mut d, &mut p.pre_side, &proj.name)?;
-            decode_columns(&mut d, &mut p.post_side, &proj.name)?;
-            // Spikes in flight are indices kernels follow: each must be a
-            // segment (or row) of this projection, each ring as long.
-            let ring = d.u32_lists()?;
-            let post_ring = d.u32_lists()?;
-            let factors = d.f64s()?;
-            let t_ref = d.f64s()?;
-            let n_segments = if p.heterogeneous() { p.seg_pre.len() } else { p.row_start.len() - 1 };
-            let fits = ring.len() == p.ring.len()
-                && ring.iter().flatten().all(|&s| (s as usize) < n_segments)
-                && post_ring.len() == p.post_ring.len()
-                && post_ring.iter().flatten().all(|&j| (j as usize) >= proj.post.start && (j as usize) < proj.post.end)
-                && factors.len() == p.factors.len()
-                && t_ref.len() == p.t_ref.len();
-            if !fits {
-                return Err(RestoreError::Mismatch(format!("the synaptic events of `{}` do not fit", proj.name)));
-            }
-            (p.ring, p.post_ring, p.factors, p.t_ref) = (ring, post_ring, factors, t_ref);
-        }
-        let rec = &mut st.recordings;
-        let n_phases = d.usize()?;
-        rec.phases = (0..n_phases).map(|_| Ok((d.string()?, d.f64()?, d.f64()?))).collect::<Result<_, _>>()?;
-        rec.spike_counts = d.u64s()?;
-        for r in &mut rec.rates {
-            r.first_bin = d.u64()?;
-            r.counts = d.u64s()?;
-        }
-        for b in &mut st.base_rates {
-            *b = if d.bool()? { Some(d.f64s()?) } else { None };
-        }
-        st.presenting = if d.bool()? {
-            Some(Presenting {
-                stimuli: d.u32()?,
-                order: d.u32s()?,
-                position: d.usize()?,
-                block: d.u64()?,
-                next: d.u64()?,
-                each: d.u64()?,
-            })
-        } else {
-            None
-        };
-        for a in &mut st.aborts {
-            a.counts = d.u64s()?;
-            a.sum = d.u64()?;
-        }
+        decode_groups(&mut d, program, st)?;
+        decode_projections(&mut d, program, st)?;
+        decode_records_and_schedule(&mut d, st)?;
         if !d.is_empty() {
             return Err(RestoreError::NotACheckpoint);
         }
         Ok(())
     }
+}
+
+/// The checkpoint's structure must be this network's, line for line.
+fn check_structure(d: &mut Decoder<'_>, program: &Program, st: &State) -> Result<(), RestoreError> {
+    let n_lines = d.usize()?;
+    let lines = (0..n_lines).map(|_| d.string()).collect::<Result<Vec<_>, _>>()?;
+    let ours = structure(program, st);
+    if let Some((theirs, mine)) = lines.iter().zip(&ours).find(|(a, b)| a != b) {
+        return Err(RestoreError::Mismatch(format!("it has `{theirs}` where this network has `{mine}`")));
+    }
+    if lines.len() != ours.len() {
+        return Err(RestoreError::Mismatch("it has another number of groups or projections".into()));
+    }
+    Ok(())
+}
+
+/// Columns, the last step's spikes and the sources of every group.
+fn decode_groups(d: &mut Decoder<'_>, program: &Program, st: &mut State) -> Result<(), RestoreError> {
+    for (g, group) in st.groups.iter_mut().zip(&program.groups) {
+        decode_columns(d, &mut g.columns, &group.name)?;
+        g.spikes = d.u32s()?;
+        if g.spikes.iter().any(|&i| i as usize >= g.size) {
+            return Err(RestoreError::Mismatch(format!("spikes of `{}` outside the population", group.name)));
+        }
+        match &mut g.source {
+            Source::Poisson(p) => p.decode(d)?,
+            Source::SpikeTimes(s) => s.decode(d)?,
+            Source::None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Synaptic state and spikes in flight of every projection.
+fn decode_projections(d: &mut Decoder<'_>, program: &Program, st: &mut State) -> Result<(), RestoreError> {
+    for (p, proj) in st.projections.iter_mut().zip(&program.projections) {
+        decode_columns(d, &mut p.columns, &proj.name)?;
+        decode_columns(d, &mut p.pre_side, &proj.name)?;
+        decode_columns(d, &mut p.post_side, &proj.name)?;
+        // Spikes in flight are indices kernels follow: each must be a
+        // segment (or row) of this projection, each ring as long.
+        let ring = d.u32_lists()?;
+        let post_ring = d.u32_lists()?;
+        let factors = d.f64s()?;
+        let t_ref = d.f64s()?;
+        let n_segments = if p.heterogeneous() { p.seg_pre.len() } else { p.row_start.len() - 1 };
+        let fits = ring.len() == p.ring.len()
+            && ring.iter().flatten().all(|&s| (s as usize) < n_segments)
+            && post_ring.len() == p.post_ring.len()
+            && post_ring.iter().flatten().all(|&j| (j as usize) >= proj.post.start && (j as usize) < proj.post.end)
+            && factors.len() == p.factors.len()
+            && t_ref.len() == p.t_ref.len();
+        if !fits {
+            return Err(RestoreError::Mismatch(format!("the synaptic events of `{}` do not fit", proj.name)));
+        }
+        (p.ring, p.post_ring, p.factors, p.t_ref) = (ring, post_ring, factors, t_ref);
+    }
+    Ok(())
+}
+
+/// The records kept in memory, source rates, presentations and aborts.
+fn decode_records_and_schedule(d: &mut Decoder<'_>, st: &mut State) -> Result<(), RestoreError> {
+    let rec = &mut st.recordings;
+    let n_phases = d.usize()?;
+    rec.phases = (0..n_phases).map(|_| Ok((d.string()?, d.f64()?, d.f64()?))).collect::<Result<_, _>>()?;
+    rec.spike_counts = d.u64s()?;
+    for r in &mut rec.rates {
+        r.first_bin = d.u64()?;
+        r.counts = d.u64s()?;
+    }
+    for b in &mut st.base_rates {
+        *b = if d.bool()? { Some(d.f64s()?) } else { None };
+    }
+    st.presenting = if d.bool()? {
+        Some(Presenting {
+            stimuli: d.u32()?,
+            order: d.u32s()?,
+            position: d.usize()?,
+            block: d.u64()?,
+            next: d.u64()?,
+            each: d.u64()?,
+        })
+    } else {
+        None
+    };
+    for a in &mut st.aborts {
+        a.counts = d.u64s()?;
+        a.sum = d.u64()?;
+    }
+    Ok(())
 }

@@ -1,0 +1,140 @@
+//! Lowering of an experiment's protocol: its phases (with their `set`
+//! actions), stimulus sets, abort conditions and measures.
+
+use crate::{Lowerer, VarMap};
+use hebb_ir::symbolic::fold;
+use hebb_ir::{Abort, GroupId, Measure, MeasureTarget, Metric, Phase, ProjectionId, Record, SetAction, Stimuli};
+use hebb_lang::hir;
+
+impl Lowerer<'_> {
+    /// Phases, stimuli, aborts and metrics; spikes of measured populations
+    /// are recorded.
+    pub(crate) fn experiment(&mut self, exp: &hir::Experiment, pop_maps: &[VarMap], duration: Option<f64>) {
+        self.phases(exp, pop_maps, duration);
+        self.stimuli(exp);
+        self.aborts(exp);
+        self.measures(exp);
+    }
+
+    /// The phases one after another; they set the number of steps unless a
+    /// `--duration` does.
+    fn phases(&mut self, exp: &hir::Experiment, pop_maps: &[VarMap], duration: Option<f64>) {
+        let mut start = 0;
+        for ph in &exp.phases {
+            let n = self.steps(ph.duration);
+            let sets = ph.sets.iter().filter_map(|s| self.set_action(s, pop_maps)).collect();
+            self.program.phases.push(Phase {
+                name: ph.name.clone(),
+                start,
+                steps: n,
+                plasticity: ph.plasticity,
+                present: ph.present.map(|(s, each)| (s, self.steps(each))),
+                sets,
+            });
+            start += n;
+        }
+        if self.program.phases.is_empty() {
+            self.program.phases = vec![Phase {
+                name: "run".into(),
+                start: 0,
+                steps: self.program.n_steps,
+                plasticity: true,
+                present: None,
+                sets: Vec::new(),
+            }];
+        } else if duration.is_some() {
+            // A `--duration` cuts the phases short (or extends the last one).
+            let end = self.program.n_steps;
+            self.program.phases.retain(|p| p.start < end);
+            if let Some(last) = self.program.phases.last_mut() {
+                last.steps = end - last.start;
+            }
+        } else {
+            self.program.n_steps = start;
+        }
+    }
+
+    /// A `set` at the start of a phase; `None` for a state without a column.
+    fn set_action(&self, s: &hir::SetAction, pop_maps: &[VarMap]) -> Option<SetAction> {
+        match s {
+            hir::SetAction::State { pop, state, value } => {
+                let map = &pop_maps[*pop as usize];
+                let col = map.states[*state as usize]?;
+                let mut ctx = self.ctx(map);
+                Some(SetAction::Column { group: GroupId(*pop), column: col, value: fold(&ctx.expr(value)) })
+            }
+            hir::SetAction::Rate { pop, rate } => Some(SetAction::Rate { group: GroupId(*pop), rate: *rate }),
+            hir::SetAction::Signal { signal, state, value } => {
+                let (g, map) = &self.signals[*signal as usize];
+                let col = map.states[*state as usize]?;
+                let mut ctx = self.ctx(map);
+                let v = fold(&ctx.expr(value));
+                Some(SetAction::Column { group: *g, column: col, value: v })
+            }
+        }
+    }
+
+    fn stimuli(&mut self, exp: &hir::Experiment) {
+        for s in &exp.stimuli {
+            self.program.stimuli.push(Stimuli {
+                name: s.name.clone(),
+                group: GroupId(s.source),
+                count: s.count,
+                active: s.active,
+                rate: s.rate,
+                rest: s.rest,
+            });
+        }
+    }
+
+    fn aborts(&mut self, exp: &hir::Experiment) {
+        for a in &exp.aborts {
+            self.program.aborts.push(Abort {
+                group: GroupId(a.pop),
+                above: a.above,
+                inclusive: a.inclusive,
+                threshold: a.threshold,
+            });
+        }
+    }
+
+    /// The measures; each measured population's spikes are recorded (once).
+    fn measures(&mut self, exp: &hir::Experiment) {
+        for m in &exp.measures {
+            if let hir::MeasureTarget::Population(g) = m.target
+                && !self.program.records.iter().any(|r| matches!(r, Record::Spikes { group } if *group == GroupId(g)))
+            {
+                self.program.records.push(Record::Spikes { group: GroupId(g) });
+            }
+            self.program.measures.push(Measure {
+                metric: metric(m.metric),
+                target: match m.target {
+                    hir::MeasureTarget::Population(g) => MeasureTarget::Group(GroupId(g)),
+                    hir::MeasureTarget::Projection(p) => MeasureTarget::Projection(ProjectionId(p)),
+                },
+                about: m.about,
+                phase: m.phase,
+                phase_name: m.phase.map(|k| exp.phases[k as usize].name.clone()),
+                target_rate: m.target_rate,
+                perturbation: m.perturbation,
+            });
+        }
+    }
+}
+
+/// The IR's name for a metric.
+fn metric(m: hir::Metric) -> Metric {
+    match m {
+        hir::Metric::Rates => Metric::Rates,
+        hir::Metric::CvIsi => Metric::CvIsi,
+        hir::Metric::Fano => Metric::Fano,
+        hir::Metric::Correlation => Metric::Correlation,
+        hir::Metric::Synchrony => Metric::Synchrony,
+        hir::Metric::Spectrum => Metric::Spectrum,
+        hir::Metric::Information => Metric::Information,
+        hir::Metric::Decoding => Metric::Decoding,
+        hir::Metric::Drift => Metric::Drift,
+        hir::Metric::Weights => Metric::Weights,
+        hir::Metric::Control => Metric::Control,
+    }
+}
