@@ -78,6 +78,7 @@ fn program_for(e: Expr, n: usize) -> Program {
             every: Vec::new(),
             integrator: None,
             spikes: true,
+            units: Vec::new(),
         }],
         projections: Vec::new(),
         kernels: vec![Kernel {

@@ -57,6 +57,9 @@ id!(
     KernelId
 );
 
+/// The name of a synapse's weight (`hir::WEIGHT` in the language).
+pub const WEIGHT: &str = "w";
+
 /// A variable read or written by a kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Slot {
@@ -377,12 +380,25 @@ pub struct Group {
     pub integrator: Option<IntegratorInfo>,
     /// Whether elements of this group can spike.
     pub spikes: bool,
+    /// The SI unit of each param and state, by name (empty when
+    /// dimensionless), for the manifest of record files.
+    pub units: Vec<(String, String)>,
 }
 
 impl Group {
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
+
+    /// The SI unit of a param or state (empty when dimensionless or
+    /// unknown).
+    pub fn unit_of(&self, name: &str) -> &str {
+        unit_in(&self.units, name)
+    }
+}
+
+fn unit_in<'a>(units: &'a [(String, String)], name: &str) -> &'a str {
+    units.iter().find(|(n, _)| n == name).map_or("", |(_, u)| u.as_str())
 }
 
 /// A group, or the slice `[start, end)` of one.
@@ -462,6 +478,16 @@ pub struct Projection {
     pub scaled: Vec<ScaledColumn>,
     /// Where the synapse's weight (its state `w`) is, if it has one.
     pub weight: Option<SynVar>,
+    /// The SI unit of each synaptic param and state, by name.
+    pub units: Vec<(String, String)>,
+}
+
+impl Projection {
+    /// The SI unit of a synaptic param or state (empty when dimensionless
+    /// or unknown).
+    pub fn unit_of(&self, name: &str) -> &str {
+        unit_in(&self.units, name)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

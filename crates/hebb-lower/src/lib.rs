@@ -120,12 +120,14 @@ impl Lowerer<'_> {
             every: Vec::new(),
             integrator: None,
             spikes: true,
+            units: Vec::new(),
         };
         let mut map = VarMap { size: pop.size, ..VarMap::default() };
         match &pop.kind {
             hir::PopulationKind::Neurons { type_id } => {
                 let nt = &self.model.neurons[*type_id as usize];
                 group.kind = GroupKind::Neurons { type_name: nt.name.clone() };
+                group.units = units_of(&nt.dynamics);
                 self.columns(&nt.dynamics, &pop.overrides, &mut group.columns, &mut map, false);
                 if nt.threshold.is_some() {
                     map.lastspike = Some(group.columns.len() as u32);
@@ -353,6 +355,7 @@ impl Lowerer<'_> {
             every: Vec::new(),
             integrator: None,
             spikes: false,
+            units: units_of(&sig.dynamics),
         };
         let mut map = VarMap { size: 1, ..VarMap::default() };
         self.columns(&sig.dynamics, &[], &mut group.columns, &mut map, false);
@@ -450,3 +453,17 @@ impl Lowerer<'_> {
 /// `lastspike` (in steps) of a neuron that has not spiked yet: far enough in
 /// the past that it is never refractory and `exp(-(t - lastspike)/tau)` is 0.
 pub const NEVER_SPIKED: f64 = -1e12;
+
+/// The SI unit of every param and state of some dynamics, by name (empty
+/// for dimensionless ones).
+pub(crate) fn units_of(d: &hir::Dynamics) -> Vec<(String, String)> {
+    let unit = |ty: hir::Ty| match ty.dim() {
+        Some(dim) if !dim.is_dimensionless() => dim.to_string(),
+        _ => String::new(),
+    };
+    d.params
+        .iter()
+        .map(|p| (p.name.clone(), unit(p.ty)))
+        .chain(d.states.iter().map(|s| (s.name.clone(), unit(s.ty))))
+        .collect()
+}

@@ -116,6 +116,7 @@ impl Lowerer<'_> {
             every: ids.every,
             post_delay: connection.post_delay_steps,
             weight: layout.weight(states),
+            units: crate::units_of(&syn.dynamics),
             unhoisted_columns,
             event_driven: layout.event_driven(states),
             decay_rates: layout.decay_rates.clone(),

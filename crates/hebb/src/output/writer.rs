@@ -128,7 +128,7 @@ impl RunWriter {
             w.whole_u32("state", &name, "index", &[s.indices.len()], &s.indices)?;
             let mut vars = Vec::new();
             for (var, c, _) in &s.vars {
-                let unit = &column_unit(&group.columns[*c as usize]);
+                let unit = column_unit(group, &group.columns[*c as usize]);
                 vars.push(w.stream(&mut open, "state", &name, var, Dtype::F64, Some(s.indices.len()), unit)?);
             }
             w.states.push((t, vars));
@@ -141,7 +141,7 @@ impl RunWriter {
             w.whole_u32("weights", &name, "post", &[s.post.len()], &s.post)?;
             let mut vars = Vec::new();
             for (var, _, _) in &s.vars {
-                let unit = projection_unit(proj, var);
+                let unit = proj.unit_of(var);
                 vars.push(w.stream(&mut open, "weights", &name, var, Dtype::F64, Some(s.synapses.len()), unit)?);
             }
             w.synapses.push((t, vars));
@@ -287,7 +287,7 @@ impl RunWriter {
                 of: proj.name.clone(),
                 variable: format!("phase_{ph}"),
                 dtype: Dtype::F64,
-                unit: projection_unit(proj, "w").to_string(),
+                unit: proj.unit_of(hebb_ir::WEIGHT).to_string(),
                 shape: vec![w.len()],
             });
         }
@@ -347,11 +347,13 @@ impl RunWriter {
     }
 }
 
-// UNITS-PENDING: replaced by the IR's units once lowering records them.
-fn column_unit(_c: &hebb_ir::Column) -> String {
-    String::new()
-}
-
-fn projection_unit<'a>(_p: &'a hebb_ir::Projection, _var: &str) -> &'a str {
-    ""
+/// The SI unit of a recorded column: a param's or state's, or that of the
+/// columns hebb adds (the last spike, as a step number; a source's rate).
+fn column_unit<'a>(group: &'a hebb_ir::Group, column: &'a hebb_ir::Column) -> &'a str {
+    match column.role {
+        hebb_ir::ColumnRole::LastSpike => "step",
+        hebb_ir::ColumnRole::LastUpdate => "s",
+        _ if matches!(group.kind, hebb_ir::GroupKind::Poisson { .. }) && column.name == "rate" => "Hz",
+        _ => group.unit_of(&column.name),
+    }
 }
