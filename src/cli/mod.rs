@@ -126,6 +126,10 @@ pub struct StudyArgs {
     /// Print only errors and the table.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Write into an output directory that is not empty (its runs are
+    /// replaced).
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn main_with(cli: Cli) -> ExitCode {
@@ -157,7 +161,9 @@ fn print_diagnostics(d: &Diagnostics, quiet: bool) {
 /// The exit code of a failed request.
 fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::Read { .. } | Error::CreateDir { .. } | Error::Checkpoint { .. } => EXIT_USAGE,
+        Error::Read { .. } | Error::CreateDir { .. } | Error::Checkpoint { .. } | Error::OutputExists { .. } => {
+            EXIT_USAGE
+        }
         Error::Model(_) | Error::Data(_) | Error::Mismatch(_) => EXIT_MODEL,
         Error::Verify(_) | Error::Jit(_) | Error::Write(_) | Error::Internal(_) => EXIT_RUNTIME,
     }
@@ -172,6 +178,9 @@ fn fail(e: &Error, diagnostics_shown: bool) -> u8 {
         print_diagnostics(d, true);
     }
     eprintln!("error: {e}");
+    if let Error::OutputExists { .. } = e {
+        eprintln!("help: choose another directory with `-o`, or pass `--force` to replace what is there");
+    }
     exit_code(e)
 }
 

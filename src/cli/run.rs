@@ -45,6 +45,11 @@ pub struct RunArgs {
     /// `checkpoint.hebb`) of the same network, at the time it was taken.
     #[arg(long, value_name = "CHECKPOINT")]
     from: Option<PathBuf>,
+    /// Write into an output directory that holds another run (replacing
+    /// it); without it, only a new, empty or unfinished run's directory of
+    /// the same model is written.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(args: &RunArgs) -> u8 {
@@ -69,6 +74,7 @@ pub fn run(args: &RunArgs) -> u8 {
         no_hoist: args.no_hoist,
         checkpoint_every,
         from: args.from.clone(),
+        force: args.force,
         ..Request::file(&args.file)
     };
     let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&model_name(&args.file)));

@@ -18,6 +18,7 @@ struct Study {
     duration: Option<f64>,
     seed: Option<u64>,
     quiet: bool,
+    force: bool,
     dir: PathBuf,
 }
 
@@ -34,12 +35,28 @@ impl Study {
         };
         let duration = duration_arg(args.duration.as_deref())?;
         let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&format!("{}-{kind}", model_name(file))));
-        Ok(Study { file: file.to_path_buf(), jobs, duration, seed: args.seed, quiet: args.quiet, dir })
+        Ok(Study {
+            file: file.to_path_buf(),
+            jobs,
+            duration,
+            seed: args.seed,
+            quiet: args.quiet,
+            force: args.force,
+            dir,
+        })
     }
 
     /// A request for the study's model with the shared options.
     fn request(&self, variant: Option<String>, settings: Vec<String>) -> Request {
-        Request { variant, settings, duration: self.duration, seed: self.seed, ..Request::file(&self.file) }
+        // Each run writes its own fresh subdirectory of the study's.
+        Request {
+            variant,
+            settings,
+            duration: self.duration,
+            seed: self.seed,
+            force: true,
+            ..Request::file(&self.file)
+        }
     }
 
     /// One run of the study, in its own subdirectory.
@@ -50,6 +67,9 @@ impl Study {
     /// Runs in parallel, writes the study's files and plots, prints its
     /// table; a sweep over one numeric axis is drawn as lines.
     fn run(&self, names: &[String], runs: &[StudyRun], sweep_x: Option<(&str, &[f64])>) -> u8 {
+        if let Err(e) = study::claim_dir(&self.dir, self.force) {
+            return fail(&e, false);
+        }
         let t0 = Instant::now();
         let results = study::run_all(runs, self.jobs);
         let elapsed = t0.elapsed().as_secs_f64();
@@ -148,8 +168,8 @@ pub fn sweep(file: &Path, axes: &[String], args: &StudyArgs) -> u8 {
     };
     let grid = match study::grid(axes) {
         Ok(g) => g,
-        Err(axis) => {
-            eprintln!("error: `--set {axis}` must be `Type.param=v1,v2,...`");
+        Err(e) => {
+            eprintln!("error: {e}");
             return EXIT_USAGE;
         }
     };

@@ -118,6 +118,16 @@ pub fn table(rows: &[Row]) -> String {
     s
 }
 
+/// Prepares a study's output directory: it must be new or empty, unless
+/// `force` (its earlier runs and tables are then replaced).
+pub fn claim_dir(dir: &Path, force: bool) -> Result<(), Error> {
+    let not_empty = std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false);
+    if not_empty && !force {
+        return Err(Error::OutputExists { path: dir.to_path_buf(), why: "it is not empty".into() });
+    }
+    std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir { path: dir.to_path_buf(), source })
+}
+
 /// One run of a study: what to run and where its run directory goes.
 #[derive(Clone, Debug)]
 pub struct StudyRun {
@@ -198,13 +208,37 @@ pub fn write_study(dir: &Path, rows: &[Row]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Why a sweep's axes do not make a grid.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum GridError {
+    #[error("`--set {0}` must be `Type.param=v1,v2,...`")]
+    Syntax(String),
+    #[error("`{0}` is swept twice: give all its values in one `--set`")]
+    RepeatedAxis(String),
+    #[error("`{path}` takes the value `{value}` twice: two points would be the same run")]
+    RepeatedValue { path: String, value: String },
+}
+
 /// The points of a sweep's grid: every combination of the axes' values
-/// (`Type.param=v1,v2,...` each), the first axis varying slowest. `Err`
-/// gives the axis that is not of that form.
-pub fn grid(axes: &[String]) -> Result<Vec<Vec<(String, String)>>, String> {
+/// (`Type.param=v1,v2,...` each), the first axis varying slowest. An axis
+/// given twice, or a value given twice on one axis, is an error (its runs
+/// would collide).
+pub fn grid(axes: &[String]) -> Result<Vec<Vec<(String, String)>>, GridError> {
     let mut grid: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    let mut seen: Vec<String> = Vec::new();
     for axis in axes {
-        let (path, values) = sweep_values(axis).ok_or_else(|| axis.clone())?;
+        let (path, values) = sweep_values(axis).ok_or_else(|| GridError::Syntax(axis.clone()))?;
+        let key: String = path.split_whitespace().collect();
+        if seen.contains(&key) {
+            return Err(GridError::RepeatedAxis(path));
+        }
+        seen.push(key);
+        let normal = |v: &str| v.split_whitespace().collect::<String>();
+        for (k, v) in values.iter().enumerate() {
+            if values[..k].iter().any(|w| normal(w) == normal(v)) {
+                return Err(GridError::RepeatedValue { path: path.clone(), value: v.clone() });
+            }
+        }
         grid = grid
             .iter()
             .flat_map(|point| {
@@ -252,6 +286,18 @@ mod tests {
 
     fn metric(column: &str, unit: &'static str, value: f64) -> MetricValue {
         MetricValue { column: column.into(), unit, value, details: Value::Null }
+    }
+
+    #[test]
+    fn a_grid_refuses_repeated_axes_and_values() {
+        let axes = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(grid(&axes(&["A.x=1,2", "B.y=3"])).unwrap().len(), 2);
+        assert_eq!(grid(&axes(&["A.x=1,2", "A.x=3"])), Err(GridError::RepeatedAxis("A.x".into())));
+        assert_eq!(
+            grid(&axes(&["A.x=1 ms, 2 ms,1ms"])),
+            Err(GridError::RepeatedValue { path: "A.x".into(), value: "1ms".into() })
+        );
+        assert_eq!(grid(&axes(&["A.x"])), Err(GridError::Syntax("A.x".into())));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod request;
 mod run;
+mod rundir;
 
 use hebb_ir::{Interpreted, Kernels, Program, VerifyError};
 use hebb_jit::JitError;
@@ -70,6 +71,10 @@ pub enum Error {
     /// before stays, readable).
     #[error("{0}")]
     Write(#[from] crate::output::WriteError),
+    /// The output directory holds something a run must not overwrite
+    /// (without `force`), or another process is writing it.
+    #[error("will not write into `{}`: {why}", path.display())]
+    OutputExists { path: PathBuf, why: String },
     /// A checkpoint (or the run directory holding it) cannot be used.
     #[error("cannot use `{}`: {why}", path.display())]
     Checkpoint { path: PathBuf, why: String },

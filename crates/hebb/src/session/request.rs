@@ -64,6 +64,8 @@ pub struct Request {
     /// Start from the state in this checkpoint (a `checkpoint.hebb`, or a
     /// run directory holding one) instead of the initial state.
     pub from: Option<PathBuf>,
+    /// Write into an output directory even if it holds another run.
+    pub force: bool,
 }
 
 impl Request {
@@ -133,6 +135,7 @@ impl Request {
             no_hoist: false,
             checkpoint_every: None,
             from: None,
+            force: false,
         }
     }
 

@@ -214,7 +214,7 @@ pub fn run(request: &Request, dir: &Path, observer: &mut dyn Observer) -> Result
         let (_, state) = read_checkpoint_at(from)?;
         sim.restore(&state).map_err(|e| Error::Mismatch(format!("cannot start from `{}`: {e}", from.display())))?;
     }
-    std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir { path: dir.to_path_buf(), source })?;
+    let _lock = super::rundir::claim(dir, &output::sha256_hex(about.model_text.as_bytes()), request.force)?;
     let writer = RunWriter::create(dir, sim.program(), sim.recordings())?;
     let every = checkpoint_steps(request, &sim);
     go(sim, Disk { dir, writer, every, about }, timings, observer)
@@ -253,6 +253,7 @@ pub fn resume(dir: &Path, observer: &mut dyn Observer) -> Result<RunSummary, Err
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_u64).collect())
         .ok_or_else(|| not_resumable("its checkpoint has no record positions".into()))?;
+    let _lock = super::rundir::lock(dir)?;
     let writer = RunWriter::reopen(dir, sim.program(), sim.recordings(), &positions)?;
     let every = checkpoint_steps(&request, &sim);
     go(sim, Disk { dir, writer, every, about }, timings, observer)
