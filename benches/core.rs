@@ -107,7 +107,11 @@ fn compare_runs(dir: &Path) -> Vec<StudyRun> {
     ["base", "scaling", "intrinsic", "inhibitory"]
         .iter()
         .map(|name| StudyRun {
-            request: Request { variant: (*name != "base").then(|| name.to_string()), ..Request::file(&file) },
+            request: Request {
+                variant: (*name != "base").then(|| name.to_string()),
+                force: true,
+                ..Request::file(&file)
+            },
             dir: dir.join(name),
         })
         .collect()
@@ -118,8 +122,8 @@ fn compare_bench() {
     let runs = compare_runs(&dir);
     let time = |jobs: usize| {
         let t0 = Instant::now();
-        let results = hebb::study::run_all(&runs, jobs);
-        assert!(results.iter().all(|r| r.is_ok()), "a run of the experiment failed");
+        let results = hebb::study::run_all(&runs, jobs, &|| false);
+        assert!(results.iter().all(|r| matches!(r, Some(Ok(_)))), "a run of the experiment failed");
         t0.elapsed().as_secs_f64()
     };
     // Alternate the two modes so that machine noise hits both alike.

@@ -2,11 +2,12 @@
 //! grid over params): many runs in parallel, one table, `compare.json`,
 //! `compare.csv` and a plot per metric.
 
+use super::signals::Interrupt;
 use super::{
     EXIT_MODEL, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, StudyArgs, default_run_dir, duration_arg, exit_code, fail,
     model_name, out, plural,
 };
-use hebb::session::{self, Error, Request, RunSummary};
+use hebb::session::{self, Error, Request};
 use hebb::study::{self, Row, StudyRun};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -70,15 +71,22 @@ impl Study {
         if let Err(e) = study::claim_dir(&self.dir, self.force) {
             return fail(&e, false);
         }
+        let interrupt = Interrupt::install();
         let t0 = Instant::now();
-        let results = study::run_all(runs, self.jobs);
+        let results = study::run_all(runs, self.jobs, &|| interrupt.received());
         let elapsed = t0.elapsed().as_secs_f64();
-        let exit = results.iter().map(run_exit).max().unwrap_or(EXIT_OK);
+        let mut exit = results.iter().map(run_exit).max().unwrap_or(EXIT_OK);
         for (name, r) in names.iter().zip(&results) {
-            if let Err(e) = r {
+            if let Some(Err(e)) = r {
                 eprintln!("run `{name}`:");
                 fail(e, false);
             }
+        }
+        if interrupt.received() {
+            eprintln!(
+                "interrupted: the table holds the runs that finished; `hebb resume` continues an interrupted one"
+            );
+            exit = interrupt.exit_code();
         }
         let rows: Vec<Row> = names.iter().zip(&results).map(|(n, r)| Row::new(n.clone(), r)).collect();
         if let Err(e) = std::fs::create_dir_all(&self.dir).and_then(|_| study::write_study(&self.dir, &rows)) {
@@ -95,11 +103,11 @@ impl Study {
 }
 
 /// The exit code a run contributes to its study's.
-fn run_exit(r: &Result<RunSummary, Error>) -> u8 {
+fn run_exit(r: &study::StudyResult) -> u8 {
     match r {
-        Ok(s) if s.error.is_some() => EXIT_RUNTIME,
-        Ok(_) => EXIT_OK,
-        Err(e) => exit_code(e),
+        Some(Ok(s)) if s.error.is_some() => EXIT_RUNTIME,
+        Some(Ok(_)) | None => EXIT_OK,
+        Some(Err(e)) => exit_code(e),
     }
 }
 

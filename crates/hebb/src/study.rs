@@ -4,7 +4,7 @@
 
 use crate::metrics::MetricValue;
 use crate::output::json_number;
-use crate::session::{self, Error, Request, RunSummary, Silent};
+use crate::session::{self, Error, Observer, Request, RunSummary};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -35,10 +35,11 @@ pub struct Row {
 
 impl Row {
     /// The row of a finished run, or of one that could not run.
-    pub fn new(name: String, result: &Result<RunSummary, Error>) -> Row {
+    pub fn new(name: String, result: &StudyResult) -> Row {
         match result {
-            Ok(run) => Row { name, status: run.status, metrics: run.metrics.clone() },
-            Err(_) => Row { name, status: "error", metrics: Vec::new() },
+            Some(Ok(run)) => Row { name, status: run.status, metrics: run.metrics.clone() },
+            Some(Err(_)) => Row { name, status: "error", metrics: Vec::new() },
+            None => Row { name, status: "not run", metrics: Vec::new() },
         }
     }
 
@@ -137,18 +138,36 @@ pub struct StudyRun {
 
 /// Runs a study's runs on `jobs` threads, each to its own directory;
 /// results come in the runs' order.
-pub fn run_all(runs: &[StudyRun], jobs: usize) -> Vec<Result<RunSummary, Error>> {
+/// How one run of a study went: finished (or stopped early), could not
+/// run, or was never started because the study was interrupted.
+pub type StudyResult = Option<Result<RunSummary, Error>>;
+
+/// Stops the runs of a study when `interrupted` says so.
+struct Interruptible<'a> {
+    interrupted: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl Observer for Interruptible<'_> {
+    fn interrupted(&mut self) -> bool {
+        (self.interrupted)()
+    }
+}
+
+/// Runs a study's runs on `jobs` threads, each to its own directory;
+/// results come in the runs' order. Once `interrupted` holds, runs under
+/// way stop (keeping what they recorded) and no new run starts.
+pub fn run_all(runs: &[StudyRun], jobs: usize, interrupted: &(dyn Fn() -> bool + Sync)) -> Vec<StudyResult> {
     let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<RunSummary, Error>>>> = runs.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<StudyResult>> = runs.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1).min(runs.len().max(1)) {
             scope.spawn(|| {
                 loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
-                    if k >= runs.len() {
+                    if k >= runs.len() || interrupted() {
                         break;
                     }
-                    let r = session::run(&runs[k].request, &runs[k].dir, &mut Silent);
+                    let r = session::run(&runs[k].request, &runs[k].dir, &mut Interruptible { interrupted });
                     if let Ok(mut slot) = results[k].lock() {
                         *slot = Some(r);
                     }
@@ -156,13 +175,7 @@ pub fn run_all(runs: &[StudyRun], jobs: usize) -> Vec<Result<RunSummary, Error>>
             });
         }
     });
-    results
-        .into_iter()
-        .map(|m| match m.into_inner() {
-            Ok(Some(r)) => r,
-            _ => Err(Error::Internal("a run of the study stopped unexpectedly".into())),
-        })
-        .collect()
+    results.into_iter().map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect()
 }
 
 /// Writes `compare.json` and `compare.csv` into `dir` (which must exist).
