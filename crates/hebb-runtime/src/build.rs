@@ -8,7 +8,7 @@
 use crate::State;
 use crate::error::{BuildError, err};
 use crate::init::{data_lines, init_columns, sample_sorted};
-use crate::input::{Poisson, SpikeList};
+use crate::input::{MAX_PER_STEP, Poisson, SpikeList};
 use crate::record::Recordings;
 use crate::state::{AbortWindow, Columns, GroupState, ProjState, Source};
 use hebb_ir::interp::{Element, eval_at};
@@ -17,6 +17,7 @@ use std::path::Path;
 
 /// Builds the network of a program. `read` reads data files.
 pub(crate) fn build(program: &Program, read: &dyn Fn(&Path) -> std::io::Result<String>) -> Result<State, BuildError> {
+    check_stimulus_rates(program)?;
     let mut groups = Vec::new();
     for (g, group) in program.groups.iter().enumerate() {
         groups.push(build_group(program, g, group, read)?);
@@ -99,6 +100,7 @@ fn build_group(
                         ))
                     })?,
                 };
+                check_rate(max, program.dt, || format!("the maximum rate of `{}`", group.name))?;
                 Source::Poisson(Poisson::new(GroupId(g as u32), vec![0.0; n], Some(max), program.seed, program.dt))
             } else {
                 let rates: Vec<f64> = (0..n)
@@ -120,6 +122,8 @@ fn build_group(
                         group.name, rates[i]
                     )));
                 }
+                let max = rates.iter().copied().fold(0.0, f64::max);
+                check_rate(max, program.dt, || format!("the rate of `{}`", group.name))?;
                 Source::Poisson(Poisson::new(GroupId(g as u32), rates, None, program.seed, program.dt))
             }
         }
@@ -130,6 +134,35 @@ fn build_group(
     };
     let lastspike = group.columns.iter().position(|c| c.role == ColumnRole::LastSpike);
     Ok(GroupState { size: n, columns: Columns::new(columns, n), spikes: Vec::with_capacity(n), source, lastspike })
+}
+
+/// Refuses a rate (Hz) no source can draw at this dt: more than
+/// `MAX_PER_STEP` spikes per neuron per step.
+fn check_rate(rate: f64, dt: f64, what: impl Fn() -> String) -> Result<(), BuildError> {
+    if rate * dt > MAX_PER_STEP {
+        return Err(err(format!(
+            "{} is {rate} Hz: {} spikes per neuron in each time step of {dt} s, more than the {MAX_PER_STEP} a source draws; lower the rate or dt",
+            what(),
+            rate * dt
+        )));
+    }
+    Ok(())
+}
+
+/// The rates stimuli and phases give sources.
+fn check_stimulus_rates(program: &Program) -> Result<(), BuildError> {
+    for s in &program.stimuli {
+        check_rate(s.rate.max(s.rest), program.dt, || format!("a rate of stimulus set `{}`", s.name))?;
+    }
+    for ph in &program.phases {
+        for set in &ph.sets {
+            if let hebb_ir::SetAction::Rate { group, rate } = set {
+                let name = &program.groups[group.index()].name;
+                check_rate(*rate, program.dt, || format!("the rate phase `{}` gives `{name}`", ph.name))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An upper bound of a rate expression over `t` in [0, T] and `i` in [0, n),
@@ -154,12 +187,21 @@ fn spike_events(
     let step_of = |t: f64| (t / program.dt).round() as u64;
     match st {
         SpikeTimes::Inline(times) => {
-            Ok(times.iter().flat_map(|&t| (0..n as u32).map(move |i| (step_of(t), i))).collect())
+            let mut steps: Vec<(u64, f64)> = times.iter().map(|&t| (step_of(t), t)).collect();
+            steps.sort_by_key(|s| s.0);
+            if let Some(w) = steps.windows(2).find(|w| w[0].0 == w[1].0) {
+                return Err(err(format!(
+                    "the spike times of `{name}` put two spikes in one time step ({} s and {} s at dt = {} s); a neuron fires at most once per step",
+                    w[0].1, w[1].1, program.dt
+                )));
+            }
+            Ok(steps.iter().flat_map(|&(s, _)| (0..n as u32).map(move |i| (s, i))).collect())
         }
         SpikeTimes::File(path) => {
             let text = read(path)
                 .map_err(|e| err(format!("cannot read spike file `{}` of source `{name}`: {e}", path.display())))?;
-            let mut events = Vec::new();
+            // (step, neuron, line) of every row, to find two in one step.
+            let mut events: Vec<(u64, u32, usize)> = Vec::new();
             for (line_no, line) in data_lines(&text) {
                 let bad = |what: &str| {
                     err(format!(
@@ -180,9 +222,20 @@ fn spike_events(
                 if !(t.is_finite() && t >= 0.0) {
                     return Err(bad(&format!("time {t} is not a non-negative number of seconds")));
                 }
-                events.push((step_of(t), i as u32));
+                events.push((step_of(t), i as u32, line_no + 1));
             }
-            Ok(events)
+            events.sort_unstable();
+            if let Some(w) = events.windows(2).find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1)) {
+                return Err(err(format!(
+                    "{}:{}: neuron {} fires twice in one time step (again on line {}, dt = {} s); a neuron fires at most once per step",
+                    path.display(),
+                    w[0].2.min(w[1].2),
+                    w[0].1,
+                    w[0].2.max(w[1].2),
+                    program.dt
+                )));
+            }
+            Ok(events.into_iter().map(|(s, i, _)| (s, i)).collect())
         }
     }
 }

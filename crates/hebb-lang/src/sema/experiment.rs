@@ -11,7 +11,7 @@ use super::stimuli::stimuli;
 use super::variant::variants;
 use crate::diag::Diagnostic;
 use crate::hir::*;
-use crate::span::Span;
+use crate::span::{SourceMap, Span};
 use crate::syntax::ast::{self, Member};
 use crate::units::{Dim, format_quantity};
 
@@ -83,10 +83,15 @@ pub(super) fn constant(e: &ast::Expr, dim: Dim, what: &str, diags: &mut Vec<Diag
 }
 
 /// Checks the experiment, each part in the order of the rules it depends on.
-pub(super) fn experiment(def: &ItemDef, model: &Model, diags: &mut Vec<Diagnostic>) -> Option<Experiment> {
+pub(super) fn experiment(
+    def: &ItemDef,
+    model: &Model,
+    sources: &SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Experiment> {
     settings_are_known(def, diags);
     let dt = experiment_dt(def, diags);
-    let seed = seed(def, diags);
+    let seed = seed(def, sources, diags);
     let network = network(def, model, diags);
     let net = network.map(|k| &model.networks[k as usize]);
     let stimuli = stimuli(def, net, diags);
@@ -95,6 +100,9 @@ pub(super) fn experiment(def: &ItemDef, model: &Model, diags: &mut Vec<Diagnosti
     let measures = measures(def, net, &stimuli, &phases, diags);
     let variants = variants(def, model, net, diags);
     let aborts = aborts(def, net, diags);
+    if let (Some(dt), Some(duration)) = (dt, duration) {
+        at_least_one_step(def, dt, duration, &phases, diags);
+    }
     Some(Experiment {
         name: def.name.as_ref().map(|n| n.name.clone()),
         network: network?,
@@ -108,6 +116,31 @@ pub(super) fn experiment(def: &ItemDef, model: &Model, diags: &mut Vec<Diagnosti
         variants,
         aborts,
     })
+}
+
+/// Rule: the experiment, and each of its phases, lasts at least one time
+/// step (`dt` longer than the run would simulate nothing).
+fn at_least_one_step(def: &ItemDef, dt: f64, duration: f64, phases: &[Phase], diags: &mut Vec<Diagnostic>) {
+    let short = |t: f64| (t / dt).round() < 1.0;
+    let dt_text = format_quantity(dt, Dim::TIME);
+    for ph in phases.iter().filter(|p| p.duration > 0.0 && short(p.duration)) {
+        diags.push(
+            Diagnostic::error(
+                "hebb::experiment::too_short",
+                format!("phase `{}` is shorter than one time step", ph.name),
+            )
+            .label(ph.span, format!("lasts {}, and dt is {dt_text}", format_quantity(ph.duration, Dim::TIME)))
+            .help("make the phase longer, or dt shorter"),
+        );
+    }
+    if phases.is_empty() && duration > 0.0 && short(duration) {
+        let span = setting(def, "duration").map(|(t, _)| t.span).unwrap_or(def.kind_span);
+        diags.push(
+            Diagnostic::error("hebb::experiment::too_short", "the experiment is shorter than one time step")
+                .label(span, format!("lasts {}, and dt is {dt_text}", format_quantity(duration, Dim::TIME)))
+                .help("make `duration` longer, or `dt` shorter"),
+        );
+    }
 }
 
 /// Rule: experiment settings are `network`, `dt`, `seed` and `duration`,
@@ -151,12 +184,19 @@ fn settings_are_known(def: &ItemDef, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Rule: `seed` is a non-negative integer.
-fn seed(def: &ItemDef, diags: &mut Vec<Diagnostic>) -> Option<u64> {
+/// Rule: `seed` is a non-negative integer below 2^64. A literal is read
+/// exactly, as `--seed` is (a float would round above 2^53).
+fn seed(def: &ItemDef, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -> Option<u64> {
     let Some((_, v)) = setting(def, "seed") else { return Some(0) };
+    if let ast::ExprKind::Number(_) = v.kind
+        && let Some(text) = sources.get(v.span.file).text.get(v.span.start as usize..v.span.end as usize)
+        && let Ok(exact) = text.trim().parse::<u64>()
+    {
+        return Some(exact);
+    }
     let e = expr::check(&Scope::constant("the seed", &[]), v, diags);
     match const_eval(&e, &[]) {
-        Some(x) if e.ty == Ty::ONE && x >= 0.0 && x.fract() == 0.0 && x < 2f64.powi(63) => Some(x as u64),
+        Some(x) if e.ty == Ty::ONE && x >= 0.0 && x.fract() == 0.0 && x < 2f64.powi(53) => Some(x as u64),
         _ => {
             diags.push(
                 Diagnostic::error("hebb::experiment::seed", "`seed` must be a non-negative integer")

@@ -78,8 +78,9 @@ fn check_with(
     neuron_and_synapse_types(&items, &ctx, &mut model, &mut diags);
     apply_settings(&mut model, &settings, &mut diags);
     networks(&items, &ctx, sources, &changes, &mut model, &mut diags);
+    params_are_finite(&model, &mut diags);
     match experiment_def {
-        Some(def) => model.experiment = experiment::experiment(def, &model, &mut diags),
+        Some(def) => model.experiment = experiment::experiment(def, &model, sources, &mut diags),
         None => diags.push(
             Diagnostic::error("hebb::experiment::missing", "the model has no `experiment`")
                 .label(start_of_model(files), "nothing to run")
@@ -259,6 +260,50 @@ fn collect<'a>(files: &'a [ast::File], diags: &mut Vec<Diagnostic>) -> Items<'a>
         }
     }
     items
+}
+
+/// Rule: every constant param is a finite number (`1 ms / 0`, `log(0)` or
+/// an overflow is not), whether declared, set with `--set` or overridden
+/// in a population or connection.
+fn params_are_finite(model: &Model, diags: &mut Vec<Diagnostic>) {
+    let mut check = |name: &str, value: &Expr, params: &[f64]| {
+        if let Some(v) = const_eval(value, params)
+            && !v.is_finite()
+        {
+            diags.push(
+                Diagnostic::error("hebb::param::not_finite", format!("param `{name}` is {v}"))
+                    .label(value.span, "this is not a finite number")
+                    .help("a division by zero, an overflow or `log` of 0 gives this; give a finite value"),
+            );
+        }
+    };
+    let all = model
+        .neurons
+        .iter()
+        .map(|n| &n.dynamics)
+        .chain(model.synapses.iter().map(|s| &s.dynamics))
+        .chain(model.signals.iter().map(|s| &s.dynamics));
+    for d in all {
+        let values = checker::param_values(d);
+        for (k, p) in d.params.iter().enumerate() {
+            check(&p.name, &p.value, &values[..k]);
+        }
+    }
+    for net in &model.networks {
+        let pops = net.populations.iter().filter_map(|p| match p.kind {
+            PopulationKind::Neurons { type_id } => Some((&p.overrides, &model.neurons[type_id as usize].dynamics)),
+            _ => None,
+        });
+        let projs = net.projections.iter().map(|p| (&p.overrides, &p.synapse.dynamics));
+        for (overrides, d) in pops.chain(projs) {
+            let values = checker::param_values(d);
+            for o in overrides.iter().filter(|o| o.target.kind == VarKind::Param) {
+                if let Some(p) = d.params.get(o.target.index as usize) {
+                    check(&p.name, &o.value, &values);
+                }
+            }
+        }
+    }
 }
 
 /// Applies `--set Type.param=value`. Rule: the type and param exist and the

@@ -206,6 +206,36 @@ pub fn check(request: &Request) -> Result<Checked, Error> {
     Ok(Checked { loaded, program, lower_diagnostics, lower_time: t0.elapsed(), backend: request.backend })
 }
 
+/// Everything that can fail before step 0, without running: checks the
+/// model and each of its experiment's variants (each is a model of its
+/// own: unknown names, dimensions), then builds the network — reading and
+/// validating its data files — and drops it. `Ok` holds the warnings; a
+/// model error anywhere is `Err(Error::Model)` with every diagnostic.
+pub fn validate(request: &Request) -> Result<Diagnostics, Error> {
+    let checked = check(request)?;
+    let mut diagnostics = checked.diagnostics();
+    let variants: Vec<String> = match (&request.variant, &checked.loaded.model.experiment) {
+        (None, Some(exp)) => exp.variants.iter().map(|(name, _)| name.clone()).collect(),
+        _ => Vec::new(),
+    };
+    for variant in variants {
+        let other = check(&Request { variant: Some(variant), ..request.clone() })?.diagnostics();
+        for d in other.diagnostics {
+            if !diagnostics.diagnostics.contains(&d) {
+                diagnostics.diagnostics.push(d);
+            }
+        }
+    }
+    if diagnostics.error_count() > 0 {
+        diag::sort(&mut diagnostics.diagnostics);
+        return Err(Error::Model(Box::new(diagnostics)));
+    }
+    // The interpreter: building needs the program, not native code.
+    let compiled = compile(Checked { backend: Backend::Interpreter, ..checked })?;
+    build(compiled)?;
+    Ok(diagnostics)
+}
+
 /// A program ready to run: its kernels with the program they belong to.
 pub struct Compiled {
     pub kernels: Box<dyn Kernels>,
