@@ -164,7 +164,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::Read { .. } | Error::CreateDir { .. } | Error::Checkpoint { .. } | Error::OutputExists { .. } => {
             EXIT_USAGE
         }
-        Error::Model(_) | Error::Data(_) | Error::Mismatch(_) => EXIT_MODEL,
+        Error::Model(_) | Error::Data(_) | Error::Mismatch(_) | Error::TooBig(_) => EXIT_MODEL,
         Error::Verify(_) | Error::Jit(_) | Error::Write(_) | Error::Internal(_) => EXIT_RUNTIME,
     }
 }

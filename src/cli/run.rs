@@ -50,6 +50,10 @@ pub struct RunArgs {
     /// the same model is written.
     #[arg(long)]
     force: bool,
+    /// The most memory the network may take (e.g. `8 GB`); by default,
+    /// what the machine has available.
+    #[arg(long, value_name = "SIZE")]
+    max_memory: Option<String>,
 }
 
 pub fn run(args: &RunArgs) -> u8 {
@@ -60,6 +64,13 @@ pub fn run(args: &RunArgs) -> u8 {
     let checkpoint_every = match duration_arg(args.checkpoint_every.as_deref()) {
         Ok(d) => d,
         Err(code) => return code,
+    };
+    let max_memory = match args.max_memory.as_deref().map(session::parse_bytes).transpose() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: invalid value for `--max-memory`: {e}");
+            return EXIT_USAGE;
+        }
     };
     if args.threads == 0 {
         eprintln!("error: `--threads` must be at least 1");
@@ -75,6 +86,7 @@ pub fn run(args: &RunArgs) -> u8 {
         checkpoint_every,
         from: args.from.clone(),
         force: args.force,
+        max_memory,
         ..Request::file(&args.file)
     };
     let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&model_name(&args.file)));

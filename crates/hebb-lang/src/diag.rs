@@ -189,6 +189,34 @@ fn bind(diag: &Diagnostic, sources: &SourceMap) -> Rendered {
     }
 }
 
+/// Labels further right than this are not drawn under their line (miette
+/// pads with a width that must fit 16 bits); the diagnostic is written as
+/// text with `file:line:column` instead.
+const MAX_DRAWN_COLUMN: usize = 10_000;
+
+/// The 0-based column (in bytes) where a span starts.
+fn column(sources: &SourceMap, span: Span) -> usize {
+    let text = &sources.get(span.file).text;
+    let start = (span.start as usize).min(text.len());
+    start - text[..start].rfind('\n').map_or(0, |k| k + 1)
+}
+
+/// A diagnostic as lines of text, for labels too far right to draw.
+fn plain(diag: &Diagnostic, sources: &SourceMap) -> String {
+    let mark = if diag.is_error() { "×" } else { "⚠" };
+    let mut out = format!("{}\n\n  {mark} {}\n", diag.code, diag.message);
+    for l in &diag.labels {
+        let file = sources.get(l.span.file);
+        let start = (l.span.start as usize).min(file.text.len());
+        let line = file.text[..start].matches('\n').count() + 1;
+        out.push_str(&format!("   at {}:{line}:{}: {}\n", file.name, column(sources, l.span) + 1, l.text));
+    }
+    if let Some(help) = &diag.help {
+        out.push_str(&format!("  help: {help}\n"));
+    }
+    out
+}
+
 /// How diagnostics are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Style {
@@ -208,6 +236,11 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, style: Style) -> String
     let handler = GraphicalReportHandler::new_themed(theme).without_syntax_highlighting().with_width(80);
     let mut out = String::new();
     for diag in diags {
+        if diag.labels.iter().any(|l| column(sources, l.span) > MAX_DRAWN_COLUMN) {
+            out.push_str(&plain(diag, sources));
+            out.push('\n');
+            continue;
+        }
         let rendered = bind(diag, sources);
         if handler.render_report(&mut out, &rendered).is_err() {
             out.push_str(&format!("{}: {}\n", diag.code, diag.message));

@@ -226,3 +226,43 @@ proptest! {
         load(&text);
     }
 }
+
+/// The crash classes the limits exist for, at their edges and far beyond:
+/// loading (and rendering) never panics nor overflows the stack of a test
+/// thread, and beyond a limit there is a diagnostic.
+#[test]
+fn limits_hold_at_their_edges_and_beyond() {
+    let with_param = |value: &str| {
+        format!(
+            "neuron Cell {{\n param x = {value}\n state v = 0\n}}\nnetwork n {{ population p = 3 Cell }}\nexperiment {{ network = n; duration = 1 ms }}\n"
+        )
+    };
+    let codes = |text: &str| -> Vec<&'static str> {
+        let loaded = load_text("limits.hebb", text);
+        let _ = diag::render(&loaded.diags, &loaded.sources, Style::Plain);
+        if !loaded.has_errors() {
+            let _ = hebb_lower::lower(&loaded.model, &Default::default());
+        }
+        loaded.diags.iter().map(|d| d.code).collect()
+    };
+    let nested = |n: usize| with_param(&format!("{}1{}", "(".repeat(n), ")".repeat(n)));
+    assert!(codes(&nested(60)).is_empty(), "60 brackets deep are fine");
+    assert!(codes(&nested(65)).contains(&"hebb::syntax::too_deep"));
+    assert!(codes(&nested(50_000)).contains(&"hebb::syntax::too_deep"));
+    let sum = |n: usize| with_param(&vec!["1"; n].join(" + "));
+    assert!(codes(&sum(250)).is_empty(), "249 operators are fine");
+    assert!(codes(&sum(300)).contains(&"hebb::syntax::too_complex"));
+    let c = codes(&sum(50_000));
+    assert!(c.contains(&"hebb::syntax::too_complex"), "{c:?}");
+    assert!(codes(&with_param(&format!("{}1", "- ".repeat(250)))).is_empty());
+    assert!(codes(&with_param(&format!("{}1", "-".repeat(200_000)))).contains(&"hebb::syntax::too_complex"));
+    // Depth through brackets and operators together.
+    let mixed = with_param(&format!("{}1{}", "(1 + ".repeat(60), ")".repeat(60)));
+    assert!(codes(&mixed).is_empty());
+    let long_line = with_param(&format!("{}undefined_name", " ".repeat(100_000)));
+    assert!(codes(&long_line).contains(&"hebb::names::unknown"));
+    let items: String = (0..6000).map(|k| format!("neuron N{k} {{\n state v = 0\n}}\n")).collect();
+    assert!(codes(&format!("{items}{}", with_param("1"))).is_empty());
+    let huge = "neuron Cell {\n state v = 0\n}\nnetwork n { population p = 40000000000 Cell }\nexperiment { network = n; duration = 1 ms }\n";
+    assert!(codes(huge).contains(&"hebb::network::count"));
+}

@@ -15,6 +15,7 @@ mod checkpoint;
 mod codec;
 mod connect;
 mod error;
+mod estimate;
 mod init;
 mod input;
 pub mod record;
@@ -26,6 +27,7 @@ mod synapses;
 
 pub use codec::RestoreError;
 pub use error::{BuildError, RunError, SynapseRef};
+pub use estimate::{MemoryEstimate, estimate, expected_synapses};
 pub use state::{GroupView, ProjectionView};
 
 use hebb_ir::{Kernels, Program};

@@ -161,7 +161,10 @@ pub fn run_all(runs: &[StudyRun], jobs: usize, interrupted: &(dyn Fn() -> bool +
     let results: Vec<Mutex<StudyResult>> = runs.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1).min(runs.len().max(1)) {
-            scope.spawn(|| {
+            // As much stack as the command's main thread (compiling recurses
+            // over a model's nesting).
+            let worker = std::thread::Builder::new().stack_size(64 << 20);
+            let spawned = worker.spawn_scoped(scope, || {
                 loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     if k >= runs.len() || interrupted() {
@@ -173,6 +176,10 @@ pub fn run_all(runs: &[StudyRun], jobs: usize, interrupted: &(dyn Fn() -> bool +
                     }
                 }
             });
+            if spawned.is_err() {
+                // No thread: the runs wait for the others (or stay not run).
+                continue;
+            }
         }
     });
     results.into_iter().map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect()

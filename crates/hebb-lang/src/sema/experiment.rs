@@ -102,6 +102,7 @@ pub(super) fn experiment(
     let aborts = aborts(def, net, diags);
     if let (Some(dt), Some(duration)) = (dt, duration) {
         at_least_one_step(def, dt, duration, &phases, diags);
+        not_too_many_steps(def, dt, duration, net, diags);
     }
     Some(Experiment {
         name: def.name.as_ref().map(|n| n.name.clone()),
@@ -140,6 +141,43 @@ fn at_least_one_step(def: &ItemDef, dt: f64, duration: f64, phases: &[Phase], di
                 .label(span, format!("lasts {}, and dt is {dt_text}", format_quantity(duration, Dim::TIME)))
                 .help("make `duration` longer, or `dt` shorter"),
         );
+    }
+}
+
+/// Steps beyond which a run gets a warning with an estimate of its time.
+const MANY_STEPS: f64 = 1e9;
+
+/// Rule: a run has at most 2^53 steps (the step counter is exact below);
+/// past a billion steps, a warning says how long the run would take at
+/// least (a few nanoseconds per neuron and step, and a microsecond per
+/// step: real networks take longer).
+fn not_too_many_steps(def: &ItemDef, dt: f64, duration: f64, net: Option<&Network>, diags: &mut Vec<Diagnostic>) {
+    let steps = duration / dt;
+    let span = setting(def, "duration").or(setting(def, "dt")).map(|(t, _)| t.span).unwrap_or(def.kind_span);
+    if steps > 2f64.powi(53) {
+        diags.push(
+            Diagnostic::error("hebb::experiment::too_long", format!("the experiment has {steps:.3e} time steps"))
+                .label(span, "more than 2^53 steps, which hebb cannot count exactly")
+                .help("shorten `duration`, or make `dt` longer"),
+        );
+    } else if steps > MANY_STEPS {
+        let neurons: f64 = net.map_or(0.0, |n| n.populations.iter().map(|p| p.size as f64).sum());
+        let seconds = steps * (1e-6 + 2e-9 * neurons);
+        diags.push(
+            Diagnostic::warning("hebb::experiment::long", format!("the experiment has {steps:.3e} time steps"))
+                .label(span, format!("at least {} of computing", wall_time(seconds)))
+                .help("`hebb run --checkpoint-every` keeps such a run resumable"),
+        );
+    }
+}
+
+/// A wall-clock time in the unit a person would use.
+fn wall_time(seconds: f64) -> String {
+    match seconds {
+        s if s >= 2.0 * 86400.0 => format!("{:.0} days", s / 86400.0),
+        s if s >= 2.0 * 3600.0 => format!("{:.0} hours", s / 3600.0),
+        s if s >= 120.0 => format!("{:.0} minutes", s / 60.0),
+        s => format!("{s:.0} s"),
     }
 }
 

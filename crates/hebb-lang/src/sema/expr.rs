@@ -164,6 +164,7 @@ impl Checker<'_, '_> {
         let span = e.span;
         match &e.kind {
             ast::ExprKind::Number(v) => self.number(*v, Dim::ONE, span),
+            ast::ExprKind::Error => Expr::error(span),
             ast::ExprKind::Quantity(v, unit) => match check_unit(unit, self.diags) {
                 Some((scale, dim)) => self.number(v * scale, dim, span),
                 None => Expr::error(span),

@@ -154,6 +154,9 @@ pub enum ExprKind {
     Call(Ident, Vec<Expr>),
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// What the parser could not make an expression of; its diagnostic is
+    /// already given, so checks stay silent about it.
+    Error,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -258,13 +258,13 @@ impl Builder<'_> {
         let s = pair.as_span();
         let piece = s.as_str();
         if let Some(d) = self.unbalanced(s.start(), piece) {
-            self.diags.push(d);
+            self.diags.borrow_mut().push(d);
             return;
         }
         if strict == Rule::item_line
             && let Some(d) = self.unknown_item(s.start(), piece)
         {
-            self.diags.push(d);
+            self.diags.borrow_mut().push(d);
             return;
         }
         let line_end = (strict != Rule::item_line).then_some(s.start() + piece.trim_end().len());
@@ -273,7 +273,7 @@ impl Builder<'_> {
             Ok(_) => Diagnostic::error("hebb::syntax", format!("this {what} could not be parsed"))
                 .label(self.span(pair), "here"),
         };
-        self.diags.push(diag);
+        self.diags.borrow_mut().push(diag);
     }
 
     /// An item that starts with a word that is not an item keyword.

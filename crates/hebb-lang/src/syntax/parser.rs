@@ -18,8 +18,20 @@ use std::sync::LazyLock;
 #[grammar = "../../../grammar/hebb.pest"]
 pub(super) struct HebbParser;
 
-/// Bounds pest's backtracking on untrusted input (pathological nesting).
-const CALL_LIMIT: usize = 5_000_000;
+/// Bounds pest's backtracking on untrusted input: calls per byte of text
+/// (an ordinary model needs a few dozen), so that a long file is limited
+/// only by memory while pathological backtracking still stops.
+const CALLS_PER_BYTE: usize = 2_000;
+
+/// Brackets (`(`, `[`, `{`) may nest this deep. The parser and every pass
+/// after it recurse on nesting, so deeper text would overflow the stack.
+pub const MAX_NESTING: usize = 64;
+
+/// Operators in one expression without brackets (`1 + 2 + ...`, `- - x`).
+pub const MAX_OPERATORS: usize = 256;
+
+/// Depth of an expression's tree, brackets included.
+pub const MAX_DEPTH: usize = 256;
 
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
     PrattParser::new()
@@ -40,8 +52,18 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 
 /// Parses one file. Always returns a tree; errors come as diagnostics.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
-    pest::set_call_limit(std::num::NonZeroUsize::new(CALL_LIMIT));
-    let mut builder = Builder { file, text, diags: Vec::new() };
+    set_call_limit(CALLS_PER_BYTE.saturating_mul(text.len()).max(1_000_000));
+    let mut builder = Builder { file, text, diags: std::cell::RefCell::new(Vec::new()) };
+    let defused = defuse_deep(text);
+    for &(start, end) in &defused.regions {
+        builder.diags.borrow_mut().push(
+            Diagnostic::error("hebb::syntax::too_deep", format!("brackets nest more than {MAX_NESTING} levels deep"))
+                .label(Span::new(file, start, end), "this is too deep")
+                .help("write the expression in steps, with `let`"),
+        );
+    }
+    let text = defused.text.as_deref().unwrap_or(text);
+    builder.text = text;
     let tree = match HebbParser::parse(Rule::file, text) {
         Ok(mut pairs) => match pairs.next() {
             Some(pair) => builder.file(pair),
@@ -49,11 +71,126 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         },
         // The grammar accepts every input except when the call limit is hit.
         Err(err) => {
-            builder.diags.push(builder.pest_error(err, 0, None, "this file could not be parsed"));
+            let d = builder.pest_error(err, 0, None, "this file could not be parsed");
+            builder.diags.borrow_mut().push(d);
             File::default()
         }
     };
-    (tree, builder.diags)
+    (tree, builder.diags.into_inner())
+}
+
+/// Raises pest's call limit to at least `calls`. The limit is one global
+/// value for every thread, so it never goes down: a parse of a short text
+/// must not cut short a long one parsed at the same time.
+fn set_call_limit(calls: usize) {
+    static HIGHEST: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let highest = HIGHEST.fetch_max(calls, std::sync::atomic::Ordering::Relaxed).max(calls);
+    pest::set_call_limit(std::num::NonZeroUsize::new(highest));
+}
+
+/// Text whose brackets nest too deep, made parseable.
+struct Defused {
+    /// The text with every region that was too deep replaced (`None` when
+    /// nothing was).
+    text: Option<String>,
+    /// Byte ranges of those regions.
+    regions: Vec<(usize, usize)>,
+}
+
+/// Rule: brackets nest at most `MAX_NESTING` deep (outside comments and
+/// strings). A region deeper — from the first bracket too deep to its
+/// match — becomes `0` and spaces (newlines kept, so positions stay), and
+/// the rest of the file parses and checks as usual.
+fn defuse_deep(text: &str) -> Defused {
+    let (mut depth, mut comment, mut string) = (0usize, false, false);
+    let mut regions = Vec::new();
+    let mut open: Option<usize> = None;
+    for (k, c) in text.char_indices() {
+        match c {
+            '\n' => (comment, string) = (false, false),
+            _ if comment => {}
+            '"' => string = !string,
+            _ if string => {}
+            '#' => comment = true,
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING && open.is_none() {
+                    open = Some(k);
+                }
+            }
+            ')' | ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == MAX_NESTING
+                    && let Some(start) = open.take()
+                {
+                    regions.push((start, k + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = open {
+        regions.push((start, text.len()));
+    }
+    if regions.is_empty() {
+        return Defused { text: None, regions };
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for &(start, end) in &regions {
+        out.push_str(&text[last..start]);
+        // Byte for byte, so that every position after it stays.
+        let blank: String = text[start..end]
+            .chars()
+            .flat_map(|c| {
+                std::iter::repeat_n(if c == '\n' { '\n' } else { ' ' }, if c == '\n' { 1 } else { c.len_utf8() })
+            })
+            .collect();
+        out.push('0');
+        out.push_str(&blank[1..]);
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    Defused { text: Some(out), regions }
+}
+
+/// The operator rules of the expression grammar.
+fn is_operator(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::op_or
+            | Rule::op_and
+            | Rule::op_not
+            | Rule::op_lt
+            | Rule::op_le
+            | Rule::op_gt
+            | Rule::op_ge
+            | Rule::op_eq
+            | Rule::op_ne
+            | Rule::op_add
+            | Rule::op_sub
+            | Rule::op_mul
+            | Rule::op_div
+            | Rule::op_neg
+            | Rule::op_plus
+            | Rule::op_pow
+    )
+}
+
+/// The depth of an expression's tree, measured without recursion.
+fn depth(e: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(e, 1)];
+    while let Some((e, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match &e.kind {
+            ExprKind::Unary(_, a) => stack.push((a, d + 1)),
+            ExprKind::Binary(_, a, b) => stack.extend([(&**a, d + 1), (&**b, d + 1)]),
+            ExprKind::Call(_, args) | ExprKind::List(args) => stack.extend(args.iter().map(|a| (a, d + 1))),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Builds the tree of one file, collecting the diagnostics of its error
@@ -61,7 +198,9 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 pub(super) struct Builder<'t> {
     pub(super) file: FileId,
     pub(super) text: &'t str,
-    pub(super) diags: Vec<Diagnostic>,
+    /// Diagnostics of error nodes; a cell, because the tree is built
+    /// through shared references (the Pratt parser's closures).
+    pub(super) diags: std::cell::RefCell<Vec<Diagnostic>>,
 }
 
 /// Children of a pair, for walking a rule whose shape the grammar fixes.
@@ -489,7 +628,34 @@ impl<'t> Builder<'t> {
         Expr { kind: ExprKind::Number(value), span }
     }
 
+    /// Rule: an expression has at most `MAX_OPERATORS` operators between
+    /// brackets and a tree at most `MAX_DEPTH` deep. Both are checked
+    /// before anything recurses over it.
     fn expr(&self, pair: Pair<'_, Rule>) -> Expr {
+        let span = self.span(&pair);
+        let operators = kids(pair.clone()).filter(|p| is_operator(p.as_rule())).count();
+        if operators > MAX_OPERATORS {
+            return self
+                .too_complex(span, format!("this expression has {operators} operators, more than {MAX_OPERATORS}"));
+        }
+        let e = self.pratt(pair);
+        let d = depth(&e);
+        if d > MAX_DEPTH {
+            return self.too_complex(span, format!("this expression nests {d} levels deep, more than {MAX_DEPTH}"));
+        }
+        e
+    }
+
+    fn too_complex(&self, span: Span, what: String) -> Expr {
+        self.diags.borrow_mut().push(
+            Diagnostic::error("hebb::syntax::too_complex", "the expression is too long or too deep to compile")
+                .label(span, what)
+                .help("split it into steps with `let`, or into params"),
+        );
+        Expr { kind: ExprKind::Error, span }
+    }
+
+    fn pratt(&self, pair: Pair<'_, Rule>) -> Expr {
         let pairs = kids(pair);
         PRATT
             .map_primary(|p| self.primary(p))

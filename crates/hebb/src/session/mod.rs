@@ -78,6 +78,9 @@ pub enum Error {
     /// A checkpoint (or the run directory holding it) cannot be used.
     #[error("cannot use `{}`: {why}", path.display())]
     Checkpoint { path: PathBuf, why: String },
+    /// The network would not fit: in memory, or in hebb's indices.
+    #[error("{0}")]
+    TooBig(String),
     /// A checkpoint or a run does not fit this model.
     #[error("{0}")]
     Mismatch(String),
@@ -124,12 +127,35 @@ pub struct Silent;
 
 impl Observer for Silent {}
 
+/// The largest model file (or import) hebb reads.
+pub const MAX_MODEL_BYTES: u64 = 16 << 20;
+
+/// The largest data file (spike times, connections) hebb reads.
+pub const MAX_DATA_BYTES: u64 = 4 << 30;
+
+/// Reads a text file if it is a regular file of at most `limit` bytes: a
+/// device (`/dev/zero`), a pipe or a directory would read forever or fail
+/// strangely.
+fn read_limited(path: &Path, limit: u64) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if meta.len() > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it has {} bytes, more than the {limit} hebb reads", meta.len()),
+        ));
+    }
+    std::fs::read_to_string(path)
+}
+
 /// Reads model files and their imports from the file system.
 struct FileSystem;
 
 impl hebb_lang::Files for FileSystem {
     fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+        read_limited(path, MAX_MODEL_BYTES)
     }
 
     fn canonical(&self, path: &Path) -> PathBuf {
@@ -138,7 +164,7 @@ impl hebb_lang::Files for FileSystem {
 }
 
 fn read_data_file(path: &Path) -> std::io::Result<String> {
-    std::fs::read_to_string(path)
+    read_limited(path, MAX_DATA_BYTES)
 }
 
 /// A checked model: parsed, checked and lowered to the IR when it has no
@@ -151,6 +177,7 @@ pub struct Checked {
     pub lower_diagnostics: Vec<Diagnostic>,
     pub lower_time: Duration,
     backend: Backend,
+    max_memory: Option<u64>,
 }
 
 impl Checked {
@@ -186,7 +213,8 @@ impl Checked {
 pub fn check(request: &Request) -> Result<Checked, Error> {
     let (text, path) = match &request.source {
         ModelSource::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.clone(), source })?;
+            let text =
+                read_limited(path, MAX_MODEL_BYTES).map_err(|source| Error::Read { path: path.clone(), source })?;
             (text, path.canonicalize().ok())
         }
         ModelSource::Text { text, path } => (text.clone(), Some(path.clone())),
@@ -203,7 +231,14 @@ pub fn check(request: &Request) -> Result<Checked, Error> {
         let (program, diags) = hebb_lower::lower(&loaded.model, &request.lower_options());
         ((!diag::has_errors(&diags)).then_some(program), diags)
     };
-    Ok(Checked { loaded, program, lower_diagnostics, lower_time: t0.elapsed(), backend: request.backend })
+    Ok(Checked {
+        loaded,
+        program,
+        lower_diagnostics,
+        lower_time: t0.elapsed(),
+        backend: request.backend,
+        max_memory: request.max_memory,
+    })
 }
 
 /// Everything that can fail before step 0, without running: checks the
@@ -241,6 +276,9 @@ pub struct Compiled {
     pub kernels: Box<dyn Kernels>,
     /// Lowering, verification and JIT compilation.
     pub compile_time: Duration,
+    /// The most memory the network may take (bytes); else what the
+    /// machine has available.
+    pub max_memory: Option<u64>,
 }
 
 impl Compiled {
@@ -253,7 +291,7 @@ impl Compiled {
 /// must not run) and compiles it for the request's backend.
 pub fn compile(checked: Checked) -> Result<Compiled, Error> {
     let diagnostics = checked.diagnostics();
-    let Checked { program, lower_time, backend, .. } = checked;
+    let Checked { program, lower_time, backend, max_memory, .. } = checked;
     let program = program.ok_or_else(|| Error::Model(Box::new(diagnostics)))?;
     let t0 = Instant::now();
     hebb_ir::verify(&program).map_err(Error::Verify)?;
@@ -261,7 +299,7 @@ pub fn compile(checked: Checked) -> Result<Compiled, Error> {
         Backend::Jit => Box::new(jit(program)?),
         Backend::Interpreter => Box::new(Interpreted::new(program)),
     };
-    Ok(Compiled { kernels, compile_time: lower_time + t0.elapsed() })
+    Ok(Compiled { kernels, compile_time: lower_time + t0.elapsed(), max_memory })
 }
 
 /// Compiles a program to native code. For developers, two environment
@@ -317,11 +355,88 @@ impl Outcome {
     }
 }
 
-/// Builds the network of a compiled program (reading its data files).
+/// Builds the network of a compiled program (reading its data files),
+/// after checking that it fits in memory.
 pub fn build(compiled: Compiled) -> Result<(Simulation, Duration), Error> {
+    fits_in_memory(compiled.program(), compiled.max_memory)?;
     let t0 = Instant::now();
     let simulation = Simulation::new(compiled.kernels, &read_data_file)?;
     Ok((simulation, t0.elapsed()))
+}
+
+/// The memory available to a run (bytes), from the kernel's estimate of
+/// what can be allocated without swapping.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Refuses a network whose estimated peak memory exceeds `max_memory` (or
+/// the memory available), or a projection with more synapses than hebb
+/// indexes (2^32 - 1).
+fn fits_in_memory(program: &Program, max_memory: Option<u64>) -> Result<(), Error> {
+    let estimate = hebb_runtime::estimate(program);
+    if let Some((name, n)) = &estimate.largest_projection
+        && *n >= u32::MAX as f64
+    {
+        return Err(Error::TooBig(format!(
+            "projection `{name}` would have about {n:.3e} synapses, more than the 2^32 - 1 one projection can hold; split it or make it sparser"
+        )));
+    }
+    let (limit, whose) = match max_memory {
+        Some(m) => (m as f64, "`--max-memory`"),
+        None => match available_memory() {
+            Some(m) => (m as f64, "the memory available"),
+            None => return Ok(()),
+        },
+    };
+    let total = estimate.total();
+    if total > limit {
+        let (what, bytes) = estimate.parts.first().cloned().unwrap_or_default();
+        return Err(Error::TooBig(format!(
+            "the network needs about {} ({what} alone {}), more than {whose} ({}); make it smaller, or allow more with `--max-memory`",
+            bytes_text(total),
+            bytes_text(bytes),
+            bytes_text(limit)
+        )));
+    }
+    Ok(())
+}
+
+/// Bytes in the largest fitting unit (decimal: kB, MB, GB, TB).
+pub fn bytes_text(bytes: f64) -> String {
+    let units = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+    match units.iter().find(|(_, scale)| bytes >= *scale) {
+        Some((unit, scale)) => format!("{:.1} {unit}", bytes / scale),
+        None => format!("{bytes:.0} bytes"),
+    }
+}
+
+/// Parses a memory size: `8 GB`, `512MB`, `2GiB`, `1e9` (bytes).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_alphabetic()).unwrap_or(t.len());
+    let (number, unit) = (t[..split].trim(), t[split..].trim());
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a memory size such as `8 GB`"))?;
+    let scale = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0f64.powi(4),
+        _ => return Err(format!("`{unit}` is not a unit of memory (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
+    };
+    let bytes = value * scale;
+    if !(bytes.is_finite() && bytes >= 1.0) {
+        return Err(format!("`{text}` is not a positive memory size"));
+    }
+    Ok(bytes as u64)
 }
 
 /// Builds and runs a compiled program to its end (or to its first error),

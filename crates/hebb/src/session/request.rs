@@ -66,6 +66,9 @@ pub struct Request {
     pub from: Option<PathBuf>,
     /// Write into an output directory even if it holds another run.
     pub force: bool,
+    /// The most memory the network may take (bytes); without it, what the
+    /// machine has available.
+    pub max_memory: Option<u64>,
 }
 
 impl Request {
@@ -92,6 +95,7 @@ impl Request {
             "no_hoist": self.no_hoist,
             "checkpoint_every": self.checkpoint_every,
             "from": self.from.as_ref().map(|p| p.display().to_string()),
+            "max_memory": self.max_memory,
         })
     }
 
@@ -120,6 +124,7 @@ impl Request {
             no_hoist: v["no_hoist"].as_bool().unwrap_or(false),
             checkpoint_every: v["checkpoint_every"].as_f64(),
             from: v["from"].as_str().map(PathBuf::from),
+            max_memory: v["max_memory"].as_u64(),
             ..Request::file(model)
         })
     }
@@ -136,6 +141,7 @@ impl Request {
             checkpoint_every: None,
             from: None,
             force: false,
+            max_memory: None,
         }
     }
 
