@@ -11,7 +11,9 @@ use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    file: PathBuf,
+    /// The model (not with `--replay`, which names its own).
+    #[arg(required_unless_present = "replay")]
+    file: Option<PathBuf>,
     /// Output directory (default: runs/<model>-<timestamp>/).
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
@@ -24,6 +26,13 @@ pub struct RunArgs {
     /// Override a param: `--set 'LIF.tau_m=15 ms'`.
     #[arg(long = "set", value_name = "Type.param=value")]
     set: Vec<String>,
+    /// Run one of the experiment's variants instead of the base model.
+    #[arg(long)]
+    variant: Option<String>,
+    /// Run again exactly what a run directory records (its model, variant,
+    /// settings, seed and duration), into a new directory.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["file", "set", "variant", "seed", "duration", "from", "no_hoist"])]
+    replay: Option<PathBuf>,
     /// Worker threads (results do not depend on it).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -76,8 +85,13 @@ pub fn run(args: &RunArgs) -> u8 {
         eprintln!("error: `--threads` must be at least 1");
         return EXIT_USAGE;
     }
+    let file = match (&args.replay, &args.file) {
+        (Some(dir), _) => return replay(args, dir),
+        (None, Some(file)) => file,
+        (None, None) => return EXIT_USAGE,
+    };
     let request = Request {
-        variant: None,
+        variant: args.variant.clone(),
         settings: args.set.clone(),
         duration,
         seed: args.seed,
@@ -87,9 +101,25 @@ pub fn run(args: &RunArgs) -> u8 {
         from: args.from.clone(),
         force: args.force,
         max_memory,
-        ..Request::file(&args.file)
+        threads: args.threads,
+        ..Request::file(file)
     };
-    let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&model_name(&args.file)));
+    let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&model_name(file)));
+    let mut terminal = Terminal::new(args.quiet, Interrupt::install());
+    let result = session::run(&request, &dir, &mut terminal);
+    finish(result, &mut terminal, args.quiet)
+}
+
+/// `hebb run --replay RUN_DIR`: the recorded request, into a new
+/// directory; the model file must be the one the run used.
+fn replay(args: &RunArgs, from: &std::path::Path) -> u8 {
+    let request = match session::recorded_request(from) {
+        Ok(r) => r,
+        Err(e) => return fail(&e, false),
+    };
+    let name = format!("{}-replay", model_name(request.source.path()));
+    let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&name));
+    let request = Request { force: args.force, ..request };
     let mut terminal = Terminal::new(args.quiet, Interrupt::install());
     let result = session::run(&request, &dir, &mut terminal);
     finish(result, &mut terminal, args.quiet)

@@ -96,6 +96,10 @@ fn record_activity(
         if sp.name == "spikes" {
             net.records.push(Record::Spikes { pop: sel.pop });
         } else if let Some(bin) = bin_s {
+            if net.records.iter().any(|r| matches!(r, Record::Rate { pop, .. } if *pop == sel.pop)) {
+                recorded_twice(&format!("the rate of `{}`", t.pre.name.name), t.span, diags);
+                continue;
+            }
             net.records.push(Record::Rate { pop: sel.pop, bin });
         }
     }
@@ -161,11 +165,52 @@ fn record_neuron_vars(
                 .label(line.span, "select neurons with a slice, as in `exc[0..10]`"),
         );
     }
+    if net.records.iter().any(|r| matches!(r, Record::State { sel: s, .. } if s.pop == sel.pop)) {
+        recorded_twice(&format!("the variables of `{}`", pop.name), t.span, diags);
+        return;
+    }
+    if !names_fit_the_layout(line.vars, &["t", "index"], "state", &pop.name, diags) {
+        return;
+    }
     if let (Some(every), false) = (line.every, rv.is_empty())
         && rv.len() == line.vars.len()
     {
         net.records.push(Record::State { sel, vars: rv, every });
     }
+}
+
+/// Rule: one `record` line per population's (or projection's) variables
+/// and rate: two would write the same files.
+fn recorded_twice(what: &str, span: Span, diags: &mut Vec<Diagnostic>) {
+    diags.push(
+        Diagnostic::error("hebb::record::twice", format!("{what} would be recorded twice"))
+            .label(span, "recorded again here")
+            .help("record them in one `record` line (its files would overwrite the other's)"),
+    );
+}
+
+/// Rule: a recorded variable may not have the name of a file the run
+/// directory already gives its record (`t`, `index`; `pre`, `post` and
+/// `phase_...` for synapses).
+fn names_fit_the_layout(
+    vars: &[ast::Ident],
+    taken: &[&str],
+    kind: &str,
+    of: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let mut ok = true;
+    for v in
+        vars.iter().filter(|v| taken.contains(&v.name.as_str()) || (kind == "weights" && v.name.starts_with("phase_")))
+    {
+        diags.push(
+            Diagnostic::error("hebb::record::file_name", format!("`{}` cannot be recorded under its name", v.name))
+                .label(v.span, format!("`{kind}/{of}.{}.npy` is a file of the record itself", v.name))
+                .help("rename the variable"),
+        );
+        ok = false;
+    }
+    ok
 }
 
 /// Variables of the synapses of a projection `A -> B`. Rules: the
@@ -210,6 +255,14 @@ fn record_synapse_vars(
                 );
             }
         }
+    }
+    if net.records.iter().any(|r| matches!(r, Record::Synapses { proj, .. } if *proj == k as u32)) {
+        recorded_twice(&format!("the synapses `{} -> {}`", t.pre.name.name, post_ref.name.name), t.span, diags);
+        return;
+    }
+    let name = net.projection_name(k);
+    if !names_fit_the_layout(line.vars, &["t", "pre", "post"], "weights", &name, diags) {
+        return;
     }
     if let (Some(every), true) = (line.every, rv.len() == line.vars.len()) {
         net.records.push(Record::Synapses { proj: k as u32, vars: rv, every, sample: line.sample });

@@ -55,6 +55,9 @@ pub struct RunRecord<'a> {
     /// What was asked for (model, variant, settings, seed, duration, ...):
     /// enough to run it again.
     pub request: &'a Value,
+    /// Resolved params, files with their SHA-256, hebb's build, threads,
+    /// host.
+    pub provenance: &'a Value,
     pub timings: &'a Timings,
     pub metrics: &'a [MetricValue],
 }
@@ -166,6 +169,7 @@ fn run_json(sim: &Simulation, r: &RunRecord<'_>) -> Value {
         "projections": projections_json(sim),
         "variant": r.request["variant"].as_str().unwrap_or("base"),
         "request": r.request,
+        "provenance": r.provenance,
         "phases": sim.recordings().phases.iter().map(|(n, t0, t1)| json!({ "name": n, "t0": t0, "t1": t1 })).collect::<Vec<_>>(),
         "metrics": r.metrics.iter().map(|m| (m.column.clone(), json_number(m.value))).collect::<serde_json::Map<_, _>>(),
     })

@@ -9,6 +9,7 @@
 //! the network is built, run directories written through `output` by
 //! [`run`] (in `run.rs`).
 
+mod provenance;
 mod request;
 mod run;
 mod rundir;
@@ -20,7 +21,7 @@ use hebb_lang::units::{Dim, format_quantity};
 use hebb_lang::{Loaded, MainFile, SourceMap};
 use hebb_runtime::{BuildError, RunError, Simulation, SynapseRef};
 pub use request::{Backend, ModelSource, Request};
-pub use run::{PopulationSummary, RunSummary, resume, run};
+pub use run::{PopulationSummary, RunSummary, recorded_request, resume, run};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -69,6 +69,8 @@ pub struct Request {
     /// The most memory the network may take (bytes); without it, what the
     /// machine has available.
     pub max_memory: Option<u64>,
+    /// Threads for one run (results do not depend on it).
+    pub threads: usize,
 }
 
 impl Request {
@@ -96,6 +98,7 @@ impl Request {
             "checkpoint_every": self.checkpoint_every,
             "from": self.from.as_ref().map(|p| p.display().to_string()),
             "max_memory": self.max_memory,
+            "threads": self.threads,
         })
     }
 
@@ -125,6 +128,7 @@ impl Request {
             checkpoint_every: v["checkpoint_every"].as_f64(),
             from: v["from"].as_str().map(PathBuf::from),
             max_memory: v["max_memory"].as_u64(),
+            threads: v["threads"].as_u64().map_or(1, |t| t as usize),
             ..Request::file(model)
         })
     }
@@ -142,6 +146,7 @@ impl Request {
             from: None,
             force: false,
             max_memory: None,
+            threads: 1,
         }
     }
 

@@ -65,15 +65,17 @@ pub(super) struct About<'a> {
     request: &'a Request,
     request_json: Value,
     model_text: String,
+    provenance: Value,
 }
 
 impl<'a> About<'a> {
-    fn new(request: &'a Request, model_text: String) -> About<'a> {
+    fn new(request: &'a Request, checked: &super::Checked) -> About<'a> {
         let mut request_json = request.to_json();
         if let Ok(absolute) = request.source.path().canonicalize() {
             request_json["model_absolute"] = json!(absolute.display().to_string());
         }
-        About { request, request_json, model_text }
+        let provenance = super::provenance::provenance(checked, request.threads);
+        About { request, request_json, model_text: checked.text().to_string(), provenance }
     }
 
     fn record<'b>(
@@ -89,6 +91,7 @@ impl<'a> About<'a> {
             model: self.request.source.path(),
             model_text: &self.model_text,
             request: &self.request_json,
+            provenance: &self.provenance,
             timings,
             metrics,
         }
@@ -220,26 +223,46 @@ pub fn run(request: &Request, dir: &Path, observer: &mut dyn Observer) -> Result
     go(sim, Disk { dir, writer, every, about }, timings, observer)
 }
 
-/// Continues the interrupted or failed run in `dir` from its checkpoint:
-/// the same request (from its `run.json`), the same model (checked by its
-/// SHA-256), the record files cut back to where the checkpoint was taken.
-pub fn resume(dir: &Path, observer: &mut dyn Observer) -> Result<RunSummary, Error> {
-    let not_resumable = |why: String| Error::Checkpoint { path: dir.to_path_buf(), why };
+/// The request a run directory records, to run it again: the model where
+/// it was (checked against the SHA-256 the run recorded), with its variant,
+/// settings, seed, duration and backend.
+pub fn recorded_request(dir: &Path) -> Result<Request, Error> {
+    let not_a_run = |why: String| Error::Checkpoint { path: dir.to_path_buf(), why };
     let text = std::fs::read_to_string(dir.join("run.json"))
-        .map_err(|e| not_resumable(format!("it has no readable run.json ({e})")))?;
-    let run: Value =
-        serde_json::from_str(&text).map_err(|e| not_resumable(format!("its run.json is not JSON ({e})")))?;
-    if run["status"] == "ok" {
-        return Err(not_resumable("the run finished".into()));
-    }
-    let (header, state) = read_checkpoint_at(dir)?;
-    let mut request = Request::from_json(&run["request"]).map_err(|e| not_resumable(format!("its run.json: {e}")))?;
-    // The model where it was when the run started.
+        .map_err(|e| not_a_run(format!("it has no readable run.json ({e})")))?;
+    let run: Value = serde_json::from_str(&text).map_err(|e| not_a_run(format!("its run.json is not JSON ({e})")))?;
+    let mut request = Request::from_json(&run["request"]).map_err(|e| not_a_run(format!("its run.json: {e}")))?;
     if let Some(absolute) = run["request"]["model_absolute"].as_str()
         && !request.source.path().exists()
     {
         request.source = super::ModelSource::File(absolute.into());
     }
+    let model = super::read_limited(request.source.path(), super::MAX_MODEL_BYTES)
+        .map_err(|source| Error::Read { path: request.source.path().to_path_buf(), source })?;
+    if run["model_sha256"].as_str() != Some(output::sha256_hex(model.as_bytes()).as_str()) {
+        return Err(Error::Mismatch(format!(
+            "`{}` changed since the run started (in `{}`): it would not be the same run",
+            request.source.path().display(),
+            dir.display()
+        )));
+    }
+    Ok(request)
+}
+
+/// Continues the interrupted or failed run in `dir` from its checkpoint:
+/// the same request (from its `run.json`), the same model (checked by its
+/// SHA-256), the record files cut back to where the checkpoint was taken.
+pub fn resume(dir: &Path, observer: &mut dyn Observer) -> Result<RunSummary, Error> {
+    let not_resumable = |why: String| Error::Checkpoint { path: dir.to_path_buf(), why };
+    let request = recorded_request(dir)?;
+    let status = std::fs::read_to_string(dir.join("run.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|run| run["status"].as_str().map(String::from));
+    if status.as_deref() == Some("ok") {
+        return Err(not_resumable("the run finished".into()));
+    }
+    let (header, state) = read_checkpoint_at(dir)?;
     let (mut sim, about, timings) = start(&request, observer)?;
     let sha = output::sha256_hex(about.model_text.as_bytes());
     if header["model_sha256"].as_str() != Some(sha.as_str()) {
@@ -267,7 +290,7 @@ fn start<'a>(request: &'a Request, observer: &mut dyn Observer) -> Result<(Simul
         observer.diagnostics(&diagnostics);
     }
     let (parse_s, check_s) = (checked.loaded.parse_time.as_secs_f64(), checked.loaded.check_time.as_secs_f64());
-    let about = About::new(request, checked.text().to_string());
+    let about = About::new(request, &checked);
     let compiled = compile(checked)?;
     let compile_s = compiled.compile_time.as_secs_f64();
     let (sim, build_time) = build(compiled)?;
