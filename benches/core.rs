@@ -11,8 +11,11 @@
 //! * `hebb compare` of the shipped experiment `stdp_vs_homeostasis` (base
 //!   and 3 variants) on 2 threads against the same 4 runs one after another.
 //!
-//! `cargo bench --bench core -- compare` (or `core`, `plastic`, `brian2`)
-//! runs only the named sections.
+//! * `records`: peak memory of a 100k-neuron, 100 s run recording every
+//!   spike against the same run recording nothing.
+//!
+//! `cargo bench --bench core -- compare` (or `core`, `plastic`, `brian2`,
+//! `records`) runs only the named sections.
 //! Machines are noisy: compare ratios measured in one run, not absolute
 //! times from different runs.
 
@@ -141,6 +144,12 @@ fn compare_bench() {
 }
 
 fn main() {
+    // A child process of the `records` section: one run, then its peak RSS.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("records-child") {
+        records_child(args.get(2).map(String::as_str) == Some("record"));
+        return;
+    }
     // `cargo bench` passes `--bench`; other arguments name sections.
     let sections: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wanted = |s: &str| sections.is_empty() || sections.iter().any(|a| a == s);
@@ -156,6 +165,45 @@ fn main() {
     if wanted("plastic") || wanted("brian2") {
         plastic_bench(&cuba, &text, wanted("plastic"), wanted("brian2"));
     }
+    if wanted("records") {
+        records_bench();
+    }
+}
+
+/// 100k Poisson neurons at 5 Hz for 100 s (50M spikes, 600 MB of spike
+/// data): is memory bounded when every spike is recorded (they stream to
+/// disk)? Each run is a child process, so its peak RSS is its own.
+fn records_bench() {
+    let exe = std::env::current_exe().expect("the bench binary");
+    let peak = |mode: &str| -> (f64, f64) {
+        let out = std::process::Command::new(&exe).args(["records-child", mode]).output().expect("child runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut it = text.split_whitespace().map(|x| x.parse::<f64>().unwrap_or(f64::NAN));
+        (it.next().unwrap_or(f64::NAN), it.next().unwrap_or(f64::NAN))
+    };
+    let (rss_none, s_none) = peak("none");
+    let (rss_all, s_all) = peak("record");
+    println!(
+        "records: 100k neurons x 100 s, every spike recorded: peak RSS {:.0} MB ({s_all:.1} s); nothing recorded: {:.0} MB ({s_none:.1} s); ratio {:.2} (target <= 2)",
+        rss_all / 1e6,
+        rss_none / 1e6,
+        rss_all / rss_none
+    );
+}
+
+fn records_child(record: bool) {
+    let text = format!(
+        "network n {{\n    population src = 100000 poisson {{ rate = 5 Hz }}\n{}}}\nexperiment {{ network = n; duration = 100 s }}\n",
+        if record { "    record spikes of src\n" } else { "" }
+    );
+    let dir = std::env::temp_dir().join(format!("hebb-bench-records-{}", std::process::id()));
+    let request = Request { force: true, ..Request::text(text, dir.join("m.hebb")) };
+    let t0 = Instant::now();
+    let summary = session::run(&request, &dir.join("run"), &mut session::Silent).expect("runs");
+    assert_eq!(summary.status, "ok");
+    let seconds = t0.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{} {seconds}", peak_rss_bytes().unwrap_or(0));
 }
 
 fn core_bench(cuba: &Path, text: &str) {

@@ -105,9 +105,9 @@ fn manifest_json(files: &[FileEntry]) -> Value {
     )
 }
 
-/// What metrics need of a run whose records went to disk: the spikes,
-/// presentations and phase-end weights, read back from `dir`, with the
-/// phases and counts the simulation kept.
+/// What metrics need of a run whose records went to disk: the spikes of
+/// measured groups, presentations and phase-end weights, read back from
+/// `dir`, with the phases and counts the simulation kept.
 pub fn read_back(dir: &Path, program: &Program, kept: &Recordings) -> std::io::Result<Recordings> {
     let mut rec = Recordings {
         phases: kept.phases.clone(),
@@ -115,7 +115,9 @@ pub fn read_back(dir: &Path, program: &Program, kept: &Recordings) -> std::io::R
         patterns: kept.patterns.clone(),
         ..Recordings::default()
     };
-    for s in &kept.spikes {
+    // Only the spikes of measured groups: memory for the rest stays bounded.
+    let measured = |g: hebb_ir::GroupId| program.measures.iter().any(|m| m.target == hebb_ir::MeasureTarget::Group(g));
+    for s in kept.spikes.iter().filter(|s| measured(s.group)) {
         let name = &program.groups[s.group.index()].name;
         let (_, times) = read_f64(&dir.join(format!("spikes/{name}.t.npy")))?;
         let (_, indices) = read_u32(&dir.join(format!("spikes/{name}.i.npy")))?;
