@@ -305,3 +305,50 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
     assert_same_outputs(&full, &part);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn run_cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hebb")).args(args).env("NO_COLOR", "1").output().expect("hebb runs")
+}
+
+#[test]
+fn runs_branch_from_a_learned_state() {
+    let dir = temp_dir("branch");
+    let model = dir.join("small.hebb");
+    std::fs::write(
+        &model,
+        experiment_text().replace(
+            "    measure weights of input -> exc\n",
+            "    measure weights of input -> exc\n    variant scaling { STDP.beta = 0.2 }\n",
+        ),
+    )
+    .expect("write");
+    let m = model.to_str().expect("path");
+    let out = |name: &str| dir.join(name).display().to_string();
+    // Learn once (the learning phase only), keeping the final state.
+    let learn = run_cli(&["run", m, "-q", "--duration", "3 s", "--checkpoint-every", "3 s", "-o", &out("learn")]);
+    assert_eq!(learn.status.code(), Some(0), "{}", String::from_utf8_lossy(&learn.stderr));
+    let full = run_cli(&["run", m, "-q", "-o", &out("full")]);
+    assert_eq!(full.status.code(), Some(0));
+    // From the learned state, the same model goes on exactly as the full run.
+    let branch = run_cli(&["run", m, "-q", "--from", &out("learn"), "-o", &out("branch")]);
+    assert_eq!(branch.status.code(), Some(0), "{}", String::from_utf8_lossy(&branch.stderr));
+    let spikes = |run: &str| hebb::output::read_f64(&dir.join(run).join("spikes/exc.t.npy")).expect("spikes").1;
+    let after: Vec<f64> = spikes("full").into_iter().filter(|&t| t >= 3.0 - 1e-9).collect();
+    assert!(!after.is_empty());
+    assert_eq!(spikes("branch"), after, "the branch continues the learned run");
+    // Every variant of a comparison starts from it.
+    let cmp = run_cli(&["compare", m, "-q", "--from", &out("learn"), "-o", &out("compare")]);
+    assert_eq!(cmp.status.code(), Some(0), "{}", String::from_utf8_lossy(&cmp.stderr));
+    let table = String::from_utf8_lossy(&cmp.stdout);
+    assert!(table.contains("scaling") && table.contains("ok"), "{table}");
+    // Another network cannot start from it.
+    let cuba = common::models_dir().join("cuba.hebb");
+    let other = run_cli(&["run", cuba.to_str().expect("path"), "-q", "--from", &out("learn"), "-o", &out("other")]);
+    assert_eq!(other.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("belongs to another network"),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -130,6 +130,10 @@ pub struct StudyArgs {
     /// replaced).
     #[arg(long)]
     force: bool,
+    /// Start every run from the state in this checkpoint (a run directory
+    /// or its `checkpoint.hebb`): learn once, then test each variant.
+    #[arg(long, value_name = "CHECKPOINT")]
+    from: Option<PathBuf>,
 }
 
 pub fn main_with(cli: Cli) -> ExitCode {

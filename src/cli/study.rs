@@ -20,6 +20,7 @@ struct Study {
     seed: Option<u64>,
     quiet: bool,
     force: bool,
+    from: Option<PathBuf>,
     dir: PathBuf,
 }
 
@@ -43,6 +44,7 @@ impl Study {
             seed: args.seed,
             quiet: args.quiet,
             force: args.force,
+            from: args.from.clone(),
             dir,
         })
     }
@@ -56,6 +58,7 @@ impl Study {
             duration: self.duration,
             seed: self.seed,
             force: true,
+            from: self.from.clone(),
             ..Request::file(&self.file)
         }
     }

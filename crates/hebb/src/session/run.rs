@@ -321,6 +321,13 @@ fn go(
     let reserve = Reserve::create(dir);
     let t0 = Instant::now();
     let mut stop = run_chunks(&mut sim, Some(&mut disk), observer);
+    // A run that checkpoints leaves its final state too, for `--from`.
+    if matches!(stop, Stop::End)
+        && disk.every.is_some()
+        && let Err(e) = disk.checkpoint(&mut sim)
+    {
+        stop = Stop::WriteFailed(e);
+    }
     sim.finish();
     if !matches!(stop, Stop::WriteFailed(_)) {
         let rest = sim.drain_recordings(true);
