@@ -5,6 +5,7 @@
 
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
+use std::ops::Range;
 use std::path::Path;
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -126,12 +127,15 @@ fn tick(v: &f64) -> String {
     }
 }
 
+/// A named histogram: counts per bin.
+type Hist = (String, Vec<f64>);
+
 /// Histograms of weights, one per phase, overlaid.
 pub fn weight_histograms(base: &Path, title: &str, phases: &[(String, Vec<f64>)]) -> Result<(), Error> {
     fonts();
     let hi = phases.iter().flat_map(|(_, w)| w.iter().copied()).fold(0.0f64, f64::max).max(1e-12);
     let bins = 30;
-    let hists: Vec<(String, Vec<f64>)> = phases
+    let hists: Vec<Hist> = phases
         .iter()
         .map(|(name, w)| {
             let mut h = vec![0.0; bins];
@@ -144,7 +148,7 @@ pub fn weight_histograms(base: &Path, title: &str, phases: &[(String, Vec<f64>)]
     let top = hists.iter().flat_map(|(_, h)| h.iter().copied()).fold(1.0, f64::max);
     fn draw<DB: DrawingBackend>(
         root: DrawingArea<DB, plotters::coord::Shift>,
-        (title, hists, hi, top, bins): (&str, &[(String, Vec<f64>)], f64, f64, usize),
+        (title, hists, hi, top, bins): (&str, &[Hist], f64, f64, usize),
     ) -> Result<(), Error>
     where
         DB::ErrorType: 'static,
@@ -236,6 +240,9 @@ pub fn bars(base: &Path, title: &str, labels: &[String], values: &[f64]) -> Resu
     Ok(())
 }
 
+/// The ranges of a chart's x and y axes.
+type Axes = (Range<f64>, Range<f64>);
+
 /// A metric as a function of a swept parameter (one line).
 pub fn sweep_line(base: &Path, title: &str, x_label: &str, xs: &[f64], ys: &[f64]) -> Result<(), Error> {
     fonts();
@@ -255,9 +262,10 @@ pub fn sweep_line(base: &Path, title: &str, x_label: &str, xs: &[f64], ys: &[f64
         (0.0, 1.0)
     };
     let pad = (y1 - y0) * 0.1;
+    let pts: Vec<(f64, f64)> = xs.iter().zip(ys).filter(|(_, y)| y.is_finite()).map(|(x, y)| (*x, *y)).collect();
     fn draw<DB: DrawingBackend>(
         root: DrawingArea<DB, plotters::coord::Shift>,
-        (title, x_label, xs, ys, x0, x1, y0, y1, pad): (&str, &str, &[f64], &[f64], f64, f64, f64, f64, f64),
+        (title, x_label, pts, (x, y)): (&str, &str, &[(f64, f64)], Axes),
     ) -> Result<(), Error>
     where
         DB::ErrorType: 'static,
@@ -268,7 +276,7 @@ pub fn sweep_line(base: &Path, title: &str, x_label: &str, xs: &[f64], ys: &[f64
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(64)
-            .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
+            .build_cartesian_2d(x, y)?;
         chart
             .configure_mesh()
             .x_desc(x_label)
@@ -276,15 +284,15 @@ pub fn sweep_line(base: &Path, title: &str, x_label: &str, xs: &[f64], ys: &[f64
             .y_label_formatter(&tick)
             .disable_mesh()
             .draw()?;
-        let pts: Vec<(f64, f64)> = xs.iter().zip(ys).filter(|(_, y)| y.is_finite()).map(|(x, y)| (*x, *y)).collect();
-        chart.draw_series(LineSeries::new(pts.clone(), &BLUE))?;
+        chart.draw_series(LineSeries::new(pts.iter().copied(), &BLUE))?;
         chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, BLUE.filled())))?;
         root.present()?;
         Ok(())
     }
-    let data = (title, x_label, xs, ys, x0, x1, y0, y1, pad);
-    draw(SVGBackend::new(&ext(base, "svg"), (720, 440)).into_drawing_area(), data)?;
-    draw(BitMapBackend::new(&ext(base, "png"), (720, 440)).into_drawing_area(), data)?;
+    let (x, y) = (x0..x1, (y0 - pad)..(y1 + pad));
+    let (svg, png) = (ext(base, "svg"), ext(base, "png"));
+    draw(SVGBackend::new(&svg, (720, 440)).into_drawing_area(), (title, x_label, &pts, (x.clone(), y.clone())))?;
+    draw(BitMapBackend::new(&png, (720, 440)).into_drawing_area(), (title, x_label, &pts, (x, y)))?;
     Ok(())
 }
 

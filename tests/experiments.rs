@@ -1,6 +1,8 @@
 //! Experiments end to end: variants on identical inputs, `abort when`,
 //! phases with `plasticity off`, and `hebb compare` / `sweep` / `plot`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -15,39 +17,16 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn models() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
-}
-
-/// A small learning experiment with the shipped types, recording the input.
+/// A small learning experiment with the shipped types and three variants.
 fn small_experiment(dir: &Path) -> PathBuf {
-    let text = format!(
-        r#"import "{}"
-network small {{
-    population input = 100 poisson {{ rate = 5 Hz }}
-    population exc = 30 Exc {{ v = uniform(-70 mV, -55 mV) }}
-    population inh = 8 Inh
-    connect input -> exc with STDP {{ p = 0.5; w = uniform(0.05, 0.15) }}
-    connect exc -> inh with Static(target = g_e) {{ p = 0.3; w = 0.1 }}
-    connect inh -> exc with Static(target = g_i) {{ p = 0.3; w = 0.2 }}
-    record spikes of input, exc
-    record w of input -> exc every 1 s sample 50
-}}
-experiment small_learning {{
-    network = small
-    seed = 3
-    stimuli patterns = 4 random_patterns of input {{ active = 0.2; rate = 30 Hz; rest = 3 Hz }}
-    phase learn 4 s {{ present patterns each 100 ms }}
-    phase test 2 s {{ plasticity off; present patterns each 100 ms }}
-    measure rates of exc in test
-    measure decoding of exc about patterns in test
-    measure weights of input -> exc
-    variant unchanged {{ STDP.beta = 0 }}
-    variant scaling {{ STDP.beta = 0.2 }}
-    variant intrinsic {{ Exc.eta_ip = 0.5 mV }}
-}}
-"#,
-        models().join("experiments/stdp_vs_homeostasis.hebb").display()
+    let text = common::small_experiment(
+        "1 s",
+        "4 s",
+        &[
+            "variant unchanged { STDP.beta = 0 }",
+            "variant scaling { STDP.beta = 0.2 }",
+            "variant intrinsic { Exc.eta_ip = 0.5 mV }",
+        ],
     );
     let path = dir.join("small.hebb");
     std::fs::write(&path, text).expect("write model");
@@ -146,7 +125,7 @@ experiment {{
     abort when rate of exc > 100 Hz
 }}
 "#,
-            models().join("experiments/stdp_vs_homeostasis.hebb").display()
+            common::models_dir().join("experiments/stdp_vs_homeostasis.hebb").display()
         ),
     )
     .unwrap();

@@ -108,35 +108,11 @@ network net {
 experiment { network = net; dt = 0.1 ms; duration = 3 s; seed = 5 }
 "#;
 
-/// An experiment: stimuli, two phases (the second without plasticity) and
-/// an `every` block (scaling) that runs through the checkpoint.
+/// An experiment: stimuli, two phases (the second without plasticity) and,
+/// in its `scaling` variant, an `every` block that runs through the
+/// checkpoint.
 fn experiment_text() -> String {
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-    format!(
-        r#"import "{}"
-network small {{
-    population input = 100 poisson {{ rate = 5 Hz }}
-    population exc = 30 Exc {{ v = uniform(-70 mV, -55 mV) }}
-    population inh = 8 Inh
-    connect input -> exc with STDP {{ p = 0.5; w = uniform(0.05, 0.15) }}
-    connect exc -> inh with Static(target = g_e) {{ p = 0.3; w = 0.1 }}
-    connect inh -> exc with Static(target = g_i) {{ p = 0.3; w = 0.2 }}
-    record spikes of input, exc
-    record w of input -> exc every 500 ms sample 50
-}}
-experiment small_learning {{
-    network = small
-    seed = 3
-    stimuli patterns = 4 random_patterns of input {{ active = 0.2; rate = 30 Hz; rest = 3 Hz }}
-    phase learn 3 s {{ present patterns each 100 ms }}
-    phase test 2 s {{ plasticity off; present patterns each 100 ms }}
-    measure rates of exc in test
-    measure decoding of exc about patterns in test
-    measure weights of input -> exc
-}}
-"#,
-        models.join("experiments/stdp_vs_homeostasis.hebb").display()
-    )
+    common::small_experiment("500 ms", "3 s", &["variant scaling { STDP.beta = 0.2 }"])
 }
 
 /// Runs a request whole, and again interrupted after `reports` progress
@@ -180,12 +156,15 @@ fn an_experiment_with_phases_stimuli_and_every_blocks_resumes_byte_identically()
     std::fs::write(&path, experiment_text()).expect("write model");
     // The scaling variant adds an `every 1 s` block.
     let request = Request { variant: Some("scaling".into()), ..Request::file(&path) };
-    let text = experiment_text().replace(
-        "measure weights of input -> exc\n",
-        "measure weights of input -> exc\n    variant scaling { STDP.beta = 0.2 }\n",
-    );
-    std::fs::write(&path, text).expect("write model");
     interrupted_then_resumed_matches("experiment", &request, 8);
+}
+
+/// The error of a call that must fail.
+fn refusal<T>(result: Result<T, session::Error>) -> String {
+    match result {
+        Ok(_) => panic!("expected a refusal"),
+        Err(e) => e.to_string(),
+    }
 }
 
 #[test]
@@ -197,11 +176,11 @@ fn resume_refuses_a_changed_model_and_a_finished_run() {
     let stopped = session::run(&Request::file(&path), &run_dir, &mut StopAfter { reports: 3, seen: 0 }).expect("runs");
     assert!(stopped.interrupted());
     std::fs::write(&path, PLASTIC.replace("rate = 12 Hz", "rate = 13 Hz")).expect("edit model");
-    let e = session::resume(&run_dir, &mut Silent).err().expect("refused").to_string();
+    let e = refusal(session::resume(&run_dir, &mut Silent));
     assert!(e.contains("changed since the run started"), "{e}");
     std::fs::write(&path, PLASTIC).expect("restore model");
     session::resume(&run_dir, &mut Silent).expect("resumes");
-    let e = session::resume(&run_dir, &mut Silent).err().expect("refused").to_string();
+    let e = refusal(session::resume(&run_dir, &mut Silent));
     assert!(e.contains("the run finished"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -314,14 +293,7 @@ fn run_cli(args: &[&str]) -> std::process::Output {
 fn runs_branch_from_a_learned_state() {
     let dir = temp_dir("branch");
     let model = dir.join("small.hebb");
-    std::fs::write(
-        &model,
-        experiment_text().replace(
-            "    measure weights of input -> exc\n",
-            "    measure weights of input -> exc\n    variant scaling { STDP.beta = 0.2 }\n",
-        ),
-    )
-    .expect("write");
+    std::fs::write(&model, experiment_text()).expect("write");
     let m = model.to_str().expect("path");
     let out = |name: &str| dir.join(name).display().to_string();
     // Learn once (the learning phase only), keeping the final state.

@@ -25,3 +25,41 @@ pub fn compile(request: &Request) -> Result<session::Compiled, String> {
         e => e.to_string(),
     })
 }
+
+/// A small learning experiment built on the shipped neuron and synapse types
+/// (`models/experiments/stdp_vs_homeostasis.hebb`): Poisson input carrying
+/// four random patterns into 30 excitatory and 8 inhibitory cells, a
+/// learning phase of `learn`, a 2 s test phase without plasticity, the
+/// input weights sampled `every`, and `variants` (whole `variant` lines)
+/// appended to the experiment.
+pub fn small_experiment(every: &str, learn: &str, variants: &[&str]) -> String {
+    let mut variant_lines = String::new();
+    for v in variants {
+        variant_lines.push_str(&format!("    {v}\n"));
+    }
+    format!(
+        r#"import "{}"
+network small {{
+    population input = 100 poisson {{ rate = 5 Hz }}
+    population exc = 30 Exc {{ v = uniform(-70 mV, -55 mV) }}
+    population inh = 8 Inh
+    connect input -> exc with STDP {{ p = 0.5; w = uniform(0.05, 0.15) }}
+    connect exc -> inh with Static(target = g_e) {{ p = 0.3; w = 0.1 }}
+    connect inh -> exc with Static(target = g_i) {{ p = 0.3; w = 0.2 }}
+    record spikes of input, exc
+    record w of input -> exc every {every} sample 50
+}}
+experiment small_learning {{
+    network = small
+    seed = 3
+    stimuli patterns = 4 random_patterns of input {{ active = 0.2; rate = 30 Hz; rest = 3 Hz }}
+    phase learn {learn} {{ present patterns each 100 ms }}
+    phase test 2 s {{ plasticity off; present patterns each 100 ms }}
+    measure rates of exc in test
+    measure decoding of exc about patterns in test
+    measure weights of input -> exc
+{variant_lines}}}
+"#,
+        models_dir().join("experiments/stdp_vs_homeostasis.hebb").display()
+    )
+}

@@ -171,6 +171,9 @@ pub enum Expr {
     Reduce(Reduce, Box<Expr>),
 }
 
+// `add`, `mul`, ... build IR nodes; they are not arithmetic on values, so
+// they are not the operator traits.
+#[allow(clippy::should_implement_trait)]
 impl Expr {
     pub fn un(op: UnOp, a: Expr) -> Expr {
         Expr::Unary(op, Box::new(a))
@@ -357,6 +360,10 @@ pub enum GroupKind {
     Signal,
 }
 
+/// The exact integrator's update `z(t + dt) = P z(t) + q`: the variables
+/// z, the propagator P and the affine part q.
+pub type Propagator = (Vec<String>, Vec<Vec<f64>>, Vec<f64>);
+
 /// How a group's ODEs are integrated, for `hebb explain`.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct IntegratorInfo {
@@ -364,7 +371,7 @@ pub struct IntegratorInfo {
     pub reason: String,
     /// For `exact`: the variables, the propagator P and the affine part q of
     /// `z(t + dt) = P z(t) + q`.
-    pub propagator: Option<(Vec<String>, Vec<Vec<f64>>, Vec<f64>)>,
+    pub propagator: Option<Propagator>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -214,12 +214,12 @@ impl<'a> KernelCtx<'a> {
             return Err(format!("slot {s:?} outside a synapse kernel"));
         }
         if self.in_prologue {
-            let bad = match (self.kernel.kind, s) {
-                (_, Slot::Own(_)) => true,
-                (KernelKind::OnPre, Slot::Post(_) | Slot::PostSide(_)) => true,
-                (KernelKind::OnPost, Slot::Pre(_) | Slot::PreSide(_)) => true,
-                _ => false,
-            };
+            let bad = matches!(
+                (self.kernel.kind, s),
+                (_, Slot::Own(_))
+                    | (KernelKind::OnPre, Slot::Post(_) | Slot::PostSide(_))
+                    | (KernelKind::OnPost, Slot::Pre(_) | Slot::PreSide(_))
+            );
             if bad {
                 return Err(format!("slot {s:?} in a once-per-spike prologue"));
             }
@@ -279,7 +279,7 @@ impl<'a> KernelCtx<'a> {
     }
 
     /// Checks statements; returns one message per broken statement.
-    fn stmts(&self, body: &[Stmt], defined: &mut Vec<bool>) -> Vec<String> {
+    fn stmts(&self, body: &[Stmt], defined: &mut [bool]) -> Vec<String> {
         let mut errors = Vec::new();
         for s in body {
             if let Err(e) = self.stmt(s, defined, &mut errors) {
@@ -289,7 +289,7 @@ impl<'a> KernelCtx<'a> {
         errors
     }
 
-    fn stmt(&self, s: &Stmt, defined: &mut Vec<bool>, errors: &mut Vec<String>) -> Result<(), String> {
+    fn stmt(&self, s: &Stmt, defined: &mut [bool], errors: &mut Vec<String>) -> Result<(), String> {
         match s {
             Stmt::Let(k, e) => {
                 if self.expr(e, defined)? {
@@ -320,9 +320,9 @@ impl<'a> KernelCtx<'a> {
                     return Err("if on a number".into());
                 }
                 // Locals defined inside a branch are not visible after it.
-                let mut da = defined.clone();
+                let mut da = defined.to_vec();
                 errors.extend(self.stmts(a, &mut da));
-                let mut db = defined.clone();
+                let mut db = defined.to_vec();
                 errors.extend(self.stmts(b, &mut db));
                 for k in 0..defined.len() {
                     if (da[k] || db[k]) && !defined[k] {

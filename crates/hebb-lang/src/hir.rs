@@ -696,6 +696,14 @@ impl Model {
     pub fn signal(&self, name: &str) -> Option<usize> {
         self.signals.iter().position(|n| n.name == name)
     }
+
+    /// The names of every neuron, synapse and signal type, for "did you
+    /// mean" suggestions.
+    pub fn type_names(&self) -> Vec<&str> {
+        let neurons = self.neurons.iter().map(|n| n.name.as_str());
+        let synapses = self.synapses.iter().map(|s| s.name.as_str());
+        neurons.chain(synapses).chain(self.signals.iter().map(|s| s.name.as_str())).collect()
+    }
 }
 
 /// Evaluates an expression made of constants only (after sema resolved

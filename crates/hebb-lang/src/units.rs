@@ -40,16 +40,22 @@ impl Ratio {
         self.num == 0
     }
 
-    pub fn add(self, o: Ratio) -> Ratio {
-        Ratio::new(self.num as i64 * o.den as i64 + o.num as i64 * self.den as i64, self.den as i64 * o.den as i64)
-    }
-
-    pub fn mul(self, o: Ratio) -> Ratio {
-        Ratio::new(self.num as i64 * o.num as i64, self.den as i64 * o.den as i64)
-    }
-
     pub fn as_f64(self) -> f64 {
         self.num as f64 / self.den as f64
+    }
+}
+
+impl std::ops::Add for Ratio {
+    type Output = Ratio;
+    fn add(self, o: Ratio) -> Ratio {
+        Ratio::new(self.num as i64 * o.den as i64 + o.num as i64 * self.den as i64, self.den as i64 * o.den as i64)
+    }
+}
+
+impl std::ops::Mul for Ratio {
+    type Output = Ratio;
+    fn mul(self, o: Ratio) -> Ratio {
+        Ratio::new(self.num as i64 * o.num as i64, self.den as i64 * o.den as i64)
     }
 }
 
@@ -97,22 +103,10 @@ impl Dim {
         self.0.iter().all(|r| r.is_zero())
     }
 
-    pub fn mul(self, o: Dim) -> Dim {
-        let mut out = self;
-        for k in 0..7 {
-            out.0[k] = self.0[k].add(o.0[k]);
-        }
-        out
-    }
-
-    pub fn div(self, o: Dim) -> Dim {
-        self.mul(o.powr(Ratio::int(-1)))
-    }
-
     pub fn powr(self, p: Ratio) -> Dim {
         let mut out = self;
         for k in 0..7 {
-            out.0[k] = self.0[k].mul(p);
+            out.0[k] = self.0[k] * p;
         }
         out
     }
@@ -142,6 +136,26 @@ const NAMED: [(&str, Dim, &str); 11] = [
     ("K", Dim::KELVIN, "temperature"),
 ];
 
+impl std::ops::Mul for Dim {
+    type Output = Dim;
+    // Quantities multiply by adding the exponents of their dimensions.
+    #[allow(clippy::suspicious_arithmetic_impl)]
+    fn mul(self, o: Dim) -> Dim {
+        let mut out = self;
+        for (e, &f) in out.0.iter_mut().zip(&o.0) {
+            *e = *e + f;
+        }
+        out
+    }
+}
+
+impl std::ops::Div for Dim {
+    type Output = Dim;
+    fn div(self, o: Dim) -> Dim {
+        self * o.powr(Ratio::int(-1))
+    }
+}
+
 impl fmt::Display for Dim {
     /// Prints the dimension in unit form: a named unit where one fits (`V`,
     /// `V/s`, `S*V`, `1/s^2`), else SI base units (`kg*m^2/(s^3*A)`).
@@ -163,10 +177,10 @@ impl fmt::Display for Dim {
         for (a, da, _) in NAMED.iter().skip(1).filter(|(a, _, _)| *a != "s" && *a != "Hz") {
             for p in [1, 2] {
                 let sp = if p == 1 { "s".to_string() } else { format!("s^{p}") };
-                if *self == da.div(Dim::TIME.powi(p)) {
+                if *self == *da / Dim::TIME.powi(p) {
                     return write!(f, "{a}/{sp}");
                 }
-                if *self == da.mul(Dim::TIME.powi(p)) {
+                if *self == *da * Dim::TIME.powi(p) {
                     return write!(f, "{a}*{sp}");
                 }
             }
@@ -179,10 +193,10 @@ impl fmt::Display for Dim {
                 if a == b {
                     continue;
                 }
-                if *self == da.div(*db) {
+                if *self == *da / *db {
                     return write!(f, "{a}/{b}");
                 }
-                if a < b && *self == da.mul(*db) {
+                if a < b && *self == *da * *db {
                     return write!(f, "{a}*{b}");
                 }
             }
@@ -195,7 +209,7 @@ impl fmt::Display for Dim {
                 continue;
             }
             let positive = e.as_f64() > 0.0;
-            let mag = if positive { e } else { e.mul(Ratio::int(-1)) };
+            let mag = if positive { e } else { e * Ratio::int(-1) };
             let text = if mag == Ratio::int(1) { sym.to_string() } else { format!("{sym}^{mag}") };
             if positive { num.push(text) } else { den.push(text) }
         }
@@ -296,8 +310,8 @@ mod tests {
     #[test]
     fn derived_units_print_in_unit_form() {
         assert_eq!(Dim::VOLT.to_string(), "V");
-        assert_eq!(Dim::VOLT.div(Dim::TIME).to_string(), "V/s");
-        assert_eq!(Dim::SIEMENS.mul(Dim::VOLT).to_string(), "A");
+        assert_eq!((Dim::VOLT / Dim::TIME).to_string(), "V/s");
+        assert_eq!((Dim::SIEMENS * Dim::VOLT).to_string(), "A");
         assert_eq!(Dim::TIME.powi(2).to_string(), "s^2");
         assert_eq!(Dim::ONE.to_string(), "1");
     }
@@ -312,8 +326,8 @@ mod tests {
 
     #[test]
     fn ohms_law_holds() {
-        assert_eq!(Dim::OHM.mul(Dim::AMPERE), Dim::VOLT);
-        assert_eq!(Dim::OHM.mul(Dim::FARAD), Dim::TIME);
+        assert_eq!(Dim::OHM * Dim::AMPERE, Dim::VOLT);
+        assert_eq!(Dim::OHM * Dim::FARAD, Dim::TIME);
     }
 
     #[test]

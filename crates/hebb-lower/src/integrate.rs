@@ -148,6 +148,7 @@ fn exact(sys: &System<'_>, locals: &mut Locals) -> Result<Integrated, NotApplica
 
 /// z: the ODE variables, then the other own columns the equations read;
 /// an error when an equation reads anything else.
+#[allow(clippy::collapsible_match)] // a guard would fall through to the next arm
 fn exact_variables(sys: &System<'_>) -> Result<Vec<Slot>, NotApplicable> {
     let mut z: Vec<Slot> = sys.vars.iter().map(|v| v.slot).collect();
     for v in &sys.vars {
@@ -266,7 +267,7 @@ fn affine(e: &[Vec<f64>], z: &[Slot], k: usize) -> Expr {
     let q = e[k][n];
     match (acc, q) {
         (None, q) => Expr::Const(q),
-        (Some(a), q) if q == 0.0 => a,
+        (Some(a), 0.0) => a,
         (Some(a), q) => Expr::add(a, Expr::Const(q)),
     }
 }

@@ -1,8 +1,10 @@
-//! Robustness: loading a model never panics, whatever the text. Three
+//! Robustness: loading a model never panics, whatever the text. Four
 //! generators: arbitrary bytes (mostly rejected by the parser), "token
 //! soups" of hebb's own keywords, names, numbers, units and punctuation
 //! (deeper into the parser and the checker), and a valid model with a few
-//! words replaced, deleted, duplicated or inserted (deep into the checker).
+//! words replaced, deleted, duplicated or inserted (deep into the checker),
+//! and statements thousands of levels deep behind lines past column 65,535
+//! (the parser's and checker's limits).
 //! Inputs that check without errors are lowered too.
 
 use hebb_lang::diag::{self, Style};
@@ -202,6 +204,33 @@ fn valid_model_checks_and_lowers() {
     assert!(diags.is_empty(), "{rendered}");
 }
 
+/// One level of nesting: what opens it and what closes it, in a statement
+/// of an `on spike` block.
+const LEVELS: &[(&str, &str)] = &[
+    ("(", ")"),
+    ("-", ""),
+    ("1 + ", ""),
+    ("2 * (", ")"),
+    ("exp(", ")"),
+    ("clip(", ", 0, 1)"),
+    ("if v > 0 mV { v = ", " }"),
+];
+
+/// Deep and long inputs: a statement built of thousands of random nesting
+/// levels (brackets, unary minus, flat sums, calls, `if` blocks), behind an
+/// optional run of spaces that puts it past column 65,535.
+fn extreme() -> impl Strategy<Value = String> {
+    let levels = proptest::collection::vec(proptest::sample::select(LEVELS), 0..4000);
+    (levels, prop_oneof![Just(0usize), Just(70_000usize)]).prop_map(|(levels, indent)| {
+        let open: String = levels.iter().map(|l| l.0).collect();
+        let close: String = levels.iter().rev().map(|l| l.1).collect();
+        format!(
+            "neuron Cell {{\n state v = 0 mV\n on spike {{\n{}v = {open}v{close}\n }}\n}}\nnetwork n {{ population p = 3 Cell }}\nexperiment {{ network = n; duration = 1 ms }}\n",
+            " ".repeat(indent)
+        )
+    })
+}
+
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256)
 }
@@ -223,6 +252,11 @@ proptest! {
 
     #[test]
     fn mutated_models_never_panic(text in mutated()) {
+        load(&text);
+    }
+
+    #[test]
+    fn deep_and_long_inputs_never_panic(text in extreme()) {
         load(&text);
     }
 }

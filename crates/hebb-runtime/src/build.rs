@@ -61,7 +61,7 @@ pub(crate) fn build(program: &Program, read: &dyn Fn(&Path) -> std::io::Result<S
         .iter()
         .map(|_| AbortWindow { counts: vec![0; ((0.1 / program.dt).round() as usize).max(1)], sum: 0 })
         .collect();
-    let group_table = groups.iter().map(|g| g.columns.table() as *const *mut f64).collect();
+    let group_table = groups.iter().map(|g| g.columns.table()).collect();
     Ok(State {
         groups,
         projections,

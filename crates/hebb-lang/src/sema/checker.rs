@@ -385,13 +385,13 @@ pub fn check_ode_dim(var: &str, x_ty: Ty, rhs: &Expr, diags: &mut Vec<Diagnostic
         }
         return;
     };
-    let want = xd.div(Dim::TIME);
+    let want = xd / Dim::TIME;
     if rd == want {
         return;
     }
     let help = if rd == xd {
         format!("divide by a time constant, as in `d{var}/dt = (...) / tau`")
-    } else if rd == want.div(Dim::TIME) {
+    } else if rd == want / Dim::TIME {
         "the right-hand side has one time too few: multiply by a time constant".to_string()
     } else {
         format!("`{var}` has dimension `{xd}`, so its derivative must have dimension `{want}`")

@@ -96,7 +96,7 @@ pub fn check_unit(unit: &ast::UnitExpr, diags: &mut Vec<Diagnostic>) -> Option<(
         match units::lookup(&sym.name) {
             Some(u) => {
                 scale *= u.scale.powi(power);
-                dim = dim.mul(u.dim.powi(power));
+                dim = dim * u.dim.powi(power);
             }
             None => {
                 let symbols = units::UNITS.iter().map(|u| u.symbol);
@@ -484,7 +484,7 @@ impl Checker<'_, '_> {
                 let ok_a = self.want_num(&a, &format!("`{}`", op.symbol()));
                 let ok_b = self.want_num(&b, &format!("`{}`", op.symbol()));
                 match (ok_a && ok_b, a.ty, b.ty) {
-                    (true, Ty::Num(da), Ty::Num(db)) => Ty::Num(if op == B::Mul { da.mul(db) } else { da.div(db) }),
+                    (true, Ty::Num(da), Ty::Num(db)) => Ty::Num(if op == B::Mul { da * db } else { da / db }),
                     _ => Ty::Unknown,
                 }
             }
@@ -748,7 +748,7 @@ impl Checker<'_, '_> {
 
 /// A help line for a dimension mismatch, when a likely fix exists.
 pub fn mismatch_help(a: Dim, b: Dim) -> Option<String> {
-    if a.div(b) == Dim::TIME || b.div(a) == Dim::TIME {
+    if a / b == Dim::TIME || b / a == Dim::TIME {
         Some("one side is a rate of change of the other: multiply or divide by a time constant".to_string())
     } else if a.is_dimensionless() || b.is_dimensionless() {
         let d = if a.is_dimensionless() { b } else { a };

@@ -324,13 +324,7 @@ fn apply_settings(model: &mut Model, settings: &[Setting], diags: &mut Vec<Diagn
         } else if let Some(k) = model.signal(&ty.name) {
             &mut model.signals[k].dynamics
         } else {
-            let cands: Vec<&str> = model
-                .neurons
-                .iter()
-                .map(|n| n.name.as_str())
-                .chain(model.synapses.iter().map(|n| n.name.as_str()))
-                .chain(model.signals.iter().map(|n| n.name.as_str()))
-                .collect();
+            let cands = model.type_names();
             diags.push(
                 Diagnostic::error("hebb::set::unknown", format!("unknown type `{}`", ty.name))
                     .label(ty.span, "no neuron, synapse or signal of this name")

@@ -125,13 +125,7 @@ pub(super) fn variants(
 fn param_type(target: &ast::Path, model: &Model, diags: &mut Vec<Diagnostic>) {
     let ty = &target.parts[0].name;
     if model.neuron(ty).is_none() && model.synapse(ty).is_none() && model.signal(ty).is_none() {
-        let cands: Vec<&str> = model
-            .neurons
-            .iter()
-            .map(|n| n.name.as_str())
-            .chain(model.synapses.iter().map(|n| n.name.as_str()))
-            .chain(model.signals.iter().map(|n| n.name.as_str()))
-            .collect();
+        let cands = model.type_names();
         diags.push(
             Diagnostic::error("hebb::variant::unknown_type", format!("unknown type `{ty}`"))
                 .label(target.parts[0].span, "no neuron, synapse or signal of this name")
