@@ -186,6 +186,22 @@ fn explain_names_the_integrator() {
 }
 
 #[test]
+fn explain_says_where_synaptic_variables_are_stored_and_why() {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/models/recurrent.hebb");
+    let o = hebb(&["explain", bench.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for line in [
+        "memory: 32 bytes per synapse (target 4, post index 8, presynaptic index 4 + 2 per-synapse variables × 8): w, x_pre",
+        "hoisted: `x_post` per postsynaptic neuron; without hoisting 40 bytes per synapse",
+        "`x_pre` per synapse: the delays differ between synapses, so each synapse sees a presynaptic spike at its own time",
+        "stored scaled to a reference time (a multiplication per event, no exponential): `x_pre`",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+}
+
+#[test]
 fn explain_shows_an_experiments_schedule() {
     let o = hebb(&["explain", &model("experiments/stdp_vs_homeostasis.hebb")]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -19,11 +19,11 @@ fn csv(name: &str) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Runs model text with a backend, hoisting on or off.
-fn run_text(text: &str, no_hoist: bool, backend: Backend) -> Outcome {
+/// Runs model text with a backend, hoisting and scaling on or off.
+fn run_text(text: &str, no_hoist: bool, no_scale: bool, backend: Backend) -> Outcome {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/plasticity_model.hebb");
     let out =
-        common::simulate(&Request { no_hoist, backend, ..Request::text(text, path) }).unwrap_or_else(|e| panic!("{e}"));
+        common::simulate(&Request { no_hoist, no_scale, backend, ..Request::text(text, path) }).unwrap_or_else(|e| panic!("{e}"));
     out.result.clone().expect("runs");
     out
 }
@@ -73,8 +73,13 @@ fn pair_stdp_matches_brian2_after_every_event() {
     let post: Vec<f64> = csv("stdp_post_spikes.csv").iter().map(|r| r[1]).collect();
     let reference = csv("stdp_weights.csv");
     let model = pair_model(&pre, &post, 1000.0);
-    for (backend, no_hoist) in [(Backend::Jit, false), (Backend::Jit, true), (Backend::Interpreter, false)] {
-        let out = run_text(&model, no_hoist, backend);
+    for (backend, no_hoist, no_scale) in [
+        (Backend::Jit, false, false),
+        (Backend::Jit, true, false),
+        (Backend::Jit, true, true),
+        (Backend::Interpreter, false, false),
+    ] {
+        let out = run_text(&model, no_hoist, no_scale, backend);
         let w = synaptic(&out, "w");
         for row in &reference {
             let step = (row[1] / 0.1).round() as usize;
@@ -83,8 +88,9 @@ fn pair_stdp_matches_brian2_after_every_event() {
             let got = w[step + 1];
             assert!(
                 (got - row[4]).abs() <= 1e-12,
-                "{backend:?} hoist={}: t = {} ms: w = {got}, Brian2 {}",
+                "{backend:?} hoist={} scale={}: t = {} ms: w = {got}, Brian2 {}",
                 !no_hoist,
+                !no_scale,
                 row[1],
                 row[4]
             );
@@ -96,7 +102,7 @@ fn pair_stdp_matches_brian2_after_every_event() {
 fn isolated_pairs_change_w_by_the_window() {
     // Pre 10 ms before post: +Apre e^{-10/20}; post before pre: Apost e^{-10/20}.
     for (pre, post, expected) in [(20.0, 30.0, 0.1 * (-0.5f64).exp()), (30.0, 20.0, -0.105 * (-0.5f64).exp())] {
-        let out = run_text(&pair_model(&[pre], &[post], 50.0), false, Backend::Jit);
+        let out = run_text(&pair_model(&[pre], &[post], 50.0), false, false, Backend::Jit);
         let w = synaptic(&out, "w");
         let dw = w[w.len() - 1] - 0.15;
         assert!(
@@ -128,7 +134,7 @@ fn minimal_triplet_rule_reproduces_pairing_frequency_dependence() {
             let pre: Vec<f64> = (0..60).map(|k| start + k as f64 * 1000.0 / freq).collect();
             let post: Vec<f64> = pre.iter().map(|t| t + dt_ms).collect();
             let duration = pre.last().unwrap() + 200.0;
-            let out = run_text(&triplet_model("TripletMinimal", &pre, &post, duration), false, Backend::Jit);
+            let out = run_text(&triplet_model("TripletMinimal", &pre, &post, duration), false, false, Backend::Jit);
             let w = synaptic(&out, "w");
             let dw = w[w.len() - 1] - 1.0;
             // The tolerance: 1e-3 (the published values have 4 digits).
@@ -324,10 +330,14 @@ fn dopamine_eligibility_decays_with_tau_c() {
 }
 
 #[test]
-fn hoisting_does_not_change_results_of_any_shipped_rule() {
-    // Hoisted traces decay at other instants than per-synapse ones, so
-    // results differ by rounding only: 1e-12 relative (to the largest value
-    // of the recorded variable, so that values near 0 are compared sensibly).
+fn hoisting_and_scaling_do_not_change_results_of_any_shipped_rule() {
+    // Hoisted traces decay at other instants than per-synapse ones, and
+    // scaled storage multiplies by a factor where the unscaled one takes an
+    // exponential of the elapsed time, so results differ by rounding only:
+    // 1e-12 relative (to the largest value of the recorded variable, so that
+    // values near 0 are compared sensibly). Three storages: hoisted and
+    // scaled (the default), per synapse and scaled, per synapse as of the
+    // last update.
     let mut rules = Vec::new();
     for dir in ["synapses", "homeostasis"] {
         for entry in std::fs::read_dir(common::models_dir().join(dir)).unwrap() {
@@ -340,21 +350,32 @@ fn hoisting_does_not_change_results_of_any_shipped_rule() {
     rules.sort();
     assert!(rules.len() >= 9, "{rules:?}");
     let mut hoisted_any = 0;
+    let mut scaled_any = 0;
     for path in rules {
-        let request = |no_hoist| Request { duration: Some(3.0), no_hoist, ..Request::file(&path) };
-        let a = common::simulate(&request(false)).unwrap_or_else(|e| panic!("{e}"));
-        let b = common::simulate(&request(true)).unwrap_or_else(|e| panic!("{e}"));
+        let request = |no_hoist, no_scale| Request { duration: Some(3.0), no_hoist, no_scale, ..Request::file(&path) };
+        let a = common::simulate(&request(false, false)).unwrap_or_else(|e| panic!("{e}"));
         let hoisted = a.simulation.program();
         hoisted_any +=
             usize::from(hoisted.projections.iter().any(|p| !p.pre_side.is_empty() || !p.post_side.is_empty()));
-        assert_eq!(a.recordings().spike_counts, b.recordings().spike_counts, "{}: spike counts", path.display());
-        for (ra, rb) in a.recordings().synapses.iter().zip(&b.recordings().synapses) {
-            for ((name, _, da), (_, _, db)) in ra.vars.iter().zip(&rb.vars) {
-                let scale = da.iter().chain(db).fold(0.0f64, |m, x| m.max(x.abs())).max(f64::MIN_POSITIVE);
-                let worst = da.iter().zip(db).map(|(x, y)| (x - y).abs() / scale).fold(0.0, f64::max);
-                assert!(worst <= 1e-12, "{}: `{name}` differs by {worst:e} relative", path.display());
+        for (no_scale, what) in [(false, "per synapse, scaled"), (true, "per synapse, unscaled")] {
+            let b = common::simulate(&request(true, no_scale)).unwrap_or_else(|e| panic!("{e}"));
+            let name = format!("{} ({what})", path.display());
+            if !no_scale {
+                let program = b.simulation.program();
+                let scaled_per_synapse =
+                    |p: &hebb::ir::Projection| p.scaled.iter().any(|s| matches!(s.var, hebb::ir::SynVar::Column(_)));
+                scaled_any += usize::from(program.projections.iter().any(scaled_per_synapse));
+            }
+            assert_eq!(a.recordings().spike_counts, b.recordings().spike_counts, "{name}: spike counts");
+            for (ra, rb) in a.recordings().synapses.iter().zip(&b.recordings().synapses) {
+                for ((var, _, da), (_, _, db)) in ra.vars.iter().zip(&rb.vars) {
+                    let scale = da.iter().chain(db).fold(0.0f64, |m, x| m.max(x.abs())).max(f64::MIN_POSITIVE);
+                    let worst = da.iter().zip(db).map(|(x, y)| (x - y).abs() / scale).fold(0.0, f64::max);
+                    assert!(worst <= 1e-12, "{name}: `{var}` differs by {worst:e} relative");
+                }
             }
         }
     }
+    assert!(scaled_any >= 7, "per-synapse scaling applied in only {scaled_any} rule files");
     assert!(hoisted_any >= 7, "hoisting applied in only {hoisted_any} rule files");
 }

@@ -31,7 +31,7 @@ pub struct RunArgs {
     variant: Option<String>,
     /// Run again exactly what a run directory records (its model, variant,
     /// settings, seed and duration), into a new directory.
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["file", "set", "variant", "seed", "duration", "from", "no_hoist"])]
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["file", "set", "variant", "seed", "duration", "from", "no_hoist", "no_scale"])]
     replay: Option<PathBuf>,
     /// Worker threads (results do not depend on it).
     #[arg(long, default_value_t = 1)]
@@ -46,6 +46,11 @@ pub struct RunArgs {
     /// checking that hoisting does not change results.
     #[arg(long)]
     no_hoist: bool,
+    /// Store decaying per-synapse variables as of their last update (an
+    /// exponential per event) instead of scaled to a reference time; for
+    /// checking that scaling does not change results.
+    #[arg(long)]
+    no_scale: bool,
     /// Write a checkpoint this often (simulated time, e.g. `10 s`), for
     /// `hebb resume` after a crash. An interrupted run always writes one.
     #[arg(long, value_name = "D")]
@@ -97,6 +102,7 @@ pub fn run(args: &RunArgs) -> u8 {
         seed: args.seed,
         backend: args.backend,
         no_hoist: args.no_hoist,
+        no_scale: args.no_scale,
         checkpoint_every,
         from: args.from.clone(),
         force: args.force,

@@ -474,15 +474,19 @@ pub struct Projection {
     /// Event-driven variables: stored values are as of their last update,
     /// so records bring them to the sampling time with this.
     pub event_driven: Vec<EventDriven>,
-    /// Decay rates of hoisted variables. A hoisted variable with rate r is
-    /// stored scaled to a reference time, S = (x - x_inf) e^{-r (t - t_ref)},
-    /// so reading it at any t costs one multiplication by the step's factor
-    /// e^{r (t - t_ref)} (`Slot::Factor`), not an exponential per synapse.
-    /// The runtime moves t_ref forward (rescaling S) before factors get
-    /// extreme.
+    /// Decay rates of event-driven variables stored scaled. A variable with
+    /// rate r is stored scaled to a reference time,
+    /// S = (x - x_inf) e^{-r (t - t_ref)}, so reading it at any t costs one
+    /// multiplication by the step's factor e^{r (t - t_ref)}
+    /// (`Slot::Factor`), not an exponential per synapse or event. The
+    /// runtime moves t_ref forward (rescaling S) before factors get extreme.
     pub decay_rates: Vec<f64>,
-    /// The side columns stored scaled, with the index of their rate.
+    /// The columns stored scaled (per synapse or per neuron of a side), with
+    /// the index of their rate.
     pub scaled: Vec<ScaledColumn>,
+    /// Per state stored per synapse, why it is not hoisted (for `hebb
+    /// explain`).
+    pub per_synapse_why: Vec<(String, String)>,
     /// Where the synapse's weight (its state `w`) is, if it has one.
     pub weight: Option<SynVar>,
     /// The SI unit of each synaptic param and state, by name.
@@ -499,9 +503,8 @@ impl Projection {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ScaledColumn {
-    /// Pre side (true) or post side.
-    pub pre_side: bool,
-    pub column: u32,
+    /// `Column`, `PreSide` or `PostSide`.
+    pub var: SynVar,
     pub rate: u32,
 }
 
@@ -511,7 +514,7 @@ pub struct ScaledColumn {
 pub struct EventDriven {
     pub name: String,
     pub value: SynVar,
-    /// For a scaled hoisted variable, its rate index: x = x_inf + S F_r(t).
+    /// For a variable stored scaled, its rate index: x = x_inf + S F_r(t).
     pub factor: Option<u32>,
     pub lastupdate: SynVar,
     pub rate: f64,

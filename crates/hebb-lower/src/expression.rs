@@ -32,6 +32,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) overrides: Vec<Option<Expr>>,
     /// The same inside `in_sum`/`out_sum`, which run before the block.
     pub(crate) reduce_overrides: Option<Vec<Option<Expr>>>,
+    /// Own states stored scaled, x = x_inf + S F: their x_inf and the slot
+    /// of 1/F. An assignment stores (x - x_inf) / F; reads go through
+    /// `overrides`.
+    pub(crate) scaled: Vec<Option<(f64, Slot)>>,
 }
 
 impl Lowerer<'_> {
@@ -47,6 +51,7 @@ impl Lowerer<'_> {
             draws: 0,
             overrides: Vec::new(),
             reduce_overrides: None,
+            scaled: Vec::new(),
         }
     }
 }
@@ -108,6 +113,14 @@ impl Ctx<'_> {
         match s {
             hir::Stmt::Assign { target, op, value, .. } => {
                 let v = self.expr(value);
+                if target.owner == HOwner::Own
+                    && let Some(Some((x_inf, inverse))) = self.scaled.get(target.index as usize)
+                {
+                    let c = self.own.states[target.index as usize]?;
+                    let new = assigned_value(*op, self.var(Side::Own, VarKind::State, target.index), v);
+                    let shifted = if *x_inf == 0.0 { new } else { Expr::sub(new, Expr::Const(*x_inf)) };
+                    return Some(Stmt::Store(Slot::Own(c), fold(&Expr::mul(shifted, Expr::Load(*inverse)))));
+                }
                 let place = match target.owner {
                     HOwner::Own => Slot::Own(self.own.states.get(target.index as usize).copied().flatten()?),
                     HOwner::Post => Slot::Post(self.post?.states.get(target.index as usize).copied().flatten()?),

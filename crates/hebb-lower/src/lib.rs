@@ -48,6 +48,9 @@ pub struct Options {
     pub seed: Option<u64>,
     /// Keep every synaptic variable per synapse (for testing hoisting).
     pub no_hoist: bool,
+    /// Store per-synapse variables that decay as of their last update (an
+    /// exponential per event) instead of scaled (for testing scaling).
+    pub no_scale: bool,
 }
 
 struct Lowerer<'m> {

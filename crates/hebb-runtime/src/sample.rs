@@ -50,38 +50,48 @@ impl Stepper<'_> {
 /// One sample of every variable of a synapse record at time `t`.
 fn sample_synapses(rec: &mut SynapseRecord, proj: &Projection, ps: &ProjState, t: f64) {
     rec.times.push(t);
-    // The stored value of a synaptic variable of recorded synapse k.
-    let stored = |v: SynVar, k: usize| -> f64 {
-        match v {
-            SynVar::Column(c) => ps.columns.get(c as usize)[rec.synapses[k] as usize],
-            SynVar::Folded(x) => x,
-            SynVar::PreSide(c) => ps.pre_side.get(c as usize)[rec.pre[k] as usize],
-            SynVar::PostSide(c) => ps.post_side.get(c as usize)[rec.post[k] as usize],
-            SynVar::EventDriven(_) => f64::NAN,
-        }
-    };
+    let at = |k: usize| Synapse { index: rec.synapses[k], pre: rec.pre[k], post: rec.post[k] };
     let n_recorded = rec.synapses.len();
     for (_, v, data) in &mut rec.vars {
-        let SynVar::EventDriven(e) = *v else {
-            data.extend((0..n_recorded).map(|k| stored(*v, k)));
-            continue;
-        };
-        // An event-driven variable is stored as of its last update: bring
-        // it to t.
-        let ed = &proj.event_driven[e as usize];
-        if let Some(r) = ed.factor {
-            let f = ps.factors[2 * r as usize];
-            data.extend((0..n_recorded).map(|k| ed.x_inf + stored(ed.value, k) * f));
-            continue;
-        }
-        for k in 0..n_recorded {
-            let (x, lu) = (stored(ed.value, k), stored(ed.lastupdate, k));
-            let elapsed = t - lu;
-            data.push(if ed.rate != 0.0 {
-                ed.x_inf + (x - ed.x_inf) * (ed.rate * elapsed).exp()
-            } else {
-                x + ed.drift * elapsed
-            });
-        }
+        data.extend((0..n_recorded).map(|k| value_at(proj, ps, *v, at(k), t)));
     }
+}
+
+/// A synapse, with its pre- and postsynaptic neurons.
+#[derive(Clone, Copy)]
+pub(crate) struct Synapse {
+    pub index: u32,
+    pub pre: u32,
+    pub post: u32,
+}
+
+/// The stored value of a synaptic variable.
+fn stored(ps: &ProjState, v: SynVar, s: Synapse) -> f64 {
+    match v {
+        SynVar::Column(c) => ps.columns.get(c as usize)[s.index as usize],
+        SynVar::Folded(x) => x,
+        SynVar::PreSide(c) => ps.pre_side.get(c as usize)[s.pre as usize],
+        SynVar::PostSide(c) => ps.post_side.get(c as usize)[s.post as usize],
+        SynVar::EventDriven(_) => f64::NAN,
+    }
+}
+
+/// The value of a synaptic variable at time t. Event-driven variables are
+/// stored as of their last update, or scaled to a reference time: they are
+/// brought to t (whether named as `EventDriven` or by where they are
+/// stored).
+pub(crate) fn value_at(proj: &Projection, ps: &ProjState, v: SynVar, s: Synapse, t: f64) -> f64 {
+    let ed = match v {
+        SynVar::EventDriven(e) => &proj.event_driven[e as usize],
+        _ => match proj.event_driven.iter().find(|ed| ed.value == v) {
+            Some(ed) => ed,
+            None => return stored(ps, v, s),
+        },
+    };
+    let x = stored(ps, ed.value, s);
+    if let Some(r) = ed.factor {
+        return ed.x_inf + x * ps.factors[2 * r as usize];
+    }
+    let elapsed = t - stored(ps, ed.lastupdate, s);
+    if ed.rate != 0.0 { ed.x_inf + (x - ed.x_inf) * (ed.rate * elapsed).exp() } else { x + ed.drift * elapsed }
 }

@@ -2,6 +2,7 @@
 //! `set`s), stimulus presentations, and what is recorded when a phase ends.
 
 use crate::record::PresentationRecord;
+use crate::sample::{Synapse, value_at};
 use crate::state::Source;
 use crate::step::Stepper;
 use hebb_ir::interp::{Element, eval_at};
@@ -149,26 +150,28 @@ impl Stepper<'_> {
             if self.st.recordings.weights_at_phase_end.iter().any(|(q, at, _)| *q == p && *at == ph) {
                 continue;
             }
-            let w = self.weights(p.index());
+            let w = self.weights(p.index(), n);
             self.st.recordings.weights_at_phase_end.push((p, ph, w));
         }
     }
 
-    /// The weight of every synapse of projection `p`: its weight state, or
-    /// else its first per-synapse variable.
-    fn weights(&self, p: usize) -> Vec<f64> {
+    /// The weight of every synapse of projection `p` at step `n`: its weight
+    /// state, or else its first per-synapse variable.
+    fn weights(&self, p: usize, n: u64) -> Vec<f64> {
         let proj = &self.program.projections[p];
         let ps = &self.st.projections[p];
-        let n = ps.n_synapses();
+        let t = n as f64 * self.program.dt;
         let var = proj.weight.or(if proj.columns.is_empty() { None } else { Some(SynVar::Column(0)) });
-        match var {
-            Some(SynVar::Column(c)) => ps.columns.get(c as usize).to_vec(),
-            Some(SynVar::Folded(v)) => vec![v; n],
-            Some(SynVar::PreSide(c)) => {
-                (0..n).map(|s| ps.pre_side.get(c as usize)[ps.pre_of(s as u32) as usize]).collect()
-            }
-            Some(SynVar::PostSide(c)) => ps.targets.iter().map(|&j| ps.post_side.get(c as usize)[j as usize]).collect(),
-            Some(SynVar::EventDriven(_)) | None => vec![proj.folded.first().map(|f| f.1).unwrap_or(0.0); n],
-        }
+        let Some(var) = var else { return vec![proj.folded.first().map(|f| f.1).unwrap_or(0.0); ps.n_synapses()] };
+        let mut pre = 0;
+        (0..ps.n_synapses() as u32)
+            .map(|index| {
+                while ps.row_start[pre as usize + 1] <= index {
+                    pre += 1;
+                }
+                let post = ps.targets[index as usize];
+                value_at(proj, ps, var, Synapse { index, pre, post }, t)
+            })
+            .collect()
     }
 }

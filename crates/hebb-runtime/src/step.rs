@@ -10,7 +10,7 @@ use crate::error::{RunError, SynapseRef};
 use crate::state::Source;
 use crate::{Program, State};
 use hebb_ir::abi::KernelArgs;
-use hebb_ir::{GroupKind, KernelId, Kernels};
+use hebb_ir::{GroupKind, KernelId, Kernels, SynVar};
 
 /// Synaptic state written by event kernels is scanned for non-finite values
 /// this often (in steps).
@@ -261,7 +261,7 @@ impl Stepper<'_> {
         Ok(())
     }
 
-    /// Sets the decay factors of scaled hoisted variables for time t. When a
+    /// Sets the decay factors of variables stored scaled for time t. When a
     /// factor gets small, the stored values are rescaled to the current
     /// time (F = 1), so neither F nor 1/F ever leaves [e^-30, e^30].
     fn update_factors(&mut self, t: f64) {
@@ -272,10 +272,11 @@ impl Stepper<'_> {
                 if x < -30.0 {
                     let f = x.exp();
                     for s in proj.scaled.iter().filter(|s| s.rate as usize == r) {
-                        let col = if s.pre_side {
-                            ps.pre_side.get_mut(s.column as usize)
-                        } else {
-                            ps.post_side.get_mut(s.column as usize)
+                        let col = match s.var {
+                            SynVar::Column(c) => ps.columns.get_mut(c as usize),
+                            SynVar::PreSide(c) => ps.pre_side.get_mut(c as usize),
+                            SynVar::PostSide(c) => ps.post_side.get_mut(c as usize),
+                            SynVar::Folded(_) | SynVar::EventDriven(_) => continue,
                         };
                         col.iter_mut().for_each(|v| *v *= f);
                     }

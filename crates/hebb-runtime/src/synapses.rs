@@ -146,9 +146,14 @@ fn file_weights(
     columns: &mut [Vec<f64>],
 ) -> Result<(), BuildError> {
     if let Some(SynVar::Column(wc)) = proj.weight {
+        // A weight stored scaled is stored relative to its resting value
+        // (the scale is 1 at t = 0).
+        let x_inf = (proj.event_driven.iter())
+            .find(|ed| ed.value == SynVar::Column(wc) && ed.factor.is_some())
+            .map_or(0.0, |ed| ed.x_inf);
         for (k, (w, _)) in file_extra.iter().enumerate() {
             if let Some(w) = w {
-                columns[wc as usize][k] = *w;
+                columns[wc as usize][k] = *w - x_inf;
             }
         }
     } else if file_extra.iter().any(|(w, _)| w.is_some()) {

@@ -1,7 +1,7 @@
 //! `hebb explain`: for every group, the integrator chosen and why, the
 //! propagator of exact ones, and memory per neuron and per synapse.
 
-use hebb_ir::{ColumnRole, Group, GroupId, GroupKind, MeasureTarget, Metric, Program, Projection};
+use hebb_ir::{ColumnRole, Group, GroupId, GroupKind, MeasureTarget, Metric, Program, Projection, SynVar};
 use hebb_lang::units::{Dim, format_quantity};
 use std::fmt::Write;
 
@@ -103,6 +103,22 @@ fn explain_projection(program: &Program, proj: &Projection, out: &mut String) {
             "  hoisted: {}; without hoisting {} bytes per synapse",
             hoisted.join(", "),
             index + 8 * proj.unhoisted_columns
+        );
+    }
+    for (name, why) in &proj.per_synapse_why {
+        let _ = writeln!(out, "  `{name}` per synapse: {why}");
+    }
+    let scaled: Vec<&str> = (proj.scaled.iter())
+        .filter_map(|s| match s.var {
+            SynVar::Column(c) => Some(proj.columns[c as usize].name.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !scaled.is_empty() {
+        let _ = writeln!(
+            out,
+            "  stored scaled to a reference time (a multiplication per event, no exponential): {}",
+            scaled.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
         );
     }
     let kernels = [(proj.on_pre, "on pre"), (proj.on_post, "on post"), (proj.step, "continuous equations")];

@@ -33,6 +33,9 @@ struct EventKernelBuilder {
     /// Per state hoisted to the other side and read by the block: the local
     /// holding its value at t.
     other_side_at_t: Vec<Option<Expr>>,
+    /// Per per-synapse state stored scaled: its value at t, read from the
+    /// column.
+    scaled_at_t: Vec<Option<Expr>>,
 }
 
 impl Lowerer<'_> {
@@ -54,7 +57,7 @@ impl Lowerer<'_> {
         kernel.catch_up_per_synapse(lay);
         kernel.read_other_side(lay, stmts);
         for s in stmts {
-            let ctx = Ctx { overrides: kernel.overrides(), ..self.syn_ctx(maps) };
+            let ctx = Ctx { overrides: kernel.overrides(), scaled: lay.scaled_stores(), ..self.syn_ctx(maps) };
             kernel.statement(s, ctx);
         }
         kernel.store_own_side(lay);
@@ -71,6 +74,7 @@ impl EventKernelBuilder {
             body: Vec::new(),
             current: vec![None; n_states],
             other_side_at_t: vec![None; n_states],
+            scaled_at_t: vec![None; n_states],
         }
     }
 
@@ -85,11 +89,16 @@ impl EventKernelBuilder {
         }
     }
 
-    /// Per synapse: brings per-synapse event-driven variables to t and sets
-    /// their last update.
+    /// Per synapse: variables stored scaled are read at t through their
+    /// factor; other event-driven variables are brought to t and their last
+    /// update set.
     fn catch_up_per_synapse(&mut self, lay: &Layout) {
-        let decaying: Vec<usize> =
-            (0..lay.states.len()).filter(|&k| matches!(lay.states[k].loc, Loc::Column(_)) && lay.decays(k)).collect();
+        for k in (0..lay.states.len()).filter(|&k| lay.scaled_per_synapse(k)) {
+            self.scaled_at_t[k] = Some(fold(&lay.at_t(k)));
+        }
+        let decaying: Vec<usize> = (0..lay.states.len())
+            .filter(|&k| matches!(lay.states[k].loc, Loc::Column(_)) && lay.decays(k) && !lay.scaled_per_synapse(k))
+            .collect();
         let (false, Some(lu)) = (decaying.is_empty(), lay.lu_syn) else { return };
         for k in decaying {
             let value = lay.states[k].decay.expect("decay").at_t(lay.load(k), Expr::Load(Slot::Own(lu)));
@@ -119,10 +128,8 @@ impl EventKernelBuilder {
 
     /// What reads of own states see at this point of the block.
     fn overrides(&self) -> Vec<Option<Expr>> {
-        self.current
-            .iter()
-            .zip(&self.other_side_at_t)
-            .map(|(current, other)| current.clone().or(other.clone()))
+        (self.current.iter().zip(&self.other_side_at_t).zip(&self.scaled_at_t))
+            .map(|((current, other), scaled)| current.clone().or(other.clone()).or(scaled.clone()))
             .collect()
     }
 

@@ -67,20 +67,26 @@ impl Lowerer<'_> {
     fn every_kernel(&self, stmts: &[hir::Stmt], lay: &Layout, maps: VarMaps<'_>) -> KernelCode {
         let n = lay.states.len();
         let mut body = Vec::new();
-        // Hoisted variables are read at t; per-synapse ones are stored at t.
-        let body_overrides: Vec<Option<Expr>> = (0..n)
-            .map(|k| if matches!(lay.states[k].loc, Loc::Side(..)) { decayed_at_t(lay, k) } else { None })
-            .collect();
+        // Hoisted variables and those stored scaled are read at t; other
+        // per-synapse ones are stored at t first.
+        let read_at_t = |k: usize| matches!(lay.states[k].loc, Loc::Side(..)) || lay.scaled_per_synapse(k);
+        let body_overrides: Vec<Option<Expr>> =
+            (0..n).map(|k| if read_at_t(k) { decayed_at_t(lay, k) } else { None }).collect();
         let reduce_overrides: Vec<Option<Expr>> = (0..n).map(|k| decayed_at_t(lay, k)).collect();
         if let Some(lu) = lay.lu_syn {
-            for k in 0..n {
+            for k in (0..n).filter(|&k| !read_at_t(k)) {
                 if let (Loc::Column(c), Some(v)) = (lay.states[k].loc, decayed_at_t(lay, k)) {
                     body.push(Stmt::Store(Slot::Own(c), v));
                 }
             }
             body.push(Stmt::Store(Slot::Own(lu), Expr::Builtin(Builtin::T)));
         }
-        let mut ctx = Ctx { overrides: body_overrides, reduce_overrides: Some(reduce_overrides), ..self.syn_ctx(maps) };
+        let mut ctx = Ctx {
+            overrides: body_overrides,
+            reduce_overrides: Some(reduce_overrides),
+            scaled: lay.scaled_stores(),
+            ..self.syn_ctx(maps)
+        };
         body.extend(ctx.stmts(stmts));
         let reductions = extract_reductions(&mut body);
         KernelCode { prologue: Vec::new(), reductions, body, n_locals: 0 }

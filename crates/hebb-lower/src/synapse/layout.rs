@@ -55,12 +55,13 @@ pub(super) struct ProjectionColumns {
 impl ProjectionColumns {
     /// Adds the column of a state (none when it is folded) and says where it
     /// is.
-    fn place(&mut self, name: &str, fact: &StateFacts<'_>, placement: Placement) -> Loc {
-        let column = |init| Column { name: name.to_string(), role: ColumnRole::State, init };
+    fn place(&mut self, name: &str, fact: &StateFacts<'_>, placement: Placement, scaled: bool) -> Loc {
+        let init = if scaled { scaled_initial_value(fact) } else { fact.init.clone() };
+        let column = Column { name: name.to_string(), role: ColumnRole::State, init };
         match placement {
             Placement::Folded(v) => Loc::Folded(v),
             Placement::PerSynapse => {
-                self.per_synapse.push(column(fact.init.clone()));
+                self.per_synapse.push(column);
                 Loc::Column(self.per_synapse.len() as u32 - 1)
             }
             Placement::Hoisted(side) => {
@@ -68,31 +69,44 @@ impl ProjectionColumns {
                     HoistSide::Pre => &mut self.pre_side,
                     HoistSide::Post => &mut self.post_side,
                 };
-                columns.push(column(hoisted_initial_value(fact)));
+                columns.push(column);
                 Loc::Side(side, columns.len() as u32 - 1)
             }
         }
     }
 }
 
-/// Hoisted decaying variables are stored relative to their resting value
-/// (see [`Layout::stored`]), at t_ref = 0.
-fn hoisted_initial_value(fact: &StateFacts<'_>) -> Expr {
+/// Variables stored scaled are stored relative to their resting value (see
+/// [`Layout::stored`]), at t_ref = 0 where the scale is 1.
+fn scaled_initial_value(fact: &StateFacts<'_>) -> Expr {
     match (fact.decay, &fact.init) {
-        (Some(dd), Expr::Const(x0)) if dd.rate != 0.0 => Expr::Const(x0 - dd.x_inf),
-        _ => fact.init.clone(),
+        (Some(dd), _) if dd.x_inf == 0.0 => fact.init.clone(),
+        (Some(dd), Expr::Const(x0)) => Expr::Const(x0 - dd.x_inf),
+        (Some(dd), init) => Expr::sub(init.clone(), Expr::Const(dd.x_inf)),
+        (None, _) => fact.init.clone(),
     }
 }
 
-/// The rate index of each hoisted decaying variable (they are stored
-/// scaled), with the distinct rates in order of first use.
-fn scale_factors(facts: &[StateFacts<'_>], placements: &[Placement]) -> (Vec<f64>, Vec<Option<u32>>) {
+/// Whether a state is stored scaled: it decays exponentially between events
+/// and is stored at all, hoisted (always) or per synapse (unless the options
+/// say otherwise).
+fn is_scaled(fact: &StateFacts<'_>, placement: Placement, per_synapse: bool) -> bool {
+    let decays = fact.decay.is_some_and(|dd| dd.rate != 0.0);
+    decays
+        && match placement {
+            Placement::Folded(_) => false,
+            Placement::PerSynapse => per_synapse,
+            Placement::Hoisted(_) => true,
+        }
+}
+
+/// The rate index of each variable stored scaled, with the distinct rates
+/// in order of first use.
+fn scale_factors(facts: &[StateFacts<'_>], scaled: &[bool]) -> (Vec<f64>, Vec<Option<u32>>) {
     let mut decay_rates: Vec<f64> = Vec::new();
     let mut factors = vec![None; facts.len()];
-    for (k, (fact, placement)) in facts.iter().zip(placements).enumerate() {
-        if let (Placement::Hoisted(_), Some(dd)) = (placement, fact.decay)
-            && dd.rate != 0.0
-        {
+    for (k, fact) in facts.iter().enumerate() {
+        if let (true, Some(dd)) = (scaled[k], fact.decay) {
             let r = match decay_rates.iter().position(|x| *x == dd.rate) {
                 Some(r) => r,
                 None => {
@@ -107,15 +121,17 @@ fn scale_factors(facts: &[StateFacts<'_>], placements: &[Placement]) -> (Vec<f64
 }
 
 /// Whether a state needs the last-update time kept with the synapse (`at`
-/// `None`) or with the neuron of side `at`. Hoisted variables that decay are
-/// stored scaled instead; only per-synapse variables and hoisted drifting
-/// ones need a last update.
-fn needs_last_update(placement: Placement, decay: Option<Decay>, at: Option<HoistSide>) -> bool {
-    let Some(dd) = decay.filter(|dd| !dd.trivial()) else { return false };
+/// `None`) or with the neuron of side `at`: variables that change between
+/// events and are not stored scaled (those that drift, and per-synapse ones
+/// when scaling is off).
+fn needs_last_update(placement: Placement, decay: Option<Decay>, scaled: bool, at: Option<HoistSide>) -> bool {
+    if scaled || decay.is_none_or(|dd| dd.trivial()) {
+        return false;
+    }
     match placement {
         Placement::Folded(_) => false,
         Placement::PerSynapse => at.is_none(),
-        Placement::Hoisted(side) => at == Some(side) && dd.rate == 0.0,
+        Placement::Hoisted(side) => at == Some(side),
     }
 }
 
@@ -126,24 +142,25 @@ fn push_last_update(columns: &mut Vec<Column>) -> u32 {
 
 impl Layout {
     /// Numbers the columns of placed states: after the param columns, each
-    /// state in order, then the last-update columns.
+    /// state in order, then the last-update columns. Per-synapse variables
+    /// that decay are stored scaled if `scale_per_synapse`.
     pub(super) fn new(
         d: &hir::Dynamics,
         facts: &[StateFacts<'_>],
         placements: &[Placement],
         param_columns: Vec<Column>,
+        scale_per_synapse: bool,
     ) -> (Layout, ProjectionColumns) {
         let mut columns = ProjectionColumns { per_synapse: param_columns, pre_side: Vec::new(), post_side: Vec::new() };
-        let locs: Vec<Loc> = d
-            .states
-            .iter()
-            .zip(facts)
-            .zip(placements)
-            .map(|((state, fact), placement)| columns.place(&state.name, fact, *placement))
+        let scaled: Vec<bool> =
+            facts.iter().zip(placements).map(|(f, p)| is_scaled(f, *p, scale_per_synapse)).collect();
+        let locs: Vec<Loc> = (d.states.iter().zip(facts).zip(placements).zip(&scaled))
+            .map(|(((state, fact), placement), scaled)| columns.place(&state.name, fact, *placement, *scaled))
             .collect();
-        let (decay_rates, factors) = scale_factors(facts, placements);
-        let needs =
-            |at: Option<HoistSide>| facts.iter().zip(placements).any(|(f, p)| needs_last_update(*p, f.decay, at));
+        let (decay_rates, factors) = scale_factors(facts, &scaled);
+        let needs = |at: Option<HoistSide>| {
+            (facts.iter().zip(placements).zip(&scaled)).any(|((f, p), s)| needs_last_update(*p, f.decay, *s, at))
+        };
         let lu_syn = needs(None).then(|| push_last_update(&mut columns.per_synapse));
         let lu_pre = needs(Some(HoistSide::Pre)).then(|| push_last_update(&mut columns.pre_side));
         let lu_post = needs(Some(HoistSide::Post)).then(|| push_last_update(&mut columns.post_side));
@@ -242,6 +259,22 @@ impl Layout {
         }
     }
 
+    /// For lowering statements: per own state stored scaled in a per-synapse
+    /// column, its x_inf and the slot of 1/F (see `Ctx::scaled`).
+    pub(super) fn scaled_stores(&self) -> Vec<Option<(f64, Slot)>> {
+        (self.states.iter())
+            .map(|s| match (s.loc, s.factor, s.decay) {
+                (Loc::Column(_), Some(r), Some(dd)) => Some((dd.x_inf, Slot::Factor(2 * r + 1))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether state k is a per-synapse column stored scaled.
+    pub(super) fn scaled_per_synapse(&self, k: usize) -> bool {
+        matches!(self.states[k].loc, Loc::Column(_)) && self.states[k].factor.is_some()
+    }
+
     /// The folded states with their constants, for the IR's `Projection`.
     pub(super) fn folded(&self, states: &[hir::State]) -> Vec<(String, f64)> {
         (self.states.iter().zip(states))
@@ -260,14 +293,14 @@ impl Layout {
         })
     }
 
-    /// The side columns stored scaled, with the index of their rate.
+    /// The columns stored scaled, with the index of their rate.
     pub(super) fn scaled_columns(&self) -> Vec<ScaledColumn> {
         self.states
             .iter()
             .filter_map(|s| match (s.loc, s.factor) {
-                (Loc::Side(side, c), Some(r)) => {
-                    Some(ScaledColumn { pre_side: side == HoistSide::Pre, column: c, rate: r })
-                }
+                (Loc::Column(c), Some(rate)) => Some(ScaledColumn { var: SynVar::Column(c), rate }),
+                (Loc::Side(HoistSide::Pre, c), Some(rate)) => Some(ScaledColumn { var: SynVar::PreSide(c), rate }),
+                (Loc::Side(HoistSide::Post, c), Some(rate)) => Some(ScaledColumn { var: SynVar::PostSide(c), rate }),
                 _ => None,
             })
             .collect()

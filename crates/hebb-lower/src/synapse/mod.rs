@@ -37,6 +37,7 @@ mod layout;
 mod placement;
 
 use crate::{Ctx, Lowerer, ParamVal, VarMap};
+use placement::Placements;
 use hebb_ir::symbolic::fold;
 use hebb_ir::{Expr, GroupId, Projection, ProjectionId, Rule, Sel};
 use hebb_lang::diag::Diagnostic;
@@ -83,9 +84,9 @@ impl Lowerer<'_> {
         // enter the map once they have columns.
         let (mut map, param_columns) = self.synapse_params(proj);
         let facts = self.state_facts(proj, VarMaps { synapse: &map, pre, post });
-        let placements = self.placements(proj, &map, &facts);
-        let (layout, columns) = Layout::new(&syn.dynamics, &facts, &placements, param_columns);
-        let unhoisted_columns = unhoisted_columns(&map, &layout);
+        let Placements { placements, why_per_synapse } = self.placements(proj, &map, &facts);
+        let (layout, columns) = Layout::new(&syn.dynamics, &facts, &placements, param_columns, !self.options.no_scale);
+        let unhoisted_columns = unhoisted_columns(&map, &layout, !self.options.no_scale);
         layout.fill_var_map(&mut map);
         let maps = VarMaps { synapse: &map, pre, post };
         let kernels = self.projection_kernels(syn, &layout, maps);
@@ -121,6 +122,9 @@ impl Lowerer<'_> {
             event_driven: layout.event_driven(states),
             decay_rates: layout.decay_rates.clone(),
             scaled: layout.scaled_columns(),
+            per_synapse_why: (states.iter().zip(&why_per_synapse))
+                .filter_map(|(s, why)| Some((s.name.clone(), why.as_ref()?.to_string())))
+                .collect(),
         });
     }
 
@@ -176,8 +180,8 @@ fn selection(s: hir::PopSel) -> Sel {
 /// Columns per synapse if nothing were hoisted or folded, for `hebb
 /// explain`: param columns, every unfolded state, and one last update when
 /// any state decays.
-fn unhoisted_columns(map: &VarMap, layout: &Layout) -> usize {
+fn unhoisted_columns(map: &VarMap, layout: &Layout, scale: bool) -> usize {
     map.params.iter().filter(|p| matches!(p, ParamVal::Column(_))).count()
         + layout.states.iter().filter(|s| !matches!(s.loc, layout::Loc::Folded(_))).count()
-        + usize::from(layout.states.iter().any(|s| s.decay.is_some_and(|dd| !dd.trivial())))
+        + usize::from(layout.states.iter().any(|s| s.decay.is_some_and(|dd| !dd.trivial() && (dd.rate == 0.0 || !scale))))
 }

@@ -35,18 +35,26 @@ pub(super) enum Placement {
     Hoisted(HoistSide),
 }
 
+/// Placements, and for each state kept per synapse why it is not hoisted.
+pub(super) struct Placements {
+    pub(super) placements: Vec<Placement>,
+    pub(super) why_per_synapse: Vec<Option<&'static str>>,
+}
+
 impl Lowerer<'_> {
     /// Folds what is constant, then hoists what provably has one value per
     /// neuron (unless the options keep every variable per synapse).
-    pub(super) fn placements(&self, proj: &hir::Projection, map: &VarMap, facts: &[StateFacts<'_>]) -> Vec<Placement> {
+    pub(super) fn placements(&self, proj: &hir::Projection, map: &VarMap, facts: &[StateFacts<'_>]) -> Placements {
         // A connection file may give per-synapse values.
         let from_file = matches!(proj.rule, hir::ConnRule::File { .. });
         let mut placements: Vec<Placement> =
             facts.iter().map(|f| folded_value(f, from_file).map_or(Placement::PerSynapse, Placement::Folded)).collect();
-        if !self.options.no_hoist {
-            hoist(proj, map, facts, &mut placements);
-        }
-        placements
+        let why_per_synapse = if self.options.no_hoist {
+            placements.iter().map(|p| (*p == Placement::PerSynapse).then_some("hoisting is off (`--no-hoist`)")).collect()
+        } else {
+            hoist(proj, map, facts, &mut placements)
+        };
+        Placements { placements, why_per_synapse }
     }
 }
 
@@ -66,39 +74,57 @@ fn folded_value(fact: &StateFacts<'_>, from_file: bool) -> Option<f64> {
 }
 
 /// Hoists the candidates of per-synapse states, then drops those whose
-/// updates read per-synapse values.
-fn hoist(proj: &hir::Projection, map: &VarMap, facts: &[StateFacts<'_>], placements: &mut [Placement]) {
+/// updates read per-synapse values. Says why each state left per synapse is.
+fn hoist(
+    proj: &hir::Projection,
+    map: &VarMap,
+    facts: &[StateFacts<'_>],
+    placements: &mut [Placement],
+) -> Vec<Option<&'static str>> {
     // One arrival time per presynaptic spike for all its synapses.
     let homogeneous = proj.delay.as_ref().is_none_or(|e| hir::const_eval(e, &[]).is_some());
-    for (placement, fact) in placements.iter_mut().zip(facts) {
-        if *placement == Placement::PerSynapse
-            && let Some(side) = hoisting_candidate(fact, homogeneous)
-        {
-            *placement = Placement::Hoisted(side);
+    let mut why = vec![None; placements.len()];
+    for ((placement, fact), why) in placements.iter_mut().zip(facts).zip(&mut why) {
+        if *placement == Placement::PerSynapse {
+            match hoisting_candidate(fact, homogeneous) {
+                Ok(side) => *placement = Placement::Hoisted(side),
+                Err(reason) => *why = Some(reason),
+            }
         }
     }
     let post_written_in_post = writes_post(&proj.synapse.on_post);
-    drop_per_synapse_updates(map, facts, placements, post_written_in_post);
+    drop_per_synapse_updates(map, facts, placements, post_written_in_post, &mut why);
+    why
 }
 
 /// The side a state could be hoisted to, judged by its own facts: a constant
 /// initial value, and written (if at all) by top-level statements of `on
 /// pre` only (with a homogeneous delay) or of `on post` only.
-fn hoisting_candidate(fact: &StateFacts<'_>, homogeneous: bool) -> Option<HoistSide> {
-    if fact.continuous || !matches!(fact.init, Expr::Const(_)) || fact.decay.is_none() && fact.writes.is_empty() {
-        return None;
+fn hoisting_candidate(fact: &StateFacts<'_>, homogeneous: bool) -> Result<HoistSide, &'static str> {
+    if fact.continuous {
+        return Err("it follows a continuous equation");
+    }
+    if !matches!(fact.init, Expr::Const(_)) {
+        return Err("its initial value differs between synapses");
+    }
+    if fact.decay.is_none() && fact.writes.is_empty() {
+        return Err("it is never written");
     }
     if !fact.writes.iter().all(|w| w.top_level) {
-        return None;
+        return Err("it is written inside an `if`");
     }
     // A decaying variable that is never written has no write outside `on
     // pre`, so it goes with the presynaptic neuron.
     if fact.writes.iter().all(|w| w.block == Block::Pre) {
-        homogeneous.then_some(HoistSide::Pre)
+        if homogeneous {
+            Ok(HoistSide::Pre)
+        } else {
+            Err("the delays differ between synapses, so each synapse sees a presynaptic spike at its own time")
+        }
     } else if fact.writes.iter().all(|w| w.block == Block::Post) {
-        Some(HoistSide::Post)
+        Ok(HoistSide::Post)
     } else {
-        None
+        Err("it is written by more than one of `on pre`, `on post` and `every`")
     }
 }
 
@@ -110,6 +136,7 @@ fn drop_per_synapse_updates(
     facts: &[StateFacts<'_>],
     placements: &mut [Placement],
     post_written_in_post: bool,
+    why: &mut [Option<&'static str>],
 ) {
     loop {
         let mut changed = false;
@@ -121,6 +148,7 @@ fn drop_per_synapse_updates(
             });
             if !per_neuron {
                 placements[k] = Placement::PerSynapse;
+                why[k] = Some("an update reads a value that differs between synapses");
                 changed = true;
             }
         }

@@ -58,6 +58,9 @@ pub struct Request {
     pub backend: Backend,
     /// Keep every synaptic variable per synapse (for checking hoisting).
     pub no_hoist: bool,
+    /// Store decaying per-synapse variables as of their last update, not
+    /// scaled (for checking scaling).
+    pub no_scale: bool,
     /// Write a checkpoint this often (seconds of simulated time); a run
     /// that is interrupted always writes one where it stopped.
     pub checkpoint_every: Option<f64>,
@@ -95,6 +98,7 @@ impl Request {
             "seed": self.seed,
             "backend": self.backend.name(),
             "no_hoist": self.no_hoist,
+            "no_scale": self.no_scale,
             "checkpoint_every": self.checkpoint_every,
             "from": self.from.as_ref().map(|p| p.display().to_string()),
             "max_memory": self.max_memory,
@@ -125,6 +129,7 @@ impl Request {
             seed: v["seed"].as_u64(),
             backend,
             no_hoist: v["no_hoist"].as_bool().unwrap_or(false),
+            no_scale: v["no_scale"].as_bool().unwrap_or(false),
             checkpoint_every: v["checkpoint_every"].as_f64(),
             from: v["from"].as_str().map(PathBuf::from),
             max_memory: v["max_memory"].as_u64(),
@@ -142,6 +147,7 @@ impl Request {
             seed: None,
             backend: Backend::Jit,
             no_hoist: false,
+            no_scale: false,
             checkpoint_every: None,
             from: None,
             force: false,
@@ -151,6 +157,6 @@ impl Request {
     }
 
     pub(super) fn lower_options(&self) -> hebb_lower::Options {
-        hebb_lower::Options { duration: self.duration, seed: self.seed, no_hoist: self.no_hoist }
+        hebb_lower::Options { duration: self.duration, seed: self.seed, no_hoist: self.no_hoist, no_scale: self.no_scale }
     }
 }
