@@ -33,9 +33,10 @@ pub struct RunArgs {
     /// settings, seed and duration), into a new directory.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["file", "set", "variant", "seed", "duration", "from", "no_hoist", "no_scale"])]
     replay: Option<PathBuf>,
-    /// Worker threads (results do not depend on it).
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    /// Threads for the run (default: every core). Results are bit-identical
+    /// for any number.
+    #[arg(long)]
+    threads: Option<usize>,
     /// Print only errors.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -86,7 +87,7 @@ pub fn run(args: &RunArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    if args.threads == 0 {
+    if args.threads == Some(0) {
         eprintln!("error: `--threads` must be at least 1");
         return EXIT_USAGE;
     }
@@ -107,7 +108,7 @@ pub fn run(args: &RunArgs) -> u8 {
         from: args.from.clone(),
         force: args.force,
         max_memory,
-        threads: args.threads,
+        threads: args.threads.unwrap_or_else(all_cores),
         ..Request::file(file)
     };
     let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&model_name(file)));
@@ -125,10 +126,15 @@ fn replay(args: &RunArgs, from: &std::path::Path) -> u8 {
     };
     let name = format!("{}-replay", model_name(request.source.path()));
     let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&name));
-    let request = Request { force: args.force, ..request };
+    let request = Request { force: args.force, threads: args.threads.unwrap_or(request.threads), ..request };
     let mut terminal = Terminal::new(args.quiet, Interrupt::install());
     let result = session::run(&request, &dir, &mut terminal);
     finish(result, &mut terminal, args.quiet)
+}
+
+/// Every core of the machine.
+fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// `hebb resume RUN_DIR`.

@@ -9,8 +9,12 @@
 ///   and their count to `n_spikes`.
 /// * Reset: the `list_len` neurons in `list`.
 /// * OnPre: the `list_len` segments in `list`; segment `s` is synapses
-///   `seg_start[s]..seg_start[s+1]` of presynaptic neuron `seg_pre[s]` (or
-///   `s` itself when `seg_pre` is null), with targets `targets[syn]`.
+///   `seg_start[s]..seg_end[s]` of presynaptic neuron `seg_pre[s]` (or `s`
+///   itself when `seg_pre` is null), with targets `targets[syn]`. (Usually
+///   `seg_end` is `seg_start + 1`; a thread given part of every segment
+///   gets its own bounds.) With `skip_side_stores` set, the prologue's
+///   stores (of hoisted variables) are skipped: threads sharing a list run
+///   the body, then one thread runs the prologue alone (empty segments).
 /// * OnPost: the `list_len` postsynaptic neurons in `list`; neuron `j` has
 ///   synapses and presynaptic neurons in the pairs
 ///   `post_syn[2k], post_syn[2k+1]` for k in `post_start[j]..post_start[j+1]`.
@@ -36,6 +40,7 @@ pub struct KernelArgs {
     pub list: *const u32,
     pub list_len: u64,
     pub seg_start: *const u32,
+    pub seg_end: *const u32,
     pub seg_pre: *const u32,
     pub targets: *const u32,
     pub post_start: *const u32,
@@ -52,6 +57,9 @@ pub struct KernelArgs {
     pub scratch_stride: u64,
     /// The projection's decay factors for this step (`Slot::Factor`).
     pub factors: *const f64,
+    /// Nonzero: an `on pre` kernel computes its prologue but does not store
+    /// it.
+    pub skip_side_stores: u64,
 }
 
 impl Default for KernelArgs {
@@ -69,6 +77,7 @@ impl Default for KernelArgs {
             list: std::ptr::null(),
             list_len: 0,
             seg_start: std::ptr::null(),
+            seg_end: std::ptr::null(),
             seg_pre: std::ptr::null(),
             targets: std::ptr::null(),
             post_start: std::ptr::null(),
@@ -81,6 +90,7 @@ impl Default for KernelArgs {
             scratch: std::ptr::null_mut(),
             scratch_stride: 0,
             factors: std::ptr::null(),
+            skip_side_stores: 0,
         }
     }
 }
@@ -101,6 +111,7 @@ pub mod offsets {
     pub const LIST: i32 = offset_of!(KernelArgs, list) as i32;
     pub const LIST_LEN: i32 = offset_of!(KernelArgs, list_len) as i32;
     pub const SEG_START: i32 = offset_of!(KernelArgs, seg_start) as i32;
+    pub const SEG_END: i32 = offset_of!(KernelArgs, seg_end) as i32;
     pub const SEG_PRE: i32 = offset_of!(KernelArgs, seg_pre) as i32;
     pub const TARGETS: i32 = offset_of!(KernelArgs, targets) as i32;
     pub const POST_START: i32 = offset_of!(KernelArgs, post_start) as i32;
@@ -113,4 +124,5 @@ pub mod offsets {
     pub const SCRATCH: i32 = offset_of!(KernelArgs, scratch) as i32;
     pub const SCRATCH_STRIDE: i32 = offset_of!(KernelArgs, scratch_stride) as i32;
     pub const FACTORS: i32 = offset_of!(KernelArgs, factors) as i32;
+    pub const SKIP_SIDE_STORES: i32 = offset_of!(KernelArgs, skip_side_stores) as i32;
 }

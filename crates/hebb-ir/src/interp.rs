@@ -250,7 +250,8 @@ impl Runner<'_> {
     }
 
     /// `on pre`: for each listed segment (one presynaptic neuron's synapses
-    /// with one delay), the prologue once, then the body per synapse.
+    /// with one delay), the prologue once (without its top-level stores if
+    /// `skip_side_stores`), then the body per synapse.
     ///
     /// # Safety
     /// As [`run`].
@@ -259,9 +260,16 @@ impl Runner<'_> {
             for k in 0..args.list_len as usize {
                 let seg = *args.list.add(k) as usize;
                 let pre = if args.seg_pre.is_null() { seg as u64 } else { *args.seg_pre.add(seg) as u64 };
-                let (a, b) = (*args.seg_start.add(seg), *args.seg_start.add(seg + 1));
+                let (a, b) = (*args.seg_start.add(seg), *args.seg_end.add(seg));
                 if !self.kernel.prologue.is_empty() {
-                    self.exec(args, Element { own: 0, pre, post: 0, key: pre }, &self.kernel.prologue);
+                    let el = Element { own: 0, pre, post: 0, key: pre };
+                    if args.skip_side_stores != 0 {
+                        for s in self.kernel.prologue.iter().filter(|s| !matches!(s, Stmt::Store(..))) {
+                            self.exec(args, el, std::slice::from_ref(s));
+                        }
+                    } else {
+                        self.exec(args, el, &self.kernel.prologue);
+                    }
                 }
                 for syn in a..b {
                     let post = *args.targets.add(syn as usize) as u64;

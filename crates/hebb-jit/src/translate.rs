@@ -64,6 +64,7 @@ pub fn translate(jit: &mut Jit, kernel: &Kernel) -> bool {
         check_stores: hebb_ir::checks_stores(kernel.kind),
         reductions: kernel.reductions.iter().map(|(r, _)| *r).collect(),
         synapses: matches!(kernel.owner, Owner::Projection(_)),
+        skip_side_stores: None,
     };
     t.prologue(kernel);
     match kernel.kind {
@@ -111,6 +112,9 @@ struct Translator<'a> {
     reductions: Vec<Reduce>,
     /// Whether elements are synapses (a projection's step or every kernel).
     synapses: bool,
+    /// `on pre`: nonzero when the prologue's stores are to be skipped
+    /// (`KernelArgs::skip_side_stores`).
+    skip_side_stores: Option<Value>,
 }
 
 fn flags() -> MemFlags {
@@ -304,7 +308,35 @@ impl Translator<'_> {
         }
         self.cache.clear();
         self.pending.clear();
-        self.stmts(&kernel.prologue);
+        let Some(skip) = self.skip_side_stores else {
+            self.stmts(&kernel.prologue);
+            self.flush_pending();
+            self.cache.clear();
+            return;
+        };
+        // Each run of top-level stores only if they are not skipped.
+        let mut k = 0;
+        while k < kernel.prologue.len() {
+            let stores = kernel.prologue[k..].iter().take_while(|s| matches!(s, Stmt::Store(..))).count();
+            if stores == 0 {
+                self.stmt(&kernel.prologue[k]);
+                k += 1;
+                continue;
+            }
+            self.flush_pending();
+            let store_block = self.b.create_block();
+            let after = self.b.create_block();
+            self.b.ins().brif(skip, after, &[], store_block, &[]);
+            self.b.switch_to_block(store_block);
+            self.b.seal_block(store_block);
+            self.stmts(&kernel.prologue[k..k + stores]);
+            self.flush_pending();
+            self.b.ins().jump(after, &[]);
+            self.b.switch_to_block(after);
+            self.b.seal_block(after);
+            self.cache.clear();
+            k += stores;
+        }
         self.flush_pending();
         self.cache.clear();
     }
@@ -357,15 +389,18 @@ impl Translator<'_> {
         let list = self.field(types::I64, offsets::LIST);
         let len = self.field(types::I64, offsets::LIST_LEN);
         let seg_start = self.field(types::I64, offsets::SEG_START);
+        let seg_end = self.field(types::I64, offsets::SEG_END);
         let seg_pre = self.field(types::I64, offsets::SEG_PRE);
         let targets = self.field(types::I64, offsets::TARGETS);
+        if !kernel.prologue.is_empty() {
+            self.skip_side_stores = Some(self.field(types::I64, offsets::SKIP_SIDE_STORES));
+        }
         let zero = self.b.ins().iconst(types::I64, 0);
         self.counted(zero, len, |t, k| {
             let seg = t.load_u32(list, k);
             let pre = t.load_u32(seg_pre, seg);
             let a = t.load_u32(seg_start, seg);
-            let seg1 = t.b.ins().iadd_imm_s(seg, 1);
-            let b = t.load_u32(seg_start, seg1);
+            let b = t.load_u32(seg_end, seg);
             t.pre = Some(pre);
             t.own = None;
             t.post = None;

@@ -18,19 +18,23 @@ mod error;
 mod estimate;
 mod init;
 mod input;
+mod partition;
 pub mod record;
 mod sample;
 mod schedule;
 mod state;
 mod step;
 mod synapses;
+mod team;
 
 pub use codec::RestoreError;
 pub use error::{BuildError, RunError, SynapseRef};
 pub use estimate::{MemoryEstimate, estimate, expected_synapses};
+pub use partition::DEFAULT_GRAIN;
 pub use state::{GroupView, ProjectionView};
 
 use hebb_ir::{Kernels, Program};
+use partition::Partition;
 use record::Recordings;
 use schedule::Presenting;
 use state::{AbortWindow, GroupState, ProjState};
@@ -57,6 +61,8 @@ use std::path::Path;
 pub struct Simulation {
     kernels: Box<dyn Kernels>,
     state: State,
+    /// How threads share the work, with more than one.
+    partition: Option<Partition>,
 }
 
 /// Everything that changes during a run.
@@ -91,7 +97,29 @@ impl Simulation {
         read: &dyn Fn(&Path) -> std::io::Result<String>,
     ) -> Result<Simulation, BuildError> {
         let state = build::build(kernels.program(), read)?;
-        Ok(Simulation { kernels, state })
+        Ok(Simulation { kernels, state, partition: None })
+    }
+
+    /// Runs on `threads` threads from now on (1: the calling thread only).
+    /// Results do not depend on it: every thread count gives bit-identical
+    /// results. A kernel call is split across threads only if it has at
+    /// least `grain` elements (neurons, synapses reached) per thread
+    /// ([`DEFAULT_GRAIN`]; smaller calls cost more to hand over than they
+    /// save).
+    pub fn set_threads(&mut self, threads: usize, grain: usize) {
+        self.partition = (threads > 1).then(|| {
+            Partition::new(self.kernels.program(), &self.state.groups, &self.state.projections, threads, grain)
+        });
+    }
+
+    /// The threads a run uses.
+    pub fn threads(&self) -> usize {
+        self.partition.as_ref().map_or(1, |p| p.threads)
+    }
+
+    /// How many kernel calls ran split across threads so far.
+    pub fn split_calls(&self) -> u64 {
+        self.partition.as_ref().map_or(0, |p| p.split_calls.get())
     }
 
     /// The program being run.
@@ -122,11 +150,35 @@ impl Simulation {
     /// the run where it happened; what was recorded so far is kept.
     pub fn run_steps(&mut self, n: u64) -> Result<(), RunError> {
         let end = (self.state.step + n).min(self.program().n_steps);
-        let mut stepper = self.stepper();
-        while stepper.st.step < end {
-            stepper.one_step()?;
-        }
-        Ok(())
+        let Some(partition) = &self.partition else {
+            let mut stepper = self.stepper();
+            while stepper.st.step < end {
+                stepper.one_step()?;
+            }
+            return Ok(());
+        };
+        // The workers live for this call: between calls nothing spins.
+        let shared = team::Shared::new(partition.threads);
+        let kernels = &*self.kernels;
+        std::thread::scope(|scope| {
+            for w in 1..partition.threads {
+                let shared = &shared;
+                scope.spawn(move || shared.work(w, kernels));
+            }
+            // Dropping the team (at the end, or on an error or a panic)
+            // stops the workers, so the scope can join them.
+            let team = team::Team::new(&shared);
+            let mut stepper = step::Stepper {
+                program: kernels.program(),
+                kernels,
+                st: &mut self.state,
+                parallel: Some((&team, partition)),
+            };
+            while stepper.st.step < end {
+                stepper.one_step()?;
+            }
+            Ok(())
+        })
     }
 
     /// Ends the run where it is: closes the current phase (recording its
@@ -158,6 +210,6 @@ impl Simulation {
     }
 
     fn stepper(&mut self) -> step::Stepper<'_> {
-        step::Stepper { program: self.kernels.program(), kernels: &*self.kernels, st: &mut self.state }
+        step::Stepper { program: self.kernels.program(), kernels: &*self.kernels, st: &mut self.state, parallel: None }
     }
 }

@@ -7,10 +7,12 @@
 //! kernels were compiled from.
 
 use crate::error::{RunError, SynapseRef};
+use crate::partition::Partition;
 use crate::state::Source;
+use crate::team::Team;
 use crate::{Program, State};
 use hebb_ir::abi::KernelArgs;
-use hebb_ir::{GroupKind, KernelId, Kernels, SynVar};
+use hebb_ir::{GroupKind, KernelId, Kernels, Stmt, SynVar};
 
 /// Synaptic state written by event kernels is scanned for non-finite values
 /// this often (in steps).
@@ -22,9 +24,11 @@ pub(crate) struct Stepper<'a> {
     pub program: &'a Program,
     pub kernels: &'a dyn Kernels,
     pub st: &'a mut State,
+    /// With more than one thread: the team and the threads' shares.
+    pub parallel: Option<(&'a Team<'a>, &'a Partition)>,
 }
 
-impl Stepper<'_> {
+impl<'a> Stepper<'a> {
     /// One time step, in the order of LANGUAGE.md section 6.
     pub fn one_step(&mut self) -> Result<(), RunError> {
         let n = self.st.step;
@@ -85,6 +89,38 @@ impl Stepper<'_> {
         if acc.is_nan() { Err(self.non_finite(blame, n)) } else { Ok(()) }
     }
 
+    /// The team and partition, if kernel `k` may be split and `work`
+    /// elements are enough to pay for it.
+    fn split(&self, k: KernelId, work: usize) -> Option<(&'a Team<'a>, &'a Partition)> {
+        let (team, part) = self.parallel?;
+        (part.splittable[k.index()] && work >= part.grain * part.threads).then_some((team, part))
+    }
+
+    /// Runs kernel `k` split across the team, thread τ with `args[τ]`; a
+    /// NaN accumulator becomes an error as in [`Stepper::call`].
+    ///
+    /// # Safety
+    ///
+    /// Each block is valid for kernel `k` (as for `call`), and the blocks
+    /// share the work as `partition` describes: kernel `k` is splittable,
+    /// and each block covers only elements (neurons, synapses, postsynaptic
+    /// neurons) of one thread.
+    unsafe fn call_split(
+        &self,
+        team: &Team<'_>,
+        k: KernelId,
+        args: &mut [KernelArgs],
+        blame: usize,
+        n: u64,
+    ) -> Result<(), RunError> {
+        if let Some((_, part)) = self.parallel {
+            part.split_calls.set(part.split_calls.get() + 1);
+        }
+        // SAFETY: the caller's contract.
+        let acc = unsafe { team.run(self.kernels, k, args) };
+        if acc.is_nan() { Err(self.non_finite(blame, n)) } else { Ok(()) }
+    }
+
     /// Arguments every kernel call starts from: time, seed and the group
     /// table (signals).
     fn args(&self) -> KernelArgs {
@@ -131,14 +167,31 @@ impl Stepper<'_> {
         }
         for (p, proj) in self.program.projections.iter().enumerate() {
             if let Some(k) = proj.step {
-                // Synapses `0..n_synapses`; `syn_pre` and `targets` give
-                // their neurons.
-                let mut args =
-                    KernelArgs { start: 0, end: self.st.projections[p].n_synapses() as u64, ..self.proj_args(p) };
-                self.call(k, &mut args, proj.post.group.index(), n)?;
+                self.over_synapses(p, k, n)?;
             }
         }
         Ok(())
+    }
+
+    /// Runs a projection's kernel over every synapse (continuous equations,
+    /// `every` blocks without reductions), split by synapse ranges when it
+    /// may be: each synapse is its own element.
+    fn over_synapses(&mut self, p: usize, k: KernelId, n: u64) -> Result<(), RunError> {
+        let blame = self.program.projections[p].post.group.index();
+        let n_syn = self.st.projections[p].n_synapses();
+        if let Some((team, part)) = self.split(k, n_syn) {
+            let b = crate::team::split(n_syn, part.threads, 8);
+            let mut args: Vec<KernelArgs> = (0..part.threads)
+                .map(|tau| KernelArgs { start: b[tau] as u64, end: b[tau + 1] as u64, ..self.proj_args(p) })
+                .collect();
+            // SAFETY: disjoint synapse ranges of a splittable kernel, which
+            // writes its own synapse only.
+            return unsafe { self.call_split(team, k, &mut args, blame, n) };
+        }
+        // Synapses `0..n_synapses`; `syn_pre` and `targets` give their
+        // neurons.
+        let mut args = KernelArgs { start: 0, end: n_syn as u64, ..self.proj_args(p) };
+        self.call(k, &mut args, blame, n)
     }
 
     /// A group's sources and step kernel: rates, input spikes, integration
@@ -160,23 +213,7 @@ impl Stepper<'_> {
             Source::None => {}
         }
         if let Some(k) = group.step {
-            let state = &mut self.st.groups[g];
-            state.spikes.clear();
-            state.spikes.reserve(state.size);
-            // Elements `0..size`; `spikes_out` has room for `size` indices.
-            let mut args = KernelArgs {
-                start: 0,
-                end: state.size as u64,
-                spikes_out: state.spikes.as_mut_ptr(),
-                ..self.group_args(g)
-            };
-            let result = self.call(k, &mut args, g, n);
-            let state = &mut self.st.groups[g];
-            let n_spikes = (args.n_spikes as usize).min(state.size);
-            // SAFETY: the kernel wrote `n_spikes` (at most `size`) indices
-            // into the capacity reserved above.
-            unsafe { state.spikes.set_len(n_spikes) };
-            result?;
+            self.step_kernel(g, k, n)?;
         }
         let state = &mut self.st.groups[g];
         if let Some(ls) = state.lastspike {
@@ -187,6 +224,52 @@ impl Stepper<'_> {
         }
         self.st.recordings.spike_counts[g] += state.spikes.len() as u64;
         Ok(())
+    }
+
+    /// A group's step kernel: integration and threshold, its spikes in
+    /// index order. Split, each thread writes its neurons' spikes at its
+    /// range's start; they are then moved together, in thread order.
+    fn step_kernel(&mut self, g: usize, k: KernelId, n: u64) -> Result<(), RunError> {
+        let state = &mut self.st.groups[g];
+        let size = state.size;
+        state.spikes.clear();
+        state.spikes.reserve(size);
+        let out = state.spikes.as_mut_ptr();
+        let (result, n_spikes) = if let Some((team, part)) = self.split(k, size) {
+            let b = &part.groups[g];
+            // Thread τ: neurons `b[τ]..b[τ+1]`, room for as many spikes at
+            // `out + b[τ]`.
+            let mut args: Vec<KernelArgs> = (0..part.threads)
+                .map(|tau| KernelArgs {
+                    start: b[tau] as u64,
+                    end: b[tau + 1] as u64,
+                    spikes_out: out.wrapping_add(b[tau]),
+                    ..self.group_args(g)
+                })
+                .collect();
+            // SAFETY: disjoint neuron ranges of a splittable kernel (which
+            // writes its own neuron only), and disjoint spike buffers.
+            let result = unsafe { self.call_split(team, k, &mut args, g, n) };
+            let mut len = 0;
+            for (tau, a) in args.iter().enumerate() {
+                let m = (a.n_spikes as usize).min(b[tau + 1] - b[tau]);
+                // SAFETY: thread τ wrote `m` indices at `out + b[τ]`, inside
+                // the capacity reserved above; `len <= b[τ]`, and `copy`
+                // allows the overlap.
+                unsafe { std::ptr::copy(out.add(b[tau]), out.add(len), m) };
+                len += m;
+            }
+            (result, len)
+        } else {
+            // Elements `0..size`; `spikes_out` has room for `size` indices.
+            let mut args = KernelArgs { start: 0, end: size as u64, spikes_out: out, ..self.group_args(g) };
+            let result = self.call(k, &mut args, g, n);
+            (result, (args.n_spikes as usize).min(size))
+        };
+        // SAFETY: the kernel wrote `n_spikes` (at most `size`) indices into
+        // the capacity reserved above, from its start.
+        unsafe { self.st.groups[g].spikes.set_len(n_spikes) };
+        result
     }
 
     /// The time-varying rates of a poisson group's neurons with a candidate
@@ -220,9 +303,20 @@ impl Stepper<'_> {
     fn group_every(&mut self, n: u64) -> Result<(), RunError> {
         for (g, group) in self.program.groups.iter().enumerate() {
             for &(period, k) in &group.every {
-                if (n + 1).is_multiple_of(period) {
+                if !(n + 1).is_multiple_of(period) {
+                    continue;
+                }
+                let size = self.st.groups[g].size;
+                if let Some((team, part)) = self.split(k, size) {
+                    let b = &part.groups[g];
+                    let mut args: Vec<KernelArgs> = (0..part.threads)
+                        .map(|tau| KernelArgs { start: b[tau] as u64, end: b[tau + 1] as u64, ..self.group_args(g) })
+                        .collect();
+                    // SAFETY: disjoint neuron ranges of a splittable kernel.
+                    unsafe { self.call_split(team, k, &mut args, g, n)? };
+                } else {
                     // Elements `0..size`; every kernels write no spikes.
-                    let mut args = KernelArgs { end: self.st.groups[g].size as u64, ..self.group_args(g) };
+                    let mut args = KernelArgs { end: size as u64, ..self.group_args(g) };
                     self.call(k, &mut args, g, n)?;
                 }
             }
@@ -240,6 +334,10 @@ impl Stepper<'_> {
                     continue;
                 }
                 let n_red = self.program.kernels[k.index()].reductions.len();
+                if n_red == 0 {
+                    self.over_synapses(p, k, n)?;
+                    continue;
+                }
                 let stride =
                     self.st.groups[proj.pre.group.index()].size.max(self.st.groups[proj.post.group.index()].size);
                 let ps = &mut self.st.projections[p];
@@ -299,25 +397,58 @@ impl Stepper<'_> {
         if let Some(k) = on_pre
             && !self.st.projections[p].ring[slot].is_empty()
         {
-            let ps = &self.st.projections[p];
-            // The arriving segments: each indexes a run of valid synapses
-            // (`seg_start`) of a valid presynaptic neuron (`seg_pre`).
-            let (seg_start, seg_pre) = if ps.heterogeneous() {
-                (ps.seg_start.as_ptr(), ps.seg_pre.as_ptr())
-            } else {
-                (ps.row_start.as_ptr(), ps.identity.as_ptr())
-            };
-            let mut args = KernelArgs {
-                list: ps.ring[slot].as_ptr(),
-                list_len: ps.ring[slot].len() as u64,
-                seg_start,
-                seg_pre,
-                ..self.proj_args(p)
-            };
-            self.call(k, &mut args, proj.post.group.index(), n)?;
+            self.on_pre(p, k, slot, n)?;
         }
         self.st.projections[p].ring[slot].clear();
         Ok(())
+    }
+
+    /// Runs `on pre` kernel `k` for the segments arriving in ring slot
+    /// `slot`. Split, each thread runs its part of every segment (the
+    /// synapses onto its neurons) with the prologue computed but not
+    /// stored; then one thread runs the prologue alone, storing it.
+    fn on_pre(&mut self, p: usize, k: KernelId, slot: usize, n: u64) -> Result<(), RunError> {
+        let blame = self.program.projections[p].post.group.index();
+        let ps = &self.st.projections[p];
+        let list = &ps.ring[slot];
+        // The arriving segments: each indexes a run of valid synapses
+        // (`starts[s]..starts[s+1]`) of a valid presynaptic neuron
+        // (`seg_pre`).
+        let (starts, seg_pre) =
+            if ps.heterogeneous() { (&ps.seg_start, ps.seg_pre.as_ptr()) } else { (&ps.row_start, ps.identity.as_ptr()) };
+        let base = KernelArgs {
+            list: list.as_ptr(),
+            list_len: list.len() as u64,
+            seg_start: starts.as_ptr(),
+            seg_end: starts[1..].as_ptr(),
+            seg_pre,
+            ..self.proj_args(p)
+        };
+        let splits = self.parallel.and_then(|(_, part)| part.projections[p].as_ref());
+        let work = splits.map_or(0, |s| (list.len() as f64 * s.mean_length) as usize);
+        let (Some((team, part)), Some(splits)) = (self.split(k, work), splits) else {
+            return self.call(k, &mut KernelArgs { ..base }, blame, n);
+        };
+        let stores_side = self.program.kernels[k.index()].prologue.iter().any(|s| matches!(s, Stmt::Store(..)));
+        let threads = part.threads;
+        let mut args: Vec<KernelArgs> = (0..threads)
+            .map(|tau| KernelArgs {
+                seg_start: if tau == 0 { base.seg_start } else { splits.inner[tau - 1].as_ptr() },
+                seg_end: if tau + 1 == threads { base.seg_end } else { splits.inner[tau].as_ptr() },
+                skip_side_stores: u64::from(stores_side),
+                ..base
+            })
+            .collect();
+        // SAFETY: thread τ's bounds cover, in every segment, the synapses
+        // onto its postsynaptic neurons (`Partition`), and the kernel is
+        // splittable: it writes those synapses and neurons only; hoisted
+        // values are not stored here.
+        unsafe { self.call_split(team, k, &mut args, blame, n)? };
+        if !stores_side {
+            return Ok(());
+        }
+        // The prologue alone: every segment empty.
+        self.call(k, &mut KernelArgs { seg_end: base.seg_start, ..base }, blame, n)
     }
 
     /// Puts this step's spikes of projection `p`'s presynaptic group into
@@ -359,17 +490,38 @@ impl Stepper<'_> {
             .extend(spikes.iter().copied().filter(|&j| (j as usize) >= sel.start && (j as usize) < sel.end));
         let now = (n % len) as usize;
         if !self.st.projections[p].post_ring[now].is_empty() {
-            let ps = &self.st.projections[p];
-            // Valid postsynaptic neurons, whose synapses the post index lists.
-            let mut args = KernelArgs {
-                list: ps.post_ring[now].as_ptr(),
-                list_len: ps.post_ring[now].len() as u64,
-                ..self.proj_args(p)
-            };
-            self.call(k, &mut args, post_g, n)?;
+            self.on_post(p, k, now, n)?;
         }
         self.st.projections[p].post_ring[now].clear();
         Ok(())
+    }
+
+    /// Runs `on post` kernel `k` for the postsynaptic neurons in ring slot
+    /// `now` (in increasing order). Split, each thread takes the neurons of
+    /// its range.
+    fn on_post(&mut self, p: usize, k: KernelId, now: usize, n: u64) -> Result<(), RunError> {
+        let post_g = self.program.projections[p].post.group.index();
+        let ps = &self.st.projections[p];
+        let list = &ps.post_ring[now];
+        // Valid postsynaptic neurons, whose synapses the post index lists.
+        let base = KernelArgs { list: list.as_ptr(), list_len: list.len() as u64, ..self.proj_args(p) };
+        let mean_in = ps.n_synapses() as f64 / self.st.groups[post_g].size.max(1) as f64;
+        let Some((team, part)) = self.split(k, (list.len() as f64 * mean_in) as usize) else {
+            return self.call(k, &mut KernelArgs { ..base }, post_g, n);
+        };
+        debug_assert!(list.windows(2).all(|w| w[0] < w[1]), "postsynaptic spikes in order");
+        let b = &part.groups[post_g];
+        let at = |tau: usize| list.partition_point(|&j| (j as usize) < b[tau]);
+        let mut args: Vec<KernelArgs> = (0..part.threads)
+            .map(|tau| {
+                let (lo, hi) = (at(tau), if tau + 1 == part.threads { list.len() } else { at(tau + 1) });
+                KernelArgs { list: list[lo..].as_ptr(), list_len: (hi - lo) as u64, ..base }
+            })
+            .collect();
+        // SAFETY: thread τ gets the listed neurons of its range, and the
+        // kernel is splittable: it writes their synapses, the neurons and
+        // their hoisted values only.
+        unsafe { self.call_split(team, k, &mut args, post_g, n) }
     }
 
     /// `abort when`: the rate of the last 100 ms against its threshold.

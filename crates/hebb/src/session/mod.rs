@@ -179,6 +179,8 @@ pub struct Checked {
     pub lower_time: Duration,
     backend: Backend,
     max_memory: Option<u64>,
+    threads: usize,
+    grain: Option<usize>,
 }
 
 impl Checked {
@@ -239,6 +241,8 @@ pub fn check(request: &Request) -> Result<Checked, Error> {
         lower_time: t0.elapsed(),
         backend: request.backend,
         max_memory: request.max_memory,
+        threads: request.threads,
+        grain: request.grain,
     })
 }
 
@@ -280,6 +284,10 @@ pub struct Compiled {
     /// The most memory the network may take (bytes); else what the
     /// machine has available.
     pub max_memory: Option<u64>,
+    /// Threads the run uses (results do not depend on it).
+    pub threads: usize,
+    /// See `Request::grain`.
+    pub grain: Option<usize>,
 }
 
 impl Compiled {
@@ -292,7 +300,7 @@ impl Compiled {
 /// must not run) and compiles it for the request's backend.
 pub fn compile(checked: Checked) -> Result<Compiled, Error> {
     let diagnostics = checked.diagnostics();
-    let Checked { program, lower_time, backend, max_memory, .. } = checked;
+    let Checked { program, lower_time, backend, max_memory, threads, grain, .. } = checked;
     let program = program.ok_or_else(|| Error::Model(Box::new(diagnostics)))?;
     let t0 = Instant::now();
     hebb_ir::verify(&program).map_err(Error::Verify)?;
@@ -300,7 +308,7 @@ pub fn compile(checked: Checked) -> Result<Compiled, Error> {
         Backend::Jit => Box::new(jit(program)?),
         Backend::Interpreter => Box::new(Interpreted::new(program)),
     };
-    Ok(Compiled { kernels, compile_time: lower_time + t0.elapsed(), max_memory })
+    Ok(Compiled { kernels, compile_time: lower_time + t0.elapsed(), max_memory, threads, grain })
 }
 
 /// Compiles a program to native code. For developers, two environment
@@ -361,7 +369,8 @@ impl Outcome {
 pub fn build(compiled: Compiled) -> Result<(Simulation, Duration), Error> {
     fits_in_memory(compiled.program(), compiled.max_memory)?;
     let t0 = Instant::now();
-    let simulation = Simulation::new(compiled.kernels, &read_data_file)?;
+    let mut simulation = Simulation::new(compiled.kernels, &read_data_file)?;
+    simulation.set_threads(compiled.threads.max(1), compiled.grain.unwrap_or(hebb_runtime::DEFAULT_GRAIN));
     Ok((simulation, t0.elapsed()))
 }
 

@@ -74,6 +74,10 @@ pub struct Request {
     pub max_memory: Option<u64>,
     /// Threads for one run (results do not depend on it).
     pub threads: usize,
+    /// The least work (neurons, synapses reached) per thread for which a
+    /// kernel call is split across threads; `None`: the runtime's default.
+    /// For tests and tuning: results do not depend on it.
+    pub grain: Option<usize>,
 }
 
 impl Request {
@@ -134,6 +138,7 @@ impl Request {
             from: v["from"].as_str().map(PathBuf::from),
             max_memory: v["max_memory"].as_u64(),
             threads: v["threads"].as_u64().map_or(1, |t| t as usize),
+            grain: None,
             ..Request::file(model)
         })
     }
@@ -153,6 +158,7 @@ impl Request {
             force: false,
             max_memory: None,
             threads: 1,
+            grain: None,
         }
     }
 
