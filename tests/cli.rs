@@ -217,3 +217,51 @@ fn explain_shows_an_experiments_schedule() {
         assert!(text.contains(line), "missing `{line}` in\n{text}");
     }
 }
+
+#[test]
+fn profile_names_where_the_time_went_and_changes_nothing() {
+    let dir = temp_dir("profile");
+    let (with, without) = (dir.join("with"), dir.join("without"));
+    let o = hebb(&["run", &model("cuba.hebb"), "--duration", "200 ms", "--profile", "-o", with.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("where the time went"), "{text}");
+    for part in ["step P", "on pre P-P", "queue P-P_2", "records", "write records"] {
+        assert!(text.lines().any(|l| l.trim_start().starts_with(part)), "no `{part}` in\n{text}");
+    }
+    let run: serde_json::Value = serde_json::from_slice(&std::fs::read(with.join("run.json")).unwrap()).unwrap();
+    let parts = run["profile"].as_array().expect("profile in run.json");
+    let step = parts.iter().find(|p| p["part"] == "step P").expect("step P");
+    assert_eq!(step["calls"], 2000, "one step kernel call per step");
+    let total: f64 = parts.iter().map(|p| p["seconds"].as_f64().unwrap()).sum();
+    let share: f64 = parts.iter().map(|p| p["share"].as_f64().unwrap()).sum();
+    assert!((share - 1.0).abs() < 1e-9, "shares sum to {share}");
+    assert!(total <= run["timings"]["run_s"].as_f64().unwrap() * 1.05 + 0.01, "profiled {total} s");
+    let o = hebb(&["run", &model("cuba.hebb"), "--duration", "200 ms", "-o", without.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in ["spikes/P.t.npy", "spikes/P.i.npy"] {
+        assert_eq!(std::fs::read(with.join(f)).unwrap(), std::fs::read(without.join(f)).unwrap(), "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn perf_map_names_the_jit_kernels() {
+    let dir = temp_dir("perfmap");
+    let child = Command::new(env!("CARGO_BIN_EXE_hebb"))
+        .args(["run", &model("cuba.hebb"), "--duration", "10 ms", "-q", "-o", dir.join("run").to_str().unwrap()])
+        .env("HEBB_PERF_MAP", "1")
+        .spawn()
+        .expect("hebb runs");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("hebb ends");
+    assert!(out.status.success());
+    let map = std::env::temp_dir().join(format!("perf-{pid}.map"));
+    let text = std::fs::read_to_string(&map).expect("perf map written");
+    let _ = std::fs::remove_file(&map);
+    // perf's format: start address and size in hex, then the name.
+    let line = text.lines().find(|l| l.ends_with("hebb_kernel_P.step")).unwrap_or_else(|| panic!("{text}"));
+    let fields: Vec<&str> = line.split(' ').collect();
+    assert!(u64::from_str_radix(fields[0], 16).is_ok() && u64::from_str_radix(fields[1], 16).unwrap() > 0, "{line}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

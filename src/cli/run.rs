@@ -52,6 +52,10 @@ pub struct RunArgs {
     /// checking that scaling does not change results.
     #[arg(long)]
     no_scale: bool,
+    /// Print where the time went (each kernel by name, sources, records,
+    /// writing) and keep it in run.json under "profile".
+    #[arg(long)]
+    profile: bool,
     /// Write a checkpoint this often (simulated time, e.g. `10 s`), for
     /// `hebb resume` after a crash. An interrupted run always writes one.
     #[arg(long, value_name = "D")]
@@ -109,6 +113,7 @@ pub fn run(args: &RunArgs) -> u8 {
         force: args.force,
         max_memory,
         threads: args.threads.unwrap_or_else(all_cores),
+        profile: args.profile,
         ..Request::file(file)
     };
     let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&model_name(file)));
@@ -126,7 +131,12 @@ fn replay(args: &RunArgs, from: &std::path::Path) -> u8 {
     };
     let name = format!("{}-replay", model_name(request.source.path()));
     let dir = args.output.clone().unwrap_or_else(|| default_run_dir(&name));
-    let request = Request { force: args.force, threads: args.threads.unwrap_or(request.threads), ..request };
+    let request = Request {
+        force: args.force,
+        threads: args.threads.unwrap_or(request.threads),
+        profile: args.profile,
+        ..request
+    };
     let mut terminal = Terminal::new(args.quiet, Interrupt::install());
     let result = session::run(&request, &dir, &mut terminal);
     finish(result, &mut terminal, args.quiet)
@@ -174,9 +184,32 @@ fn report(summary: &RunSummary, quiet: bool) -> u8 {
         if !summary.metrics.is_empty() {
             out!("{}", hebb::study::metrics_table(&summary.metrics));
         }
+        if !summary.profile.is_empty() {
+            out!("{}", profile_table(summary));
+        }
         out!("wrote {}", summary.dir.display());
     }
     EXIT_OK
+}
+
+/// Where the time went, longest first, with each part's share of the total
+/// and its time per call.
+fn profile_table(summary: &RunSummary) -> String {
+    let total: f64 = summary.profile.iter().map(|e| e.seconds).sum();
+    let width = summary.profile.iter().map(|e| e.name.len()).max().unwrap_or(0).max(4);
+    let mut out = format!("where the time went ({total:.3} s profiled):\n");
+    for e in &summary.profile {
+        let per_call = e.seconds / e.calls.max(1) as f64;
+        out += &format!(
+            "  {:width$}  {:>9.3} s  {:>5.1} %  {:>10} calls  {:>9.2} µs/call\n",
+            e.name,
+            e.seconds,
+            100.0 * e.seconds / total.max(1e-300),
+            e.calls,
+            per_call * 1e6,
+        );
+    }
+    out.trim_end().to_string()
 }
 
 /// The summary of a finished run: speed, populations, synapses, timings.

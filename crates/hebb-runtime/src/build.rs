@@ -73,6 +73,7 @@ pub(crate) fn build(program: &Program, read: &dyn Fn(&Path) -> std::io::Result<S
         base_rates,
         presenting: None,
         aborts,
+        profile: None,
     })
 }
 

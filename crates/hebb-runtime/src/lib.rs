@@ -19,6 +19,7 @@ mod estimate;
 mod init;
 mod input;
 mod partition;
+mod profile;
 pub mod record;
 mod sample;
 mod schedule;
@@ -31,6 +32,7 @@ pub use codec::RestoreError;
 pub use error::{BuildError, RunError, SynapseRef};
 pub use estimate::{MemoryEstimate, estimate, expected_synapses};
 pub use partition::DEFAULT_GRAIN;
+pub use profile::ProfileEntry;
 pub use state::{GroupView, ProjectionView};
 
 use hebb_ir::{Kernels, Program};
@@ -82,6 +84,8 @@ struct State {
     base_rates: Vec<Option<Vec<f64>>>,
     presenting: Option<Presenting>,
     aborts: Vec<AbortWindow>,
+    /// Time per part of the step, when profiling.
+    profile: Option<profile::Profile>,
 }
 
 // SAFETY: the raw pointers in `group_table` point into the groups' columns,
@@ -115,6 +119,19 @@ impl Simulation {
     /// The threads a run uses.
     pub fn threads(&self) -> usize {
         self.partition.as_ref().map_or(1, |p| p.threads)
+    }
+
+    /// Times every part of the step from now on (see [`Simulation::profile`]).
+    pub fn set_profiling(&mut self, on: bool) {
+        if on != self.state.profile.is_some() {
+            self.state.profile = on.then(Default::default);
+        }
+    }
+
+    /// Where the time went since profiling started, longest first (empty
+    /// when not profiling).
+    pub fn profile(&self) -> Vec<ProfileEntry> {
+        self.state.profile.as_ref().map_or_else(Vec::new, |p| p.entries(self.program()))
     }
 
     /// How many kernel calls ran split across threads so far.

@@ -8,11 +8,13 @@
 
 use crate::error::{RunError, SynapseRef};
 use crate::partition::Partition;
+use crate::profile::Part;
 use crate::state::Source;
 use crate::team::Team;
 use crate::{Program, State};
 use hebb_ir::abi::KernelArgs;
 use hebb_ir::{GroupKind, KernelId, Kernels, Stmt, SynVar};
+use std::time::Instant;
 
 /// Synaptic state written by event kernels is scanned for non-finite values
 /// this often (in steps).
@@ -32,10 +34,14 @@ impl<'a> Stepper<'a> {
     /// One time step, in the order of LANGUAGE.md section 6.
     pub fn one_step(&mut self) -> Result<(), RunError> {
         let n = self.st.step;
+        let t = self.clock();
         self.schedule(n);
         self.update_factors(n as f64 * self.program.dt);
+        self.charge(t, Part::Schedule);
         // 1. Records of state at t.
+        let t = self.clock();
         self.sample_records(n);
+        self.charge(t, Part::Records);
         // 2. Continuous synaptic equations (reading neurons and signals at
         // t), then neurons and signals, whose thresholds are step 3.
         self.continuous_synapses(n)?;
@@ -49,7 +55,9 @@ impl<'a> Stepper<'a> {
             self.deliver_pre(p, n)?;
         }
         for p in 0..self.st.projections.len() {
+            let t = self.clock();
             self.deliver_post(p, n)?;
+            self.charge(t, Part::OnPost(p));
         }
         // 5. Resets.
         self.resets(n)?;
@@ -63,17 +71,35 @@ impl<'a> Stepper<'a> {
     /// Records spikes, checks aborts, moves to the next step, and scans
     /// synaptic state every `SCAN_PERIOD` steps.
     fn end_step(&mut self, n: u64) -> Result<(), RunError> {
+        let t = self.clock();
         self.record_spikes(n);
+        self.charge(t, Part::Records);
+        let t = self.clock();
         let aborted = self.check_aborts(n);
         self.st.step += 1;
         if self.st.step == self.program.n_steps {
             self.close_phase(self.st.step);
         }
+        self.charge(t, Part::Schedule);
         aborted?;
         if self.st.step.is_multiple_of(SCAN_PERIOD) || self.st.step == self.program.n_steps {
+            let t = self.clock();
             self.scan_synapses()?;
+            self.charge(t, Part::Scan);
         }
         Ok(())
+    }
+
+    /// The time now, when profiling.
+    fn clock(&self) -> Option<Instant> {
+        self.st.profile.as_ref().map(|_| Instant::now())
+    }
+
+    /// Adds the time since `t` (from [`Stepper::clock`]) to `part`.
+    fn charge(&mut self, t: Option<Instant>, part: Part) {
+        if let (Some(t), Some(profile)) = (t, &mut self.st.profile) {
+            profile.add(part, t.elapsed());
+        }
     }
 
     /// Runs kernel `k`; a NaN accumulator becomes an error naming the first
@@ -167,7 +193,9 @@ impl<'a> Stepper<'a> {
         }
         for (p, proj) in self.program.projections.iter().enumerate() {
             if let Some(k) = proj.step {
+                let t = self.clock();
                 self.over_synapses(p, k, n)?;
+                self.charge(t, Part::Continuous(p));
             }
         }
         Ok(())
@@ -198,6 +226,7 @@ impl<'a> Stepper<'a> {
     /// and threshold; then last-spike times and spike counts.
     fn advance_group(&mut self, g: usize, n: u64) -> Result<(), RunError> {
         let group = &self.program.groups[g];
+        let t = self.clock();
         self.source_rates(g, n)?;
         let state = &mut self.st.groups[g];
         state.spikes.clear();
@@ -212,8 +241,11 @@ impl<'a> Stepper<'a> {
             Source::SpikeTimes(s) => s.emit(n, &mut state.spikes),
             Source::None => {}
         }
+        self.charge(t, Part::Source(g));
         if let Some(k) = group.step {
+            let t = self.clock();
             self.step_kernel(g, k, n)?;
+            self.charge(t, Part::Step(g));
         }
         let state = &mut self.st.groups[g];
         if let Some(ls) = state.lastspike {
@@ -293,8 +325,10 @@ impl<'a> Stepper<'a> {
                 continue;
             }
             // The spiking neurons: valid indices of the group.
+            let t = self.clock();
             let mut args = KernelArgs { list: spikes.as_ptr(), list_len: spikes.len() as u64, ..self.group_args(g) };
             self.call(k, &mut args, g, n)?;
+            self.charge(t, Part::Reset(g));
         }
         Ok(())
     }
@@ -307,6 +341,7 @@ impl<'a> Stepper<'a> {
                     continue;
                 }
                 let size = self.st.groups[g].size;
+                let t = self.clock();
                 if let Some((team, part)) = self.split(k, size) {
                     let b = &part.groups[g];
                     let mut args: Vec<KernelArgs> = (0..part.threads)
@@ -319,6 +354,7 @@ impl<'a> Stepper<'a> {
                     let mut args = KernelArgs { end: size as u64, ..self.group_args(g) };
                     self.call(k, &mut args, g, n)?;
                 }
+                self.charge(t, Part::GroupEvery(g));
             }
         }
         Ok(())
@@ -334,8 +370,10 @@ impl<'a> Stepper<'a> {
                     continue;
                 }
                 let n_red = self.program.kernels[k.index()].reductions.len();
+                let t = self.clock();
                 if n_red == 0 {
                     self.over_synapses(p, k, n)?;
+                    self.charge(t, Part::ProjectionEvery(p));
                     continue;
                 }
                 let stride =
@@ -354,6 +392,7 @@ impl<'a> Stepper<'a> {
                     ..self.proj_args(p)
                 };
                 self.call(k, &mut args, proj.post.group.index(), n)?;
+                self.charge(t, Part::ProjectionEvery(p));
             }
         }
         Ok(())
@@ -391,13 +430,17 @@ impl<'a> Stepper<'a> {
     /// arriving now.
     fn deliver_pre(&mut self, p: usize, n: u64) -> Result<(), RunError> {
         let proj = &self.program.projections[p];
+        let t = self.clock();
         self.queue_pre_spikes(p, n);
+        self.charge(t, Part::Queue(p));
         let slot = (n % self.st.projections[p].ring.len() as u64) as usize;
         let on_pre = if self.st.plastic { proj.on_pre } else { proj.frozen_on_pre };
         if let Some(k) = on_pre
             && !self.st.projections[p].ring[slot].is_empty()
         {
+            let t = self.clock();
             self.on_pre(p, k, slot, n)?;
+            self.charge(t, Part::OnPre(p));
         }
         self.st.projections[p].ring[slot].clear();
         Ok(())

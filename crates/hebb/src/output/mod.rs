@@ -13,7 +13,7 @@ pub use writer::{FileEntry, RunWriter, WriteError};
 
 use crate::metrics::MetricValue;
 use hebb_ir::{GroupKind, Program};
-use hebb_runtime::Simulation;
+use hebb_runtime::{ProfileEntry, Simulation};
 use hebb_runtime::record::{PresentationRecord, Recordings};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -60,6 +60,8 @@ pub struct RunRecord<'a> {
     pub provenance: &'a Value,
     pub timings: &'a Timings,
     pub metrics: &'a [MetricValue],
+    /// Where the time went (`--profile`); empty otherwise.
+    pub profile: &'a [ProfileEntry],
 }
 
 /// Writes `value` as `path` atomically: to a temporary file beside it,
@@ -155,7 +157,7 @@ fn run_json(sim: &Simulation, r: &RunRecord<'_>) -> Value {
     let program = sim.program();
     let simulated = sim.time();
     let t = r.timings;
-    json!({
+    let mut v = json!({
         "status": r.status,
         "message": r.message,
         "model": r.model.display().to_string(),
@@ -174,7 +176,16 @@ fn run_json(sim: &Simulation, r: &RunRecord<'_>) -> Value {
         "provenance": r.provenance,
         "phases": sim.recordings().phases.iter().map(|(n, t0, t1)| json!({ "name": n, "t0": t0, "t1": t1 })).collect::<Vec<_>>(),
         "metrics": r.metrics.iter().map(|m| (m.column.clone(), json_number(m.value))).collect::<serde_json::Map<_, _>>(),
-    })
+    });
+    if !r.profile.is_empty() {
+        let total: f64 = r.profile.iter().map(|e| e.seconds).sum();
+        v["profile"] = r
+            .profile
+            .iter()
+            .map(|e| json!({ "part": e.name, "seconds": e.seconds, "calls": e.calls, "share": e.seconds / total.max(1e-300) }))
+            .collect();
+    }
+    v
 }
 
 /// Size, spike count and mean rate of every spiking group.

@@ -78,6 +78,8 @@ pub struct Request {
     /// kernel call is split across threads; `None`: the runtime's default.
     /// For tests and tuning: results do not depend on it.
     pub grain: Option<usize>,
+    /// Time every part of the step (`hebb run --profile`).
+    pub profile: bool,
 }
 
 impl Request {
@@ -107,6 +109,7 @@ impl Request {
             "from": self.from.as_ref().map(|p| p.display().to_string()),
             "max_memory": self.max_memory,
             "threads": self.threads,
+            "profile": self.profile,
         })
     }
 
@@ -139,6 +142,7 @@ impl Request {
             max_memory: v["max_memory"].as_u64(),
             threads: v["threads"].as_u64().map_or(1, |t| t as usize),
             grain: None,
+            profile: v["profile"].as_bool().unwrap_or(false),
             ..Request::file(model)
         })
     }
@@ -159,6 +163,7 @@ impl Request {
             max_memory: None,
             threads: 1,
             grain: None,
+            profile: false,
         }
     }
 

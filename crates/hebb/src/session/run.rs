@@ -10,7 +10,7 @@ use super::{Error, Observer, Progress, Request, build, check, compile, describe}
 use crate::metrics::{self, MetricValue};
 use crate::output::{self, CHECKPOINT, RunRecord, RunWriter, Timings, WriteError};
 use hebb_lang::units::{Dim, format_quantity};
-use hebb_runtime::{RunError, Simulation};
+use hebb_runtime::{ProfileEntry, RunError, Simulation};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -42,6 +42,8 @@ pub struct RunSummary {
     pub populations: Vec<PopulationSummary>,
     pub synapses: usize,
     pub dir: PathBuf,
+    /// Where the time went, longest first (with `Request::profile`).
+    pub profile: Vec<ProfileEntry>,
 }
 
 impl RunSummary {
@@ -94,6 +96,7 @@ impl<'a> About<'a> {
             provenance: &self.provenance,
             timings,
             metrics,
+            profile: &[],
         }
     }
 }
@@ -106,18 +109,35 @@ pub(super) struct Disk<'a> {
     /// interrupted run stops).
     every: Option<u64>,
     about: About<'a>,
+    /// Time spent writing records and checkpoints (for `--profile`).
+    writing: Duration,
+    checkpointing: Duration,
 }
 
-impl Disk<'_> {
+impl<'a> Disk<'a> {
+    fn new(dir: &'a Path, writer: RunWriter, every: Option<u64>, about: About<'a>) -> Disk<'a> {
+        Disk { dir, writer, every, about, writing: Duration::ZERO, checkpointing: Duration::ZERO }
+    }
+
     /// Writes what was recorded since the last time.
     fn flush(&mut self, sim: &mut Simulation) -> Result<(), WriteError> {
+        let t = Instant::now();
         let data = sim.drain_recordings(false);
-        self.writer.append(sim.program(), &data)
+        let result = self.writer.append(sim.program(), &data);
+        self.writing += t.elapsed();
+        result
     }
 
     /// Flushes, then writes a checkpoint of the simulation as it stands.
     fn checkpoint(&mut self, sim: &mut Simulation) -> Result<(), WriteError> {
         self.flush(sim)?;
+        let t = Instant::now();
+        let result = self.write_checkpoint(sim);
+        self.checkpointing += t.elapsed();
+        result
+    }
+
+    fn write_checkpoint(&mut self, sim: &Simulation) -> Result<(), WriteError> {
         let header = json!({
             "step": sim.step(),
             "time": sim.time(),
@@ -220,7 +240,7 @@ pub fn run(request: &Request, dir: &Path, observer: &mut dyn Observer) -> Result
     let _lock = super::rundir::claim(dir, &output::sha256_hex(about.model_text.as_bytes()), request.force)?;
     let writer = RunWriter::create(dir, sim.program(), sim.recordings())?;
     let every = checkpoint_steps(request, &sim);
-    go(sim, Disk { dir, writer, every, about }, timings, observer)
+    go(sim, Disk::new(dir, writer, every, about), timings, observer)
 }
 
 /// The request a run directory records, to run it again: the model where
@@ -279,7 +299,7 @@ pub fn resume(dir: &Path, observer: &mut dyn Observer) -> Result<RunSummary, Err
     let _lock = super::rundir::lock(dir)?;
     let writer = RunWriter::reopen(dir, sim.program(), sim.recordings(), &positions)?;
     let every = checkpoint_steps(&request, &sim);
-    go(sim, Disk { dir, writer, every, about }, timings, observer)
+    go(sim, Disk::new(dir, writer, every, about), timings, observer)
 }
 
 /// Checks, compiles and builds a request, reporting its diagnostics.
@@ -293,7 +313,8 @@ fn start<'a>(request: &'a Request, observer: &mut dyn Observer) -> Result<(Simul
     let about = About::new(request, &checked);
     let compiled = compile(checked)?;
     let compile_s = compiled.compile_time.as_secs_f64();
-    let (sim, build_time) = build(compiled)?;
+    let (mut sim, build_time) = build(compiled)?;
+    sim.set_profiling(request.profile);
     Ok((sim, about, Timings { parse_s, check_s, compile_s, build_s: build_time.as_secs_f64(), run_s: 0.0 }))
 }
 
@@ -336,6 +357,7 @@ fn go(
         }
     }
     timings.run_s = t0.elapsed().as_secs_f64();
+    let t_metrics = Instant::now();
     let (status, message, error) = match &stop {
         Stop::End => ("ok", String::new(), None),
         Stop::Failed(e) => (e.status(), describe(e), Some(e.clone())),
@@ -369,13 +391,23 @@ fn go(
     }
     reserve.release();
     output::write_metrics(dir, &metrics)?;
-    output::write_run_json(
-        dir,
-        &sim,
-        &disk.about.record(status, &message, &timings, &metrics),
-        &disk.writer.manifest(),
-    )?;
-    Ok(summarize(&sim, status, message, error, metrics, timings, dir))
+    let profile = if disk.about.request.profile { profile(&sim, &disk, t_metrics.elapsed()) } else { Vec::new() };
+    let record = RunRecord { profile: &profile, ..disk.about.record(status, &message, &timings, &metrics) };
+    output::write_run_json(dir, &sim, &record, &disk.writer.manifest())?;
+    Ok(RunSummary { profile, ..summarize(&sim, status, message, error, metrics, timings, dir) })
+}
+
+/// Where the run's time went: the simulation's parts, writing records and
+/// checkpoints, and computing metrics; longest first.
+fn profile(sim: &Simulation, disk: &Disk<'_>, metrics: Duration) -> Vec<ProfileEntry> {
+    let mut out = sim.profile();
+    for (name, took) in [("write records", disk.writing), ("checkpoints", disk.checkpointing), ("metrics", metrics)] {
+        if !took.is_zero() {
+            out.push(ProfileEntry { name: name.into(), seconds: took.as_secs_f64(), calls: 1 });
+        }
+    }
+    out.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+    out
 }
 
 fn summarize(
@@ -410,5 +442,6 @@ fn summarize(
         populations,
         synapses: (0..program.projections.len()).map(|p| sim.projection(p).n_synapses()).sum(),
         dir: dir.to_path_buf(),
+        profile: Vec::new(),
     }
 }
