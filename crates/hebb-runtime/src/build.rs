@@ -84,11 +84,8 @@ fn build_group(
     read: &dyn Fn(&Path) -> std::io::Result<String>,
 ) -> Result<GroupState, BuildError> {
     let n = group.size;
-    let columns = init_columns(program, &group.columns, n, streams::group_init(GroupId(g as u32)), |i| Element {
-        own: i as u64,
-        key: i as u64,
-        ..Element::default()
-    });
+    let elements = (0..n).map(|i| Element { own: i as u64, key: i as u64, ..Element::default() });
+    let columns = init_columns(program, &group.columns, n, streams::group_init(GroupId(g as u32)), elements);
     let source = match &group.kind {
         GroupKind::Poisson { rate, rate_max, thinning } => {
             if thinning.is_some() {

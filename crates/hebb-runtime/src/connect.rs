@@ -1,8 +1,10 @@
-//! Connectivity: the (pre, post) pairs of a projection's connection rule,
-//! in CSR order (by presynaptic neuron, then by postsynaptic neuron).
+//! Connectivity: the synapses of a projection's connection rule, made
+//! straight into CSR rows (by presynaptic neuron, then by postsynaptic
+//! neuron): 4 bytes per synapse while building, the store itself, so a
+//! network of 10^8 synapses is built in the memory it runs in.
 //!
 //! Every draw is keyed by (seed, the projection's stream, neuron, counter),
-//! so the pairs do not depend on the order they are made in.
+//! so the synapses do not depend on the order they are made in.
 
 use crate::error::{BuildError, err};
 use crate::init::data_lines;
@@ -11,34 +13,88 @@ use hebb_ir::symbolic::fold;
 use hebb_ir::{Expr, Program, Projection, ProjectionId, Rule, Sel, rng, streams};
 use std::path::Path;
 
-/// The synapses of a projection: pairs in CSR order, and for a connection
-/// file, each pair's weight and delay when the file gives them.
+/// The synapses of a projection in CSR order, and for a connection file,
+/// each synapse's weight and delay when the file gives them.
 pub(crate) struct Connections {
-    pub pairs: Vec<(u32, u32)>,
-    /// Empty unless the rule is a file; then one entry per pair.
+    pub rows: Rows,
+    /// Empty unless the rule is a file; then one entry per synapse.
     pub file_extra: Vec<(Option<f64>, Option<f64>)>,
 }
 
-/// The pairs of projection `p`.
+/// Synapses by presynaptic neuron: `row_start[i]..row_start[i+1]` are the
+/// synapses of neuron i (of the whole presynaptic group), `targets` their
+/// postsynaptic neurons.
+pub(crate) struct Rows {
+    pub row_start: Vec<u32>,
+    pub targets: Vec<u32>,
+}
+
+impl Rows {
+    /// Rows for `n_pre` neurons, filled in increasing order by `push`.
+    fn new(n_pre: usize) -> Rows {
+        Rows { row_start: Vec::with_capacity(n_pre + 1), targets: Vec::new() }
+    }
+
+    /// Adds neuron `i`'s synapse onto `j`; neurons come in increasing
+    /// order.
+    fn push(&mut self, i: usize, j: usize) {
+        self.close_rows_to(i);
+        self.targets.push(j as u32);
+    }
+
+    /// Ends every row before `i`.
+    fn close_rows_to(&mut self, i: usize) {
+        while self.row_start.len() <= i {
+            self.row_start.push(self.targets.len() as u32);
+        }
+    }
+
+    /// Ends the last rows, up to `n_pre`.
+    fn finish(mut self, n_pre: usize) -> Result<Rows, BuildError> {
+        if self.targets.len() >= u32::MAX as usize {
+            return Err(err(format!("{} synapses, more than one projection can hold (2^32 - 1)", self.targets.len())));
+        }
+        self.close_rows_to(n_pre);
+        self.targets.shrink_to_fit();
+        Ok(self)
+    }
+
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Every synapse with its presynaptic neuron, in order.
+    pub fn synapses(&self) -> impl Iterator<Item = (usize, u32, u32)> + '_ {
+        (0..self.row_start.len() - 1).flat_map(move |i| {
+            (self.row_start[i] as usize..self.row_start[i + 1] as usize).map(move |s| (s, i as u32, self.targets[s]))
+        })
+    }
+}
+
+/// The synapses of projection `p`, whose presynaptic group has `n_pre`
+/// neurons.
 pub(crate) fn connect(
     program: &Program,
     p: usize,
+    n_pre: usize,
     read: &dyn Fn(&Path) -> std::io::Result<String>,
 ) -> Result<Connections, BuildError> {
     let proj = &program.projections[p];
     let rule = RuleContext { proj, seed: program.seed, stream: streams::connect(ProjectionId(p as u32)) };
-    let pairs = match &proj.rule {
-        Rule::AllToAll => rule.all_to_all(),
-        Rule::OneToOne => rule.one_to_one(),
+    let mut rows = Rows::new(n_pre);
+    match &proj.rule {
+        Rule::AllToAll => rule.all_to_all(&mut rows),
+        Rule::OneToOne => rule.one_to_one(&mut rows),
         Rule::Prob(e) => match fold(e).as_const() {
-            Some(prob) => rule.constant_probability(prob),
-            None => rule.probability(e),
+            Some(prob) => rule.constant_probability(prob, &mut rows),
+            None => rule.probability(e, &mut rows),
         },
-        Rule::OutDegree(k) => rule.out_degree(*k)?,
-        Rule::InDegree(k) => rule.in_degree(*k)?,
-        Rule::File(path) => return from_file(proj, path, read),
+        Rule::OutDegree(k) => rule.out_degree(*k, &mut rows)?,
+        Rule::InDegree(k) => rule.in_degree(*k, &mut rows)?,
+        Rule::File(path) => return from_file(proj, path, n_pre, read),
     };
-    Ok(Connections { pairs, file_extra: Vec::new() })
+    let rows = rows.finish(n_pre).map_err(|e| err(format!("`{}` has {e}", proj.name)))?;
+    Ok(Connections { rows, file_extra: Vec::new() })
 }
 
 /// What every rule needs: the projection and its random stream.
@@ -55,37 +111,36 @@ impl RuleContext<'_> {
         self.proj.autapses || self.proj.pre.group != self.proj.post.group || i != j
     }
 
-    fn all_to_all(&self) -> Vec<(u32, u32)> {
+    fn all_to_all(&self, rows: &mut Rows) {
         let (pre, post) = (self.proj.pre, self.proj.post);
-        let mut pairs = Vec::new();
         for i in pre.start..pre.end {
             for j in post.start..post.end {
                 if self.allowed(i, j) {
-                    pairs.push((i as u32, j as u32));
+                    rows.push(i, j);
                 }
             }
         }
-        pairs
     }
 
-    fn one_to_one(&self) -> Vec<(u32, u32)> {
+    fn one_to_one(&self, rows: &mut Rows) {
         let (pre, post) = (self.proj.pre, self.proj.post);
-        (0..pre.len())
-            .map(|k| (pre.start + k, post.start + k))
-            .filter(|&(i, j)| self.allowed(i, j))
-            .map(|(i, j)| (i as u32, j as u32))
-            .collect()
+        for (i, j) in (0..pre.len()).map(|k| (pre.start + k, post.start + k)) {
+            if self.allowed(i, j) {
+                rows.push(i, j);
+            }
+        }
     }
 
     /// Each pair with probability `prob`, by geometric skipping: the gap to
     /// the next connected target is geometric, so the cost is O(synapses),
     /// not O(pairs).
-    fn constant_probability(&self, prob: f64) -> Vec<(u32, u32)> {
+    fn constant_probability(&self, prob: f64, rows: &mut Rows) {
         let (pre, post) = (self.proj.pre, self.proj.post);
-        let mut pairs = Vec::new();
         if prob <= 0.0 {
-            return pairs;
+            return;
         }
+        // The expected count, so that the store is allocated once.
+        rows.targets.reserve((prob.min(1.0) * pre.len() as f64 * post.len() as f64 * 1.001) as usize + 64);
         let log_q = (-prob).ln_1p();
         for i in pre.start..pre.end {
             let mut j = post.start as f64 - 1.0;
@@ -104,17 +159,15 @@ impl RuleContext<'_> {
                 }
                 let ju = j as usize;
                 if self.allowed(i, ju) {
-                    pairs.push((i as u32, ju as u32));
+                    rows.push(i, ju);
                 }
             }
         }
-        pairs
     }
 
     /// A probability that depends on i and j: one draw per pair.
-    fn probability(&self, expr: &Expr) -> Vec<(u32, u32)> {
+    fn probability(&self, expr: &Expr, rows: &mut Rows) {
         let (pre, post) = (self.proj.pre, self.proj.post);
-        let mut pairs = Vec::new();
         for i in pre.start..pre.end {
             for j in post.start..post.end {
                 if !self.allowed(i, j) {
@@ -124,56 +177,55 @@ impl RuleContext<'_> {
                 let pr = eval_at(expr, self.seed, self.stream, element, j as u64, &[], 0.0);
                 let u = rng::uniform(self.seed, self.stream, i as u64, j as u64, 1);
                 if u < pr {
-                    pairs.push((i as u32, j as u32));
+                    rows.push(i, j);
                 }
             }
         }
-        pairs
     }
 
     /// `k` distinct targets for every presynaptic neuron.
-    fn out_degree(&self, k: usize) -> Result<Vec<(u32, u32)>, BuildError> {
+    fn out_degree(&self, k: usize, rows: &mut Rows) -> Result<(), BuildError> {
         let (pre, post) = (self.proj.pre, self.proj.post);
         let mut chooser = Chooser::new(post.len());
-        let mut pairs = Vec::new();
+        rows.targets.reserve(pre.len() * k);
         for i in pre.start..pre.end {
             let excluded = (!self.allowed(i, i)).then_some(i).filter(|x| (post.start..post.end).contains(x));
             let pick = Pick { seed: self.seed, stream: self.stream, index: i as u64, sel: post, excluded };
             for j in chooser.choose(&pick, k, "outdegree", &self.proj.name)? {
-                pairs.push((i as u32, j));
+                rows.push(i, j as usize);
             }
         }
-        Ok(pairs)
+        Ok(())
     }
 
     /// `k` distinct sources for every postsynaptic neuron, drawn per
-    /// postsynaptic neuron, then put in CSR order by a counting sort on the
-    /// presynaptic neuron (stable, so targets stay in increasing order
-    /// within each row).
-    fn in_degree(&self, k: usize) -> Result<Vec<(u32, u32)>, BuildError> {
+    /// postsynaptic neuron (the sources of neuron `post.start + m` are
+    /// entries `m k..(m + 1) k`), then put in CSR order by a counting sort
+    /// on the presynaptic neuron (stable, so targets stay in increasing
+    /// order within each row).
+    fn in_degree(&self, k: usize, rows: &mut Rows) -> Result<(), BuildError> {
         let (pre, post) = (self.proj.pre, self.proj.post);
         let mut chooser = Chooser::new(pre.len());
-        let mut by_post = Vec::with_capacity(post.len() * k);
+        let mut sources = Vec::with_capacity(post.len() * k);
         for j in post.start..post.end {
             let excluded = (!self.allowed(j, j)).then_some(j).filter(|x| (pre.start..pre.end).contains(x));
             let pick = Pick { seed: self.seed, stream: self.stream, index: j as u64, sel: pre, excluded };
-            for i in chooser.choose(&pick, k, "indegree", &self.proj.name)? {
-                by_post.push((i, j as u32));
-            }
+            sources.extend(chooser.choose(&pick, k, "indegree", &self.proj.name)?);
         }
-        let mut count = vec![0usize; pre.end + 1];
-        for &(i, _) in &by_post {
-            count[i as usize + 1] += 1;
+        let mut fill = vec![0u32; pre.end + 1];
+        for &i in &sources {
+            fill[i as usize + 1] += 1;
         }
-        for x in 1..count.len() {
-            count[x] += count[x - 1];
+        for x in 1..fill.len() {
+            fill[x] += fill[x - 1];
         }
-        let mut pairs = vec![(0, 0); by_post.len()];
-        for &(i, j) in &by_post {
-            pairs[count[i as usize]] = (i, j);
-            count[i as usize] += 1;
+        rows.targets = vec![0; sources.len()];
+        rows.row_start = fill.clone();
+        for (m, &i) in sources.iter().enumerate() {
+            rows.targets[fill[i as usize] as usize] = (post.start + m / k.max(1)) as u32;
+            fill[i as usize] += 1;
         }
-        Ok(pairs)
+        Ok(())
     }
 }
 
@@ -181,12 +233,13 @@ impl RuleContext<'_> {
 fn from_file(
     proj: &Projection,
     path: &Path,
+    n_pre: usize,
     read: &dyn Fn(&Path) -> std::io::Result<String>,
 ) -> Result<Connections, BuildError> {
     let (pre, post) = (proj.pre, proj.post);
     let text = read(path)
         .map_err(|e| err(format!("cannot read connection file `{}` of `{}`: {e}", path.display(), proj.name)))?;
-    let mut rows = Vec::new();
+    let mut lines = Vec::new();
     for (line_no, line) in data_lines(&text) {
         let bad =
             |what: String| err(format!("{}:{}: {what} (expected `pre,post[,w[,delay]]`)", path.display(), line_no + 1));
@@ -215,11 +268,17 @@ fn from_file(
         if d.is_some_and(|d| d < 0.0) {
             return Err(bad("negative delay".into()));
         }
-        rows.push(((i as u32, j as u32), (w, d)));
+        lines.push(((i as u32, j as u32), (w, d)));
     }
-    rows.sort_by_key(|r| r.0);
-    let (pairs, file_extra) = rows.into_iter().unzip();
-    Ok(Connections { pairs, file_extra })
+    lines.sort_by_key(|r| r.0);
+    let mut rows = Rows::new(n_pre);
+    let mut file_extra = Vec::with_capacity(lines.len());
+    for ((i, j), extra) in lines {
+        rows.push(i as usize, j as usize);
+        file_extra.push(extra);
+    }
+    let rows = rows.finish(n_pre).map_err(|e| err(format!("`{}` has {e}", proj.name)))?;
+    Ok(Connections { rows, file_extra })
 }
 
 /// Where to draw a neuron's partners from: the draws are keyed by `index`

@@ -60,15 +60,17 @@ pub fn estimate(program: &Program) -> MemoryEstimate {
     let mut largest: Option<(String, f64)> = None;
     for (p, proj) in program.projections.iter().enumerate() {
         let n = expected_synapses(program, p);
-        // While building: the pairs (8), their delays (4) and sort order (8)
-        // beside the store: targets (4), columns, the post index (8) and the
-        // presynaptic index (4).
+        // The store: targets (4), columns, the post index (8) and the
+        // presynaptic index (4); while building, delays that vary (4) and
+        // the values a connection file gives (24).
         let per_synapse_loops = proj.step.is_some() || !proj.every.is_empty();
         let store = 4.0
             + 8.0 * proj.columns.len() as f64
             + if proj.on_post.is_some() { 8.0 } else { 0.0 }
             + if per_synapse_loops { 4.0 } else { 0.0 };
-        parts.push((format!("projection `{}`", proj.name), n * (20.0 + store)));
+        let delays = proj.delay.as_ref().map_or(0.0, |d| if fold(d).as_const().is_some() { 0.0 } else { 4.0 });
+        let file = if matches!(proj.rule, Rule::File(_)) { 24.0 } else { 0.0 };
+        parts.push((format!("projection `{}`", proj.name), n * (store + delays + file)));
         if largest.as_ref().is_none_or(|(_, m)| n > *m) {
             largest = Some((proj.name.clone(), n));
         }

@@ -5,24 +5,27 @@ use hebb_ir::interp::{Element, eval_at};
 use hebb_ir::symbolic::fold;
 use hebb_ir::{Program, rng};
 
-/// Evaluates the initial values of `n` elements, column by column; column
-/// `c`'s draws use counter `c`.
+/// Evaluates the initial values of `n` elements (given in order), column by
+/// column; column `c`'s draws use counter `c`.
 pub(crate) fn init_columns(
     program: &Program,
     cols: &[hebb_ir::Column],
     n: usize,
     stream: u32,
-    element: impl Fn(usize) -> Element,
+    elements: impl Iterator<Item = Element>,
 ) -> Vec<Vec<f64>> {
     let mut out: Vec<Vec<f64>> = cols.iter().map(|_| Vec::with_capacity(n)).collect();
+    if cols.is_empty() {
+        return out;
+    }
     let constants: Vec<Option<f64>> = cols.iter().map(|c| fold(&c.init).as_const()).collect();
     let mut values = Vec::with_capacity(cols.len());
-    for i in 0..n {
+    for element in elements.take(n) {
         values.clear();
         for (c, col) in cols.iter().enumerate() {
             let v = match constants[c] {
                 Some(v) => v,
-                None => eval_at(&col.init, program.seed, stream, element(i), c as u64, &values, 0.0),
+                None => eval_at(&col.init, program.seed, stream, element, c as u64, &values, 0.0),
             };
             values.push(v);
             out[c].push(v);

@@ -457,8 +457,11 @@ impl<'a> Stepper<'a> {
         // The arriving segments: each indexes a run of valid synapses
         // (`starts[s]..starts[s+1]`) of a valid presynaptic neuron
         // (`seg_pre`).
-        let (starts, seg_pre) =
-            if ps.heterogeneous() { (&ps.seg_start, ps.seg_pre.as_ptr()) } else { (&ps.row_start, ps.identity.as_ptr()) };
+        let (starts, seg_pre) = if ps.heterogeneous() {
+            (&ps.seg_start, ps.seg_pre.as_ptr())
+        } else {
+            (&ps.row_start, ps.identity.as_ptr())
+        };
         let base = KernelArgs {
             list: list.as_ptr(),
             list_len: list.len() as u64,

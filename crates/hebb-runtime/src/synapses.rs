@@ -2,7 +2,7 @@
 //! (rows split into segments of one delay when they differ), initial
 //! values, and the postsynaptic index that `on post` needs.
 
-use crate::connect::{Connections, connect};
+use crate::connect::{Connections, Rows, connect};
 use crate::error::{BuildError, err};
 use crate::init::init_columns;
 use crate::state::{Columns, GroupState, ProjState};
@@ -19,32 +19,27 @@ pub(crate) fn build_projection(
     read: &dyn Fn(&Path) -> std::io::Result<String>,
 ) -> Result<ProjState, BuildError> {
     let proj = &program.projections[p];
-    let Connections { mut pairs, mut file_extra } = connect(program, p, read)?;
     let n_pre = groups[proj.pre.group.index()].size;
     let n_post = groups[proj.post.group.index()].size;
+    let Connections { mut rows, mut file_extra } = connect(program, p, n_pre, read)?;
     let stream = streams::synapse_init(ProjectionId(p as u32));
-    let Delays { mut per_synapse, mut delay } = delays(program, proj, &pairs, &file_extra, stream)?;
+    let Delays { mut per_synapse, mut delay } = delays(program, proj, &rows, &file_extra, stream)?;
     // Within each row, order synapses by delay so a row splits into segments.
     if let Some(ds) = &mut per_synapse {
-        let mut order: Vec<usize> = (0..pairs.len()).collect();
-        order.sort_by_key(|&k| (pairs[k].0, ds[k], pairs[k].1));
-        pairs = order.iter().map(|&k| pairs[k]).collect();
-        *ds = order.iter().map(|&k| ds[k]).collect();
-        file_extra = order.iter().filter_map(|&k| file_extra.get(k).copied()).collect();
+        sort_rows_by_delay(&mut rows, ds, &mut file_extra);
         if ds.iter().all(|&d| d == ds[0]) {
             delay = ds.first().copied().unwrap_or(0);
         }
     }
-    if pairs.len() > u32::MAX as usize - 1 {
-        return Err(err(format!("`{}` has {} synapses, more than 2^32", proj.name, pairs.len())));
-    }
-    let row_start = counts_to_starts(pairs.iter().map(|&(i, _)| i), n_pre);
-    let targets: Vec<u32> = pairs.iter().map(|&(_, j)| j).collect();
-    let mut columns = init_columns(program, &proj.columns, pairs.len(), stream, |s| {
-        let (i, j) = pairs[s];
-        Element { own: s as u64, pre: i as u64, post: j as u64, key: s as u64 }
-    });
+    let mut columns = init_columns(
+        program,
+        &proj.columns,
+        rows.len(),
+        stream,
+        rows.synapses().map(|(s, i, j)| Element { own: s as u64, pre: i as u64, post: j as u64, key: s as u64 }),
+    );
     file_weights(proj, &file_extra, &mut columns)?;
+    let Rows { row_start, targets } = rows;
     let heterogeneous = per_synapse.as_ref().is_some_and(|ds| ds.iter().any(|&d| d != delay));
     let segments = match (&per_synapse, heterogeneous) {
         (Some(ds), true) => Segments::of_rows(&row_start, ds),
@@ -54,11 +49,12 @@ pub(crate) fn build_projection(
     // The presynaptic neuron of each synapse where a kernel runs per
     // synapse; the post-synaptic index only where `on post` needs it.
     let syn_pre = if proj.step.is_some() || !proj.every.is_empty() {
-        pairs.iter().map(|&(i, _)| i).collect()
+        (0..n_pre).flat_map(|i| std::iter::repeat_n(i as u32, (row_start[i + 1] - row_start[i]) as usize)).collect()
     } else {
         Vec::new()
     };
-    let (post_start, post_syn) = if proj.on_post.is_some() { post_index(&pairs, n_post) } else { Default::default() };
+    let (post_start, post_syn) =
+        if proj.on_post.is_some() { post_index(&row_start, &targets, n_post) } else { Default::default() };
     let side = |cols: &[hebb_ir::Column], n: usize| -> Columns {
         Columns::new(cols.iter().map(|c| vec![fold(&c.init).as_const().unwrap_or(0.0); n]).collect(), n)
     };
@@ -98,7 +94,7 @@ struct Delays {
 fn delays(
     program: &Program,
     proj: &Projection,
-    pairs: &[(u32, u32)],
+    rows: &Rows,
     file_extra: &[(Option<f64>, Option<f64>)],
     stream: u32,
 ) -> Result<Delays, BuildError> {
@@ -119,8 +115,8 @@ fn delays(
         Some(Some(d)) => delay = steps(d)?,
         Some(None) => {
             let e = proj.delay.as_ref().map(fold).unwrap_or(Expr::Const(0.0));
-            let mut ds = Vec::with_capacity(pairs.len());
-            for (s, &(i, j)) in pairs.iter().enumerate() {
+            let mut ds = Vec::with_capacity(rows.len());
+            for (s, i, j) in rows.synapses() {
                 let element = Element { own: s as u64, pre: i as u64, post: j as u64, key: s as u64 };
                 ds.push(steps(eval_at(&e, program.seed, stream, element, u32::MAX as u64, &[], 0.0))?);
             }
@@ -128,7 +124,7 @@ fn delays(
         }
     }
     if file_extra.iter().any(|(_, d)| d.is_some()) {
-        let mut ds = per_synapse.unwrap_or_else(|| vec![delay; pairs.len()]);
+        let mut ds = per_synapse.unwrap_or_else(|| vec![delay; rows.len()]);
         for (k, (_, d)) in file_extra.iter().enumerate() {
             if let Some(d) = d {
                 ds[k] = steps(*d)?;
@@ -214,15 +210,41 @@ impl Segments {
 
 /// The postsynaptic index: `post_start` by postsynaptic neuron, and
 /// (synapse, presynaptic neuron) pairs grouped by postsynaptic neuron.
-fn post_index(pairs: &[(u32, u32)], n_post: usize) -> (Vec<u32>, Vec<u32>) {
-    let post_start = counts_to_starts(pairs.iter().map(|&(_, j)| j), n_post);
+fn post_index(row_start: &[u32], targets: &[u32], n_post: usize) -> (Vec<u32>, Vec<u32>) {
+    let post_start = counts_to_starts(targets.iter().copied(), n_post);
     let mut fill = post_start.clone();
-    let mut post_syn = vec![0u32; 2 * pairs.len()];
-    for (s, &(i, j)) in pairs.iter().enumerate() {
-        let at = 2 * fill[j as usize] as usize;
-        post_syn[at] = s as u32;
-        post_syn[at + 1] = i;
-        fill[j as usize] += 1;
+    let mut post_syn = vec![0u32; 2 * targets.len()];
+    for i in 0..row_start.len() - 1 {
+        for s in row_start[i]..row_start[i + 1] {
+            let j = targets[s as usize] as usize;
+            let at = 2 * fill[j] as usize;
+            post_syn[at] = s;
+            post_syn[at + 1] = i as u32;
+            fill[j] += 1;
+        }
     }
     (post_start, post_syn)
+}
+
+/// Orders each row's synapses by delay, then target (stably), with their
+/// delays and file values, so that a row splits into segments of one delay.
+fn sort_rows_by_delay(rows: &mut Rows, ds: &mut [u32], file_extra: &mut [(Option<f64>, Option<f64>)]) {
+    let mut order: Vec<usize> = Vec::new();
+    for i in 0..rows.row_start.len() - 1 {
+        let (a, b) = (rows.row_start[i] as usize, rows.row_start[i + 1] as usize);
+        if ds[a..b].windows(2).all(|w| w[0] <= w[1]) {
+            continue;
+        }
+        order.clear();
+        order.extend(a..b);
+        order.sort_by_key(|&s| (ds[s], rows.targets[s]));
+        let targets: Vec<u32> = order.iter().map(|&s| rows.targets[s]).collect();
+        let delays: Vec<u32> = order.iter().map(|&s| ds[s]).collect();
+        rows.targets[a..b].copy_from_slice(&targets);
+        ds[a..b].copy_from_slice(&delays);
+        if !file_extra.is_empty() {
+            let extra: Vec<_> = order.iter().map(|&s| file_extra[s]).collect();
+            file_extra[a..b].copy_from_slice(&extra);
+        }
+    }
 }

@@ -37,12 +37,12 @@ mod layout;
 mod placement;
 
 use crate::{Ctx, Lowerer, ParamVal, VarMap};
-use placement::Placements;
 use hebb_ir::symbolic::fold;
 use hebb_ir::{Expr, GroupId, Projection, ProjectionId, Rule, Sel};
 use hebb_lang::diag::Diagnostic;
 use hebb_lang::hir;
 use layout::Layout;
+use placement::Placements;
 
 /// The variables a projection's expressions can read: the synapse's own and
 /// those of its pre- and postsynaptic groups.
@@ -183,5 +183,7 @@ fn selection(s: hir::PopSel) -> Sel {
 fn unhoisted_columns(map: &VarMap, layout: &Layout, scale: bool) -> usize {
     map.params.iter().filter(|p| matches!(p, ParamVal::Column(_))).count()
         + layout.states.iter().filter(|s| !matches!(s.loc, layout::Loc::Folded(_))).count()
-        + usize::from(layout.states.iter().any(|s| s.decay.is_some_and(|dd| !dd.trivial() && (dd.rate == 0.0 || !scale))))
+        + usize::from(
+            layout.states.iter().any(|s| s.decay.is_some_and(|dd| !dd.trivial() && (dd.rate == 0.0 || !scale))),
+        )
 }

@@ -50,7 +50,10 @@ impl Lowerer<'_> {
         let mut placements: Vec<Placement> =
             facts.iter().map(|f| folded_value(f, from_file).map_or(Placement::PerSynapse, Placement::Folded)).collect();
         let why_per_synapse = if self.options.no_hoist {
-            placements.iter().map(|p| (*p == Placement::PerSynapse).then_some("hoisting is off (`--no-hoist`)")).collect()
+            placements
+                .iter()
+                .map(|p| (*p == Placement::PerSynapse).then_some("hoisting is off (`--no-hoist`)"))
+                .collect()
         } else {
             hoist(proj, map, facts, &mut placements)
         };

@@ -13,8 +13,8 @@ pub use writer::{FileEntry, RunWriter, WriteError};
 
 use crate::metrics::MetricValue;
 use hebb_ir::{GroupKind, Program};
-use hebb_runtime::{ProfileEntry, Simulation};
 use hebb_runtime::record::{PresentationRecord, Recordings};
+use hebb_runtime::{ProfileEntry, Simulation};
 use serde_json::{Value, json};
 use std::path::Path;
 use writer::At;

@@ -168,6 +168,11 @@ impl Request {
     }
 
     pub(super) fn lower_options(&self) -> hebb_lower::Options {
-        hebb_lower::Options { duration: self.duration, seed: self.seed, no_hoist: self.no_hoist, no_scale: self.no_scale }
+        hebb_lower::Options {
+            duration: self.duration,
+            seed: self.seed,
+            no_hoist: self.no_hoist,
+            no_scale: self.no_scale,
+        }
     }
 }
