@@ -22,8 +22,8 @@ fn csv(name: &str) -> Vec<Vec<f64>> {
 /// Runs model text with a backend, hoisting and scaling on or off.
 fn run_text(text: &str, no_hoist: bool, no_scale: bool, backend: Backend) -> Outcome {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/plasticity_model.hebb");
-    let out =
-        common::simulate(&Request { no_hoist, no_scale, backend, ..Request::text(text, path) }).unwrap_or_else(|e| panic!("{e}"));
+    let out = common::simulate(&Request { no_hoist, no_scale, backend, ..Request::text(text, path) })
+        .unwrap_or_else(|e| panic!("{e}"));
     out.result.clone().expect("runs");
     out
 }

@@ -21,7 +21,8 @@ fn temp_dir(name: &str) -> PathBuf {
 fn models() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in ["models", "models/neurons", "models/synapses", "models/homeostasis", "models/experiments", "benches/models"]
+    for dir in
+        ["models", "models/neurons", "models/synapses", "models/homeostasis", "models/experiments", "benches/models"]
     {
         for entry in std::fs::read_dir(root.join(dir)).expect("model directory") {
             let path = entry.expect("entry").path();
