@@ -67,6 +67,7 @@ fn program_for(e: Expr, n: usize) -> Program {
     Program {
         dt: 1e-4,
         seed: 7,
+        precision: Default::default(),
         n_steps: 1,
         groups: vec![Group {
             name: "g".into(),

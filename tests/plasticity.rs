@@ -3,6 +3,7 @@
 
 mod common;
 
+use hebb::ir::Precision;
 use hebb::session::{Backend, Outcome, Request};
 use std::path::Path;
 
@@ -186,11 +187,16 @@ fn minimal_triplet_drift_changes_sign_at_the_predicted_rate() {
 /// with 1000 Poisson inputs at `rate_hz` for `duration` seconds. Returns the
 /// output rate over the last 50 s and the final weights.
 fn song(rate_hz: f64, a_post_ratio: f64, duration: f64) -> (f64, Vec<f64>) {
+    song_at(rate_hz, a_post_ratio, duration, Precision::F64)
+}
+
+fn song_at(rate_hz: f64, a_post_ratio: f64, duration: f64, precision: Precision) -> (f64, Vec<f64>) {
     let path = common::models_dir().join("synapses/stdp_song2000.hebb");
     let text = std::fs::read_to_string(&path).expect("model").replace("rate = 20 Hz", &format!("rate = {rate_hz} Hz"));
     let a_post = -a_post_ratio * 0.005 * 0.015;
     let settings = vec![format!("SongSTDP.A_post={a_post}")];
-    let request = Request { settings, duration: Some(duration), ..Request::text(text, &path) };
+    let request =
+        Request { settings, duration: Some(duration), precision: Some(precision), ..Request::text(text, &path) };
     let out = common::simulate(&request).unwrap_or_else(|e| panic!("{e}"));
     out.result.clone().expect("runs");
     let out_spikes = &out.recordings().spikes[0].times;
@@ -221,6 +227,29 @@ fn song_2000_competition_gives_bimodal_weights_and_rate_normalization() {
     assert!((r20 - 17.0).abs() <= 0.25 * 17.0, "rate at 20 Hz input: {r20}");
     assert!((r40 - 19.0).abs() <= 0.25 * 19.0, "rate at 40 Hz input: {r40}");
     assert!(r40 / r20 < 1.5, "doubling the input rate multiplies the output by {}", r40 / r20);
+}
+
+/// The U shape of the weight histogram (the lowest bin the fullest, the
+/// highest fuller than each middle bin).
+fn u_shaped(w: &[f64], g_max: f64) -> Result<(), [usize; 10]> {
+    let mut bins = [0usize; 10];
+    for x in w {
+        bins[((x / g_max * 10.0) as usize).min(9)] += 1;
+    }
+    let ok = bins[1..].iter().all(|&b| bins[0] > b) && bins[2..9].iter().all(|&b| bins[9] > b);
+    if ok { Ok(()) } else { Err(bins) }
+}
+
+#[test]
+fn song_2000_is_still_u_shaped_in_f32() {
+    // `precision f32` stores weights and traces in single precision; the
+    // competition, not the rounding, decides the outcome.
+    let (r20, w20) = song_at(20.0, 1.05, 300.0, Precision::F32);
+    eprintln!("Song 2000 in f32: output {r20:.1} Hz at 20 Hz input");
+    u_shaped(&w20, 0.015).unwrap_or_else(|bins| panic!("f32: not U-shaped: {bins:?}"));
+    assert!((r20 - 17.0).abs() <= 0.25 * 17.0, "rate at 20 Hz input: {r20}");
+    // The weights are f32 values: something did change.
+    assert!(w20.iter().all(|&x| x == f64::from(x as f32)), "weights are not f32 values");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use super::signals::Interrupt;
 use super::{EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, backend_arg, default_run_dir, duration_arg, fail, model_name, out};
+use hebb::ir::Precision;
 use hebb::lang::units::{Dim, format_quantity};
 use hebb::session::{self, Backend, Diagnostics, Observer, Progress, Request, RunSummary};
 use std::io::{IsTerminal, Write};
@@ -31,7 +32,7 @@ pub struct RunArgs {
     variant: Option<String>,
     /// Run again exactly what a run directory records (its model, variant,
     /// settings, seed and duration), into a new directory.
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["file", "set", "variant", "seed", "duration", "from", "no_hoist", "no_scale"])]
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["file", "set", "variant", "seed", "duration", "from", "no_hoist", "no_scale", "precision"])]
     replay: Option<PathBuf>,
     /// Threads for the run (default: every core). Results are bit-identical
     /// for any number.
@@ -52,6 +53,12 @@ pub struct RunArgs {
     /// checking that scaling does not change results.
     #[arg(long)]
     no_scale: bool,
+    /// Store neuron states and synaptic variables in `f32` (arithmetic
+    /// stays f64) or `f64`, overriding the experiment's `precision`. f32
+    /// halves memory traffic; results agree with f64 statistically, not
+    /// bit for bit.
+    #[arg(long, value_name = "f64|f32", value_parser = ["f64", "f32"])]
+    precision: Option<String>,
     /// Print where the time went (each kernel by name, sources, records,
     /// writing) and keep it in run.json under "profile".
     #[arg(long)]
@@ -108,6 +115,7 @@ pub fn run(args: &RunArgs) -> u8 {
         backend: args.backend,
         no_hoist: args.no_hoist,
         no_scale: args.no_scale,
+        precision: args.precision.as_deref().and_then(Precision::parse),
         checkpoint_every,
         from: args.from.clone(),
         force: args.force,

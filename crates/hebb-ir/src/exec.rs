@@ -3,7 +3,7 @@
 //! code in `hebb-jit`.
 
 use crate::abi::KernelArgs;
-use crate::{KernelId, Program, interp};
+use crate::{KernelId, Program, SlotTypes, interp};
 
 /// The kernels of one program, ready to run. The runtime builds a network
 /// from `program()` and calls `run` with pointers into that network, so the
@@ -37,11 +37,14 @@ pub unsafe trait Kernels: Send + Sync {
 /// The kernels of a program run by the reference interpreter.
 pub struct Interpreted {
     program: Program,
+    /// Each kernel's slot types (which columns are f32).
+    types: Vec<SlotTypes>,
 }
 
 impl Interpreted {
     pub fn new(program: Program) -> Interpreted {
-        Interpreted { program }
+        let types = program.kernels.iter().map(|k| program.slot_types(k)).collect();
+        Interpreted { program, types }
     }
 }
 
@@ -53,7 +56,7 @@ unsafe impl Kernels for Interpreted {
 
     unsafe fn run(&self, k: KernelId, args: &mut KernelArgs) -> f64 {
         // SAFETY: the caller guarantees `args` is valid for kernel `k`.
-        unsafe { interp::run(self.program.kernel(k), args) }
+        unsafe { interp::run(self.program.kernel(k), &self.types[k.index()], args) }
     }
 
     fn name(&self) -> &'static str {

@@ -30,6 +30,8 @@ pub struct Env<'a> {
     pub reductions: &'a [Reduce],
     /// Whether stores feed the non-finite check (`ir::checks_stores`).
     pub check_stores: bool,
+    /// Which slots hold f32 values (widened on load, rounded on store).
+    pub types: &'a SlotTypes,
 }
 
 impl<'a> Env<'a> {
@@ -40,22 +42,63 @@ impl<'a> Env<'a> {
         el: Element,
         locals: &'a mut [f64],
         reductions: &'a [Reduce],
+        types: &'a SlotTypes,
     ) -> Self {
-        Env { args, el, stream: kernel.stream, locals, reductions, check_stores: checks_stores(kernel.kind) }
+        Env { args, el, stream: kernel.stream, locals, reductions, check_stores: checks_stores(kernel.kind), types }
+    }
+
+    /// The value of a slot, widened when it is stored in f32.
+    ///
+    /// # Safety
+    /// As [`Env::slot_ptr`].
+    unsafe fn read(&self, s: Slot) -> f64 {
+        unsafe {
+            let p = self.slot_ptr(s);
+            if self.types.is_f32(s) { f64::from(*(p as *const f32)) } else { *p }
+        }
+    }
+
+    /// Stores `v` into a slot, rounded to the nearest f32 when it is stored
+    /// in f32; returns the value stored (as the next load will read it).
+    ///
+    /// # Safety
+    /// As [`Env::slot_ptr`].
+    unsafe fn write(&mut self, s: Slot, v: f64) -> f64 {
+        unsafe {
+            let p = self.slot_ptr(s);
+            if self.types.is_f32(s) {
+                let r = v as f32;
+                *(p as *mut f32) = r;
+                f64::from(r)
+            } else {
+                *p = v;
+                v
+            }
+        }
     }
 
     /// # Safety
-    /// The column pointers in `args` must be valid for the element's indices.
+    /// The column pointers in `args` must be valid for the element's indices
+    /// (for values of the slot's type: f32 where `types` says so).
     unsafe fn slot_ptr(&self, s: Slot) -> *mut f64 {
+        // An element's value is at `base + index * size`, the size of the
+        // slot's type.
+        let at = |base: *mut f64, index: u64| -> *mut f64 {
+            if self.types.is_f32(s) {
+                (base as *mut f32).wrapping_add(index as usize) as *mut f64
+            } else {
+                base.wrapping_add(index as usize)
+            }
+        };
         unsafe {
             match s {
-                Slot::Own(c) => (*self.args.own.add(c as usize)).add(self.el.own as usize),
-                Slot::Pre(c) => (*self.args.pre.add(c as usize)).add(self.el.pre as usize),
-                Slot::Post(c) => (*self.args.post.add(c as usize)).add(self.el.post as usize),
+                Slot::Own(c) => at(*self.args.own.add(c as usize), self.el.own),
+                Slot::Pre(c) => at(*self.args.pre.add(c as usize), self.el.pre),
+                Slot::Post(c) => at(*self.args.post.add(c as usize), self.el.post),
                 Slot::Signal(g, c) => *(*self.args.groups.add(g.index())).add(c as usize),
                 Slot::Factor(k) => self.args.factors.add(k as usize) as *mut f64,
-                Slot::PreSide(c) => (*self.args.pre_side.add(c as usize)).add(self.el.pre as usize),
-                Slot::PostSide(c) => (*self.args.post_side.add(c as usize)).add(self.el.post as usize),
+                Slot::PreSide(c) => at(*self.args.pre_side.add(c as usize), self.el.pre),
+                Slot::PostSide(c) => at(*self.args.post_side.add(c as usize), self.el.post),
                 Slot::Reduced(k) => {
                     let at = match self.reductions[k as usize] {
                         Reduce::InSum => self.el.post,
@@ -76,7 +119,7 @@ impl<'a> Env<'a> {
             match e {
                 Expr::Const(v) => *v,
                 Expr::Bool(b) => f64::from(*b),
-                Expr::Load(s) => *self.slot_ptr(*s),
+                Expr::Load(s) => self.read(*s),
                 Expr::Builtin(b) => match b {
                     Builtin::T => self.args.t,
                     Builtin::Step => self.args.step,
@@ -118,6 +161,7 @@ impl<'a> Env<'a> {
                     Stmt::Let(k, e) => self.locals[*k as usize] = self.eval(e),
                     Stmt::Store(slot, e) => {
                         let v = self.eval(e);
+                        let v = self.write(*slot, v);
                         if self.check_stores {
                             // v - v is 0 for finite v and NaN otherwise: the
                             // same non-finite check as the JIT's.
@@ -125,7 +169,6 @@ impl<'a> Env<'a> {
                             let probe = v - v;
                             *acc += probe;
                         }
-                        *self.slot_ptr(*slot) = v;
                     }
                     Stmt::If(c, a, b) => {
                         if self.eval(c) != 0.0 {
@@ -152,9 +195,10 @@ impl<'a> Env<'a> {
 /// [`KernelArgs`]): columns long enough for every index reached, lists of
 /// `list_len` entries, `spikes_out` room for `end - start` entries, and
 /// `scratch` room for every reduction.
-pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
+pub unsafe fn run(kernel: &Kernel, types: &SlotTypes, args: &mut KernelArgs) -> f64 {
     let mut runner = Runner {
         kernel,
+        types,
         locals: vec![0.0; kernel.n_locals as usize],
         acc: 0.0,
         reductions: kernel.reductions.iter().map(|(r, _)| *r).collect(),
@@ -175,6 +219,7 @@ pub unsafe fn run(kernel: &Kernel, args: &mut KernelArgs) -> f64 {
 /// element, as in JIT-compiled code.
 struct Runner<'k> {
     kernel: &'k Kernel,
+    types: &'k SlotTypes,
     locals: Vec<f64>,
     /// The non-finite accumulator.
     acc: f64,
@@ -189,7 +234,7 @@ impl Runner<'_> {
     /// As [`run`].
     unsafe fn exec(&mut self, args: &KernelArgs, el: Element, body: &[Stmt]) -> bool {
         let mut spiked = false;
-        let mut env = Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions);
+        let mut env = Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions, self.types);
         unsafe { env.exec(body, &mut self.acc, &mut spiked) };
         spiked
     }
@@ -218,7 +263,8 @@ impl Runner<'_> {
             for (k, (r, e)) in self.kernel.reductions.iter().enumerate() {
                 for i in args.start..args.end {
                     let el = self.range_element(args, i);
-                    let mut env = Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions);
+                    let mut env =
+                        Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions, self.types);
                     let v = env.eval(e);
                     let at = if *r == Reduce::InSum { el.post } else { el.pre };
                     *args.scratch.add(k * args.scratch_stride as usize + at as usize) += v;
@@ -320,8 +366,15 @@ pub fn eval_at(e: &Expr, seed: u64, stream: u32, el: Element, counter: u64, own_
     let args = KernelArgs { own: ptrs.as_ptr(), seed, t, step: counter as f64, ..KernelArgs::default() };
     let e = symbolic::subst_builtin(e, Builtin::Index, &Expr::Const(el.own as f64));
     // Own columns are one-value arrays, so the element's offset is 0.
-    let mut env =
-        Env { args: &args, el: Element { own: 0, ..el }, stream, locals: &mut [], reductions: &[], check_stores: true };
+    let mut env = Env {
+        args: &args,
+        el: Element { own: 0, ..el },
+        stream,
+        locals: &mut [],
+        reductions: &[],
+        check_stores: true,
+        types: &SlotTypes::default(),
+    };
     // SAFETY: every own column pointer addresses one valid f64, and loads of
     // anything else were rejected above.
     unsafe { env.eval(&e) }

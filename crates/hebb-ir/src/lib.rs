@@ -13,12 +13,14 @@ mod exec;
 pub mod interp;
 mod print;
 pub mod rng;
+mod storage;
 pub mod symbolic;
 mod verify;
 
 pub use abi::KernelArgs;
 pub use exec::{Interpreted, Kernels};
 pub use print::{expr_text, kernel_text};
+pub use storage::{Precision, SlotTypes};
 pub use verify::{VerifyError, verify};
 
 /// Ids of the program's groups, projections and kernels: positions in
@@ -561,6 +563,8 @@ pub enum SynVar {
 pub struct Program {
     pub dt: f64,
     pub seed: u64,
+    /// How state columns are stored (see [`Precision`]).
+    pub precision: Precision,
     /// Number of steps to simulate.
     pub n_steps: u64,
     pub groups: Vec<Group>,

@@ -7,6 +7,7 @@
 //! last odd neuron. Calls to libm functions and random draws are made per
 //! lane, to the same Rust functions the interpreter uses.
 
+mod storage;
 mod translate;
 
 use cranelift_codegen::settings::{self, Configurable};
@@ -223,7 +224,8 @@ pub fn compile(program: Program, options: &Options) -> Result<Jitted, JitError> 
         sig.returns.push(AbiParam::new(types::F64));
         let id = jit.module.declare_function(&format!("k{k}"), Linkage::Local, &sig).map_err(module_error)?;
         jit.ctx.func.signature = sig;
-        vectorized.push(translate::translate(&mut jit, kernel));
+        let types = program.slot_types(kernel);
+        vectorized.push(translate::translate(&mut jit, kernel, &types));
         if let Some(text) = &mut dump {
             jit.ctx.set_disasm(true);
             text.push_str(&format!("; kernel k{k} \"{}\"\n{}\n", kernel.name, jit.ctx.func.display()));

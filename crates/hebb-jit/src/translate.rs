@@ -8,7 +8,7 @@ use cranelift_codegen::ir::{self, FuncRef, InstBuilder, MemFlagsData as MemFlags
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_module::Module;
 use hebb_ir::abi::offsets;
-use hebb_ir::{BinOp, Builtin, Expr, Kernel, KernelKind, Owner, Reduce, Slot, Stmt, UnOp};
+use hebb_ir::{BinOp, Builtin, Expr, Kernel, KernelKind, Owner, Reduce, Slot, SlotTypes, Stmt, UnOp};
 use std::collections::HashMap;
 
 /// Whether a kernel can run two elements per iteration: a step kernel whose
@@ -28,7 +28,7 @@ fn vectorizable(kernel: &Kernel) -> bool {
 }
 
 /// Translates `kernel` into `jit.ctx.func`; returns whether it was vectorized.
-pub fn translate(jit: &mut Jit, kernel: &Kernel) -> bool {
+pub fn translate(jit: &mut Jit, kernel: &Kernel, types: &SlotTypes) -> bool {
     let simd = vectorizable(kernel);
     let mut b = FunctionBuilder::new(&mut jit.ctx.func, &mut jit.builder_ctx);
     let mut funcs = HashMap::new();
@@ -65,6 +65,7 @@ pub fn translate(jit: &mut Jit, kernel: &Kernel) -> bool {
         reductions: kernel.reductions.iter().map(|(r, _)| *r).collect(),
         synapses: matches!(kernel.owner, Owner::Projection(_)),
         skip_side_stores: None,
+        types,
     };
     t.prologue(kernel);
     match kernel.kind {
@@ -115,6 +116,8 @@ struct Translator<'a> {
     /// `on pre`: nonzero when the prologue's stores are to be skipped
     /// (`KernelArgs::skip_side_stores`).
     skip_side_stores: Option<Value>,
+    /// Which slots are stored in f32.
+    types: &'a SlotTypes,
 }
 
 fn flags() -> MemFlags {
@@ -495,6 +498,14 @@ impl Translator<'_> {
 
     fn store(&mut self, slot: Slot, e: &Expr) {
         let v = self.expr(e);
+        let addr = self.address(slot);
+        let fl = if self.lanes == 2 { vflags() } else { flags() };
+        let v = if self.types.is_f32(slot) {
+            crate::storage::store_f32(&mut self.b, self.lanes, fl, v, addr)
+        } else {
+            self.b.ins().store(fl, v, addr, 0);
+            v
+        };
         // Non-finite check: v - v is NaN iff v is not finite. The
         // differences are summed per element and added to the
         // accumulator once, to keep the loop-carried chain short.
@@ -502,9 +513,6 @@ impl Translator<'_> {
             let d = self.b.ins().fsub(v, v);
             self.pending.push(d);
         }
-        let addr = self.address(slot);
-        let fl = if self.lanes == 2 { vflags() } else { flags() };
-        self.b.ins().store(fl, v, addr, 0);
         if matches!(slot, Slot::Own(_)) {
             self.cache.insert(slot, v);
         } else {
@@ -580,7 +588,8 @@ impl Translator<'_> {
             },
         }
         .expect("element index");
-        let off = self.b.ins().ishl_imm_u(index, 3);
+        let shift = if self.types.is_f32(slot) { 2 } else { 3 };
+        let off = self.b.ins().ishl_imm_u(index, shift);
         self.b.ins().iadd(base, off)
     }
 
@@ -648,6 +657,9 @@ impl Translator<'_> {
             // One value for every element: load once, splat.
             let x = self.b.ins().load(types::F64, flags(), addr, 0);
             self.b.ins().splat(types::F64X2, x)
+        } else if self.types.is_f32(slot) {
+            let fl = if self.lanes == 2 { vflags() } else { flags() };
+            crate::storage::load_f32(&mut self.b, self.lanes, fl, addr)
         } else if self.lanes == 2 {
             self.b.ins().load(types::F64X2, vflags(), addr, 0)
         } else {

@@ -51,6 +51,8 @@ pub struct Options {
     /// Store per-synapse variables that decay as of their last update (an
     /// exponential per event) instead of scaled (for testing scaling).
     pub no_scale: bool,
+    /// Overrides the experiment's `precision`.
+    pub precision: Option<Precision>,
 }
 
 struct Lowerer<'m> {
@@ -69,6 +71,7 @@ pub fn lower(model: &Model, options: &Options) -> (Program, Vec<Diagnostic>) {
     let program = Program {
         dt: exp.dt,
         seed: options.seed.unwrap_or(exp.seed),
+        precision: options.precision.unwrap_or(if exp.f32 { Precision::F32 } else { Precision::F64 }),
         n_steps: (duration / exp.dt).round() as u64,
         groups: Vec::new(),
         projections: Vec::new(),

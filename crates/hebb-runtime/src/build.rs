@@ -131,7 +131,10 @@ fn build_group(
         _ => Source::None,
     };
     let lastspike = group.columns.iter().position(|c| c.role == ColumnRole::LastSpike);
-    Ok(GroupState { size: n, columns: Columns::new(columns, n), spikes: Vec::with_capacity(n), source, lastspike })
+    let f32 =
+        (0..group.columns.len()).map(|c| program.group_column_precision(g, c) == hebb_ir::Precision::F32).collect();
+    let columns = Columns::with_precision(columns, n, f32);
+    Ok(GroupState { size: n, columns, spikes: Vec::with_capacity(n), source, lastspike })
 }
 
 /// Refuses a rate (Hz) no source can draw at this dt: more than

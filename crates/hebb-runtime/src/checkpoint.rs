@@ -41,7 +41,7 @@ fn structure(program: &Program, st: &State) -> Vec<String> {
 
 fn encode_columns(e: &mut Encoder, c: &Columns) {
     e.usize(c.count());
-    c.iter().for_each(|col| e.f64s(col));
+    (0..c.count()).for_each(|k| e.f64s(&c.values(k)));
 }
 
 fn decode_columns(d: &mut Decoder<'_>, c: &mut Columns, what: &str) -> Result<(), RestoreError> {
@@ -53,7 +53,7 @@ fn decode_columns(d: &mut Decoder<'_>, c: &mut Columns, what: &str) -> Result<()
         if values.len() != c.len() {
             return Err(RestoreError::Mismatch(format!("{what} has {} elements, not {}", c.len(), values.len())));
         }
-        c.get_mut(k).copy_from_slice(&values);
+        c.copy_from(k, &values);
     }
     Ok(())
 }

@@ -17,8 +17,7 @@ impl Stepper<'_> {
             rec.times.push(t);
             let cols = &self.st.groups[rec.group.index()].columns;
             for (_, c, data) in &mut rec.vars {
-                let col = cols.get(*c as usize);
-                data.extend(rec.indices.iter().map(|&i| col[i as usize]));
+                data.extend(rec.indices.iter().map(|&i| cols.at(*c as usize, i as usize)));
             }
         }
         for rec in &mut self.st.recordings.synapses {
@@ -68,10 +67,10 @@ pub(crate) struct Synapse {
 /// The stored value of a synaptic variable.
 fn stored(ps: &ProjState, v: SynVar, s: Synapse) -> f64 {
     match v {
-        SynVar::Column(c) => ps.columns.get(c as usize)[s.index as usize],
+        SynVar::Column(c) => ps.columns.at(c as usize, s.index as usize),
         SynVar::Folded(x) => x,
-        SynVar::PreSide(c) => ps.pre_side.get(c as usize)[s.pre as usize],
-        SynVar::PostSide(c) => ps.post_side.get(c as usize)[s.post as usize],
+        SynVar::PreSide(c) => ps.pre_side.at(c as usize, s.pre as usize),
+        SynVar::PostSide(c) => ps.post_side.at(c as usize, s.post as usize),
         SynVar::EventDriven(_) => f64::NAN,
     }
 }

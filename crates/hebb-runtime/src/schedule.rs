@@ -125,10 +125,10 @@ impl Stepper<'_> {
             SetAction::Column { group, column, value } => {
                 let stream = streams::set_values(*group);
                 let state = &mut self.st.groups[group.index()];
-                let col = state.columns.get_mut(*column as usize);
-                for (i, x) in col.iter_mut().enumerate() {
+                for i in 0..state.columns.len() {
                     let el = Element { own: i as u64, key: i as u64, ..Default::default() };
-                    *x = eval_at(value, seed, stream, el, n, &[], n as f64 * dt);
+                    let x = eval_at(value, seed, stream, el, n, &[], n as f64 * dt);
+                    state.columns.set(*column as usize, i, x);
                 }
             }
         }

@@ -7,13 +7,18 @@
 
 use crate::input::{Poisson, SpikeList};
 
-/// Struct-of-arrays columns of `len` values each, allocated once. Rust code
-/// reads and writes them through slices made from the same pointers the
-/// kernels get, so the pointers stay valid for the whole life of the value.
+/// Struct-of-arrays columns of `len` values each, allocated once, each
+/// stored as f64 or (with `precision f32`) as f32. Rust code reads and
+/// writes them through the same pointers the kernels get, so the pointers
+/// stay valid for the whole life of the value.
 pub(crate) struct Columns {
     /// One pointer per column to `len` initialised values, owned by `self`
-    /// (from `Box::<[f64]>::into_raw`).
+    /// (from `Box::<[f64]>::into_raw` or `Box::<[f32]>::into_raw`: see
+    /// `f32`). Kernels take the table as `*mut f64` and read f32 columns
+    /// through it as the program's slot types say.
     ptrs: Vec<*mut f64>,
+    /// Whether each column holds f32 values.
+    f32: Vec<bool>,
     len: usize,
 }
 
@@ -24,16 +29,24 @@ unsafe impl Send for Columns {}
 unsafe impl Sync for Columns {}
 
 impl Columns {
-    /// Takes columns that all have length `len`.
-    pub fn new(columns: Vec<Vec<f64>>, len: usize) -> Columns {
+    /// Takes columns that all have length `len`; those with `f32[c]` set
+    /// are stored rounded to f32.
+    pub fn with_precision(columns: Vec<Vec<f64>>, len: usize, f32: Vec<bool>) -> Columns {
+        assert_eq!(columns.len(), f32.len(), "one precision per column");
         let ptrs = columns
             .into_iter()
-            .map(|c| {
+            .zip(&f32)
+            .map(|(c, &narrow)| {
                 assert_eq!(c.len(), len, "every column of a group has one value per element");
-                Box::into_raw(c.into_boxed_slice()) as *mut f64
+                if narrow {
+                    let v: Box<[f32]> = c.into_iter().map(|x| x as f32).collect();
+                    Box::into_raw(v) as *mut f32 as *mut f64
+                } else {
+                    Box::into_raw(c.into_boxed_slice()) as *mut f64
+                }
             })
             .collect();
-        Columns { ptrs, len }
+        Columns { ptrs, f32, len }
     }
 
     /// Values per column.
@@ -46,15 +59,97 @@ impl Columns {
         self.ptrs.len()
     }
 
-    pub fn get(&self, c: usize) -> &[f64] {
-        // SAFETY: `ptrs[c]` points to `len` initialised values owned by
-        // `self`; `&self` excludes writes (kernels run under `&mut`).
-        unsafe { std::slice::from_raw_parts(self.ptrs[c], self.len) }
+    /// Bytes of storage per element, over all columns.
+    pub fn bytes_per_element(&self) -> usize {
+        self.f32.iter().map(|&n| if n { 4 } else { 8 }).sum()
     }
 
-    pub fn get_mut(&mut self, c: usize) -> &mut [f64] {
-        // SAFETY: as in `get`; `&mut self` makes this the only access.
-        unsafe { std::slice::from_raw_parts_mut(self.ptrs[c], self.len) }
+    fn slice(&self, c: usize) -> Column<'_> {
+        // SAFETY: `ptrs[c]` points to `len` initialised values of the
+        // type `f32[c]` says, owned by `self`; `&self` excludes writes
+        // (kernels run under `&mut`).
+        unsafe {
+            if self.f32[c] {
+                Column::F32(std::slice::from_raw_parts(self.ptrs[c] as *const f32, self.len))
+            } else {
+                Column::F64(std::slice::from_raw_parts(self.ptrs[c], self.len))
+            }
+        }
+    }
+
+    fn slice_mut(&mut self, c: usize) -> ColumnMut<'_> {
+        // SAFETY: as in `slice`; `&mut self` makes this the only access.
+        unsafe {
+            if self.f32[c] {
+                ColumnMut::F32(std::slice::from_raw_parts_mut(self.ptrs[c] as *mut f32, self.len))
+            } else {
+                ColumnMut::F64(std::slice::from_raw_parts_mut(self.ptrs[c], self.len))
+            }
+        }
+    }
+
+    /// Column `c` as f64 values (borrowed, or widened from f32).
+    pub fn values(&self, c: usize) -> std::borrow::Cow<'_, [f64]> {
+        match self.slice(c) {
+            Column::F64(v) => std::borrow::Cow::Borrowed(v),
+            Column::F32(v) => std::borrow::Cow::Owned(v.iter().map(|&x| f64::from(x)).collect()),
+        }
+    }
+
+    /// Element `i` of column `c`.
+    pub fn at(&self, c: usize, i: usize) -> f64 {
+        match self.slice(c) {
+            Column::F64(v) => v[i],
+            Column::F32(v) => f64::from(v[i]),
+        }
+    }
+
+    /// Sets element `i` of column `c` (rounded to f32 in an f32 column).
+    pub fn set(&mut self, c: usize, i: usize, x: f64) {
+        match self.slice_mut(c) {
+            ColumnMut::F64(v) => v[i] = x,
+            ColumnMut::F32(v) => v[i] = x as f32,
+        }
+    }
+
+    /// Copies `values` (one per element) into column `c`.
+    pub fn copy_from(&mut self, c: usize, values: &[f64]) {
+        match self.slice_mut(c) {
+            ColumnMut::F64(v) => v.copy_from_slice(values),
+            ColumnMut::F32(v) => v.iter_mut().zip(values).for_each(|(x, &y)| *x = y as f32),
+        }
+    }
+
+    /// Multiplies every value of column `c` by `f`.
+    pub fn scale(&mut self, c: usize, f: f64) {
+        match self.slice_mut(c) {
+            ColumnMut::F64(v) => v.iter_mut().for_each(|x| *x *= f),
+            ColumnMut::F32(v) => v.iter_mut().for_each(|x| *x = (f64::from(*x) * f) as f32),
+        }
+    }
+
+    /// The first element of column `c` that is not finite.
+    pub fn first_non_finite(&self, c: usize) -> Option<usize> {
+        match self.slice(c) {
+            Column::F64(v) => crate::step::first_non_finite(v),
+            Column::F32(v) => v.iter().position(|x| !x.is_finite()),
+        }
+    }
+
+    /// Column `c`, which the program stores in f64 (step counts, source
+    /// rates): a broken invariant otherwise.
+    pub fn f64s(&self, c: usize) -> &[f64] {
+        match self.slice(c) {
+            Column::F64(v) => v,
+            Column::F32(_) => panic!("column {c} is stored in f32, not f64"),
+        }
+    }
+
+    pub fn f64s_mut(&mut self, c: usize) -> &mut [f64] {
+        match self.slice_mut(c) {
+            ColumnMut::F64(v) => v,
+            ColumnMut::F32(_) => panic!("column {c} is stored in f32, not f64"),
+        }
     }
 
     /// The pointer table kernels index by column (`KernelArgs::own` and
@@ -63,18 +158,31 @@ impl Columns {
     pub fn table(&self) -> *const *mut f64 {
         self.ptrs.as_ptr()
     }
+}
 
-    pub fn iter(&self) -> impl Iterator<Item = &[f64]> {
-        (0..self.count()).map(|c| self.get(c))
-    }
+enum Column<'a> {
+    F64(&'a [f64]),
+    F32(&'a [f32]),
+}
+
+enum ColumnMut<'a> {
+    F64(&'a mut [f64]),
+    F32(&'a mut [f32]),
 }
 
 impl Drop for Columns {
     fn drop(&mut self) {
-        for &p in &self.ptrs {
+        for (&p, &narrow) in self.ptrs.iter().zip(&self.f32) {
             // SAFETY: `p` came from `Box::into_raw` of a slice of `len`
-            // values and is freed exactly once, here.
-            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, self.len)) });
+            // values of the type `narrow` says, and is freed exactly once,
+            // here.
+            unsafe {
+                if narrow {
+                    drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(p as *mut f32, self.len)));
+                } else {
+                    drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, self.len)));
+                }
+            }
         }
     }
 }
@@ -155,10 +263,11 @@ impl ProjState {
     pub fn bytes_per_synapse(&self) -> f64 {
         let n = self.n_synapses().max(1) as f64;
         let per_syn = 4
-            + 8 * self.columns.count()
+            + self.columns.bytes_per_element()
             + 8 * usize::from(!self.post_syn.is_empty())
             + 4 * usize::from(!self.syn_pre.is_empty());
-        let sides = 8 * (self.pre_side.count() * self.pre_side.len() + self.post_side.count() * self.post_side.len());
+        let sides = self.pre_side.bytes_per_element() * self.pre_side.len()
+            + self.post_side.bytes_per_element() * self.post_side.len();
         let rows = 4 * self.row_start.len()
             + 4 * (self.seg_start.len() + self.seg_pre.len() + self.seg_delay.len() + self.pre_seg.len())
             + 4 * self.post_start.len();
@@ -188,9 +297,10 @@ impl<'a> GroupView<'a> {
         self.state.size
     }
 
-    /// Column `c` (in the order of `ir::Group::columns`).
-    pub fn column(&self, c: usize) -> &'a [f64] {
-        self.state.columns.get(c)
+    /// Column `c` (in the order of `ir::Group::columns`), as f64 values
+    /// (widened when the column is stored in f32).
+    pub fn column(&self, c: usize) -> std::borrow::Cow<'a, [f64]> {
+        self.state.columns.values(c)
     }
 
     /// The neurons that spiked in the last step, in index order.
@@ -210,9 +320,10 @@ impl<'a> ProjectionView<'a> {
         self.state.n_synapses()
     }
 
-    /// Per-synapse column `c` (in the order of `ir::Projection::columns`).
-    pub fn column(&self, c: usize) -> &'a [f64] {
-        self.state.columns.get(c)
+    /// Per-synapse column `c` (in the order of `ir::Projection::columns`),
+    /// as f64 values (widened when the column is stored in f32).
+    pub fn column(&self, c: usize) -> std::borrow::Cow<'a, [f64]> {
+        self.state.columns.values(c)
     }
 
     /// The postsynaptic neuron of each synapse.

@@ -233,7 +233,7 @@ impl<'a> Stepper<'a> {
         match &mut state.source {
             Source::Poisson(p) => {
                 let rates = match group.kind {
-                    GroupKind::Poisson { thinning: Some((_, c)), .. } => state.columns.get(c as usize),
+                    GroupKind::Poisson { thinning: Some((_, c)), .. } => state.columns.f64s(c as usize),
                     _ => &[],
                 };
                 p.emit(n, rates, &mut state.spikes)
@@ -249,7 +249,7 @@ impl<'a> Stepper<'a> {
         }
         let state = &mut self.st.groups[g];
         if let Some(ls) = state.lastspike {
-            let col = state.columns.get_mut(ls);
+            let col = state.columns.f64s_mut(ls);
             for &i in &state.spikes {
                 col[i as usize] = n as f64;
             }
@@ -409,13 +409,12 @@ impl<'a> Stepper<'a> {
                 if x < -30.0 {
                     let f = x.exp();
                     for s in proj.scaled.iter().filter(|s| s.rate as usize == r) {
-                        let col = match s.var {
-                            SynVar::Column(c) => ps.columns.get_mut(c as usize),
-                            SynVar::PreSide(c) => ps.pre_side.get_mut(c as usize),
-                            SynVar::PostSide(c) => ps.post_side.get_mut(c as usize),
+                        match s.var {
+                            SynVar::Column(c) => ps.columns.scale(c as usize, f),
+                            SynVar::PreSide(c) => ps.pre_side.scale(c as usize, f),
+                            SynVar::PostSide(c) => ps.post_side.scale(c as usize, f),
                             SynVar::Folded(_) | SynVar::EventDriven(_) => continue,
-                        };
-                        col.iter_mut().for_each(|v| *v *= f);
+                        }
                     }
                     ps.t_ref[r] = t;
                     x = 0.0;
@@ -605,8 +604,8 @@ impl<'a> Stepper<'a> {
         let time = self.st.step as f64 * self.program.dt;
         for (p, ps) in self.st.projections.iter().enumerate() {
             let proj = &self.program.projections[p];
-            for (c, col) in ps.columns.iter().enumerate() {
-                if let Some(s) = first_non_finite(col) {
+            for c in 0..ps.columns.count() {
+                if let Some(s) = ps.columns.first_non_finite(c) {
                     return Err(RunError::NonFiniteSynapse {
                         projection: proj.name.clone(),
                         variable: proj.columns[c].name.clone(),
@@ -616,12 +615,12 @@ impl<'a> Stepper<'a> {
                 }
             }
             for (side, cols, names) in [(true, &ps.pre_side, &proj.pre_side), (false, &ps.post_side, &proj.post_side)] {
-                for (c, col) in cols.iter().enumerate() {
-                    if let Some(i) = first_non_finite(col) {
+                for (c, column) in names.iter().enumerate() {
+                    if let Some(i) = cols.first_non_finite(c) {
                         let which = if side { SynapseRef::OfPre(i as u32) } else { SynapseRef::OfPost(i as u32) };
                         return Err(RunError::NonFiniteSynapse {
                             projection: proj.name.clone(),
-                            variable: names[c].name.clone(),
+                            variable: column.name.clone(),
                             which,
                             time,
                         });
@@ -637,8 +636,9 @@ impl<'a> Stepper<'a> {
     fn non_finite(&self, g: usize, n: u64) -> RunError {
         let time = n as f64 * self.program.dt;
         let group = &self.program.groups[g];
-        for (c, col) in self.st.groups[g].columns.iter().enumerate() {
-            if let Some(index) = col.iter().position(|v| !v.is_finite()) {
+        let columns = &self.st.groups[g].columns;
+        for c in 0..columns.count() {
+            if let Some(index) = columns.first_non_finite(c) {
                 return RunError::NonFinite {
                     group: group.name.clone(),
                     variable: group.columns[c].name.clone(),
@@ -649,8 +649,8 @@ impl<'a> Stepper<'a> {
         }
         // A projection's own column (a synaptic variable).
         for (p, ps) in self.st.projections.iter().enumerate() {
-            for (c, col) in ps.columns.iter().enumerate() {
-                if let Some(index) = col.iter().position(|v| !v.is_finite()) {
+            for c in 0..ps.columns.count() {
+                if let Some(index) = ps.columns.first_non_finite(c) {
                     let proj = &self.program.projections[p];
                     return RunError::NonFinite {
                         group: proj.name.clone(),
@@ -668,7 +668,7 @@ impl<'a> Stepper<'a> {
 /// The first value that is not finite, checked fast first: `x * 0` is 0
 /// for finite x and NaN otherwise, summed in independent lanes the compiler
 /// vectorizes (a branch per element costs ~10x more on the synapse scan).
-fn first_non_finite(col: &[f64]) -> Option<usize> {
+pub(crate) fn first_non_finite(col: &[f64]) -> Option<usize> {
     if all_finite(col) { None } else { col.iter().position(|v| !v.is_finite()) }
 }
 

@@ -8,7 +8,7 @@ use crate::init::init_columns;
 use crate::state::{Columns, GroupState, ProjState};
 use hebb_ir::interp::{Element, eval_at};
 use hebb_ir::symbolic::fold;
-use hebb_ir::{Expr, Program, Projection, ProjectionId, SynVar, streams};
+use hebb_ir::{Expr, Precision, Program, Projection, ProjectionId, SynVar, streams};
 use std::path::Path;
 
 /// Builds projection `p`'s synapses.
@@ -55,14 +55,18 @@ pub(crate) fn build_projection(
     };
     let (post_start, post_syn) =
         if proj.on_post.is_some() { post_index(&row_start, &targets, n_post) } else { Default::default() };
-    let side = |cols: &[hebb_ir::Column], n: usize| -> Columns {
-        Columns::new(cols.iter().map(|c| vec![fold(&c.init).as_const().unwrap_or(0.0); n]).collect(), n)
+    let f32 = |side: Option<bool>, n: usize| -> Vec<bool> {
+        (0..n).map(|c| program.projection_column_precision(p, side, c) == Precision::F32).collect()
+    };
+    let side = |pre: bool, cols: &[hebb_ir::Column], n: usize| -> Columns {
+        let values = cols.iter().map(|c| vec![fold(&c.init).as_const().unwrap_or(0.0); n]).collect();
+        Columns::with_precision(values, n, f32(Some(pre), cols.len()))
     };
     let n_synapses = targets.len();
     Ok(ProjState {
         row_start,
         targets,
-        columns: Columns::new(columns, n_synapses),
+        columns: Columns::with_precision(columns, n_synapses, f32(None, proj.columns.len())),
         seg_start: segments.start,
         seg_pre: segments.pre,
         seg_delay: segments.delay,
@@ -73,8 +77,8 @@ pub(crate) fn build_projection(
         post_start,
         post_syn,
         syn_pre,
-        pre_side: side(&proj.pre_side, n_pre),
-        post_side: side(&proj.post_side, n_post),
+        pre_side: side(true, &proj.pre_side, n_pre),
+        post_side: side(false, &proj.post_side, n_post),
         post_ring: vec![Vec::new(); proj.post_delay as usize + 1],
         scratch: Vec::new(),
         factors: vec![1.0; 2 * proj.decay_rates.len()],

@@ -1,18 +1,21 @@
 //! `hebb explain`: for every group, the integrator chosen and why, the
 //! propagator of exact ones, and memory per neuron and per synapse.
 
-use hebb_ir::{ColumnRole, Group, GroupId, GroupKind, MeasureTarget, Metric, Program, Projection, SynVar};
+use hebb_ir::{ColumnRole, Group, GroupId, GroupKind, MeasureTarget, Metric, Precision, Program, Projection, SynVar};
 use hebb_lang::units::{Dim, format_quantity};
 use std::fmt::Write;
 
 pub fn explain(program: &Program) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "time step {} ms, {} steps, seed {}", program.dt * 1e3, program.n_steps, program.seed);
-    for group in &program.groups {
-        explain_group(group, &mut out);
+    if program.precision == Precision::F32 {
+        let _ = writeln!(out, "precision f32: neuron states and synaptic variables stored in single precision");
     }
-    for proj in &program.projections {
-        explain_projection(program, proj, &mut out);
+    for (g, group) in program.groups.iter().enumerate() {
+        explain_group(program, g, group, &mut out);
+    }
+    for (p, proj) in program.projections.iter().enumerate() {
+        explain_projection(program, p, proj, &mut out);
     }
     experiment(program, &mut out);
     out
@@ -20,7 +23,7 @@ pub fn explain(program: &Program) -> String {
 
 /// A group: what it is, its integrator (with the propagator of an exact
 /// one) and its memory per neuron.
-fn explain_group(group: &Group, out: &mut String) {
+fn explain_group(program: &Program, g: usize, group: &Group, out: &mut String) {
     let kind = match &group.kind {
         GroupKind::Neurons { type_name } => format!("{} neurons of type `{type_name}`", group.size),
         GroupKind::Poisson { rate_max, .. } => format!(
@@ -53,7 +56,7 @@ fn explain_group(group: &Group, out: &mut String) {
         let _ = writeln!(
             out,
             "  memory: {} bytes per neuron ({states} state{}, {params} per-neuron param{}{})",
-            8 * group.columns.len(),
+            (0..group.columns.len()).map(|c| program.group_column_precision(g, c).bytes()).sum::<usize>(),
             if states == 1 { "" } else { "s" },
             if params == 1 { "" } else { "s" },
             if group.columns.iter().any(|c| c.role == ColumnRole::LastSpike) { ", last spike" } else { "" }
@@ -63,8 +66,15 @@ fn explain_group(group: &Group, out: &mut String) {
 
 /// A projection: memory per synapse, folded and hoisted variables, and the
 /// work its event kernels do per spike and per synapse.
-fn explain_projection(program: &Program, proj: &Projection, out: &mut String) {
+fn explain_projection(program: &Program, p: usize, proj: &Projection, out: &mut String) {
     let _ = writeln!(out, "\n{}: synapses `{}`", proj.name, proj.synapse);
+    let bytes: Vec<usize> =
+        (0..proj.columns.len()).map(|c| program.projection_column_precision(p, None, c).bytes()).collect();
+    let sizes = if bytes.iter().all(|&b| b == 8) {
+        "× 8".to_string()
+    } else {
+        format!("of {} bytes", bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(" + "))
+    };
     let cols: Vec<&str> = proj.columns.iter().map(|c| c.name.as_str()).collect();
     let per_synapse_loops = proj.step.is_some() || !proj.every.is_empty();
     let index = 4 + if proj.on_post.is_some() { 8 } else { 0 } + if per_synapse_loops { 4 } else { 0 };
@@ -76,8 +86,8 @@ fn explain_projection(program: &Program, proj: &Projection, out: &mut String) {
     };
     let _ = writeln!(
         out,
-        "  memory: {} bytes per synapse ({index_text} + {} per-synapse variable{} × 8){}",
-        index + 8 * cols.len(),
+        "  memory: {} bytes per synapse ({index_text} + {} per-synapse variable{} {sizes}){}",
+        index + bytes.iter().sum::<usize>(),
         cols.len(),
         if cols.len() == 1 { "" } else { "s" },
         if cols.is_empty() { String::new() } else { format!(": {}", cols.join(", ")) }

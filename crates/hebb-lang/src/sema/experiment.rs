@@ -15,7 +15,7 @@ use crate::span::{SourceMap, Span};
 use crate::syntax::ast::{self, Member};
 use crate::units::{Dim, format_quantity};
 
-const SETTINGS: [&str; 4] = ["network", "dt", "seed", "duration"];
+const SETTINGS: [&str; 5] = ["network", "dt", "seed", "duration", "precision"];
 
 pub(super) fn setting<'a>(def: &'a ItemDef, key: &str) -> Option<(&'a ast::Path, &'a ast::Expr)> {
     def.members.iter().find_map(|m| match m {
@@ -92,6 +92,7 @@ pub(super) fn experiment(
     settings_are_known(def, diags);
     let dt = experiment_dt(def, diags);
     let seed = seed(def, sources, diags);
+    let f32 = precision(def, diags);
     let network = network(def, model, diags);
     let net = network.map(|k| &model.networks[k as usize]);
     let stimuli = stimuli(def, net, diags);
@@ -109,6 +110,7 @@ pub(super) fn experiment(
         network: network?,
         dt: dt?,
         seed: seed?,
+        f32: f32?,
         duration: duration?,
         span: def.kind_span,
         stimuli,
@@ -181,8 +183,8 @@ fn wall_time(seconds: f64) -> String {
     }
 }
 
-/// Rule: experiment settings are `network`, `dt`, `seed` and `duration`,
-/// each given once, with `=`.
+/// Rule: experiment settings are `network`, `dt`, `seed`, `duration` and
+/// `precision`, each given once, with `=`.
 fn settings_are_known(def: &ItemDef, diags: &mut Vec<Diagnostic>) {
     let mut seen: Vec<(&str, Span)> = Vec::new();
     for m in &def.members {
@@ -203,10 +205,9 @@ fn settings_are_known(def: &ItemDef, diags: &mut Vec<Diagnostic>) {
             diags.push(
                 Diagnostic::error("hebb::experiment::unknown_setting", format!("unknown experiment setting `{key}`"))
                     .label(target.span, "not a setting")
-                    .with_help(
-                        did_you_mean(suggest(&key, SETTINGS))
-                            .or_else(|| Some("the settings are `network`, `dt`, `seed` and `duration`".into())),
-                    ),
+                    .with_help(did_you_mean(suggest(&key, SETTINGS)).or_else(|| {
+                        Some("the settings are `network`, `dt`, `seed`, `duration` and `precision`".into())
+                    })),
             );
             continue;
         }
@@ -239,6 +240,24 @@ fn seed(def: &ItemDef, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -> Opti
             diags.push(
                 Diagnostic::error("hebb::experiment::seed", "`seed` must be a non-negative integer")
                     .label(e.span, "not a non-negative integer"),
+            );
+            None
+        }
+    }
+}
+
+/// Rule: `precision` is `f64` (the default) or `f32`; returns whether it
+/// is `f32`.
+fn precision(def: &ItemDef, diags: &mut Vec<Diagnostic>) -> Option<bool> {
+    let Some((_, v)) = setting(def, "precision") else { return Some(false) };
+    match &v.kind {
+        ast::ExprKind::Name(p) if p.parts.len() == 1 && p.parts[0].name == "f64" => Some(false),
+        ast::ExprKind::Name(p) if p.parts.len() == 1 && p.parts[0].name == "f32" => Some(true),
+        _ => {
+            diags.push(
+                Diagnostic::error("hebb::experiment::precision", "`precision` is `f64` or `f32`")
+                    .label(v.span, "not a precision")
+                    .help("`precision = f32` stores states and synaptic variables in single precision"),
             );
             None
         }

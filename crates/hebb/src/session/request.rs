@@ -2,6 +2,7 @@
 //! variant and overrides, and how to run it; and its record in
 //! `run.json`, from which it can be made again.
 
+use hebb_ir::Precision;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,9 @@ pub struct Request {
     /// Store decaying per-synapse variables as of their last update, not
     /// scaled (for checking scaling).
     pub no_scale: bool,
+    /// Storage precision of state columns, overriding the experiment's
+    /// `precision` (`--precision`).
+    pub precision: Option<Precision>,
     /// Write a checkpoint this often (seconds of simulated time); a run
     /// that is interrupted always writes one where it stopped.
     pub checkpoint_every: Option<f64>,
@@ -105,6 +109,7 @@ impl Request {
             "backend": self.backend.name(),
             "no_hoist": self.no_hoist,
             "no_scale": self.no_scale,
+            "precision": self.precision.map(Precision::name),
             "checkpoint_every": self.checkpoint_every,
             "from": self.from.as_ref().map(|p| p.display().to_string()),
             "max_memory": self.max_memory,
@@ -137,6 +142,10 @@ impl Request {
             backend,
             no_hoist: v["no_hoist"].as_bool().unwrap_or(false),
             no_scale: v["no_scale"].as_bool().unwrap_or(false),
+            precision: match v["precision"].as_str() {
+                None => None,
+                Some(p) => Some(Precision::parse(p).ok_or_else(|| format!("it names an unknown precision `{p}`"))?),
+            },
             checkpoint_every: v["checkpoint_every"].as_f64(),
             from: v["from"].as_str().map(PathBuf::from),
             max_memory: v["max_memory"].as_u64(),
@@ -157,6 +166,7 @@ impl Request {
             backend: Backend::Jit,
             no_hoist: false,
             no_scale: false,
+            precision: None,
             checkpoint_every: None,
             from: None,
             force: false,
@@ -173,6 +183,7 @@ impl Request {
             seed: self.seed,
             no_hoist: self.no_hoist,
             no_scale: self.no_scale,
+            precision: self.precision,
         }
     }
 }
