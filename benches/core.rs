@@ -6,7 +6,7 @@
 //! * CUBA scaled to 64k neurons with the same in-degree (about 5M synapses):
 //!   construction time, run time, bytes per synapse and peak memory;
 //! * with `HEBB_BRIAN2_PYTHON=/path/to/python` (a venv with brian2, see
-//!   ../shared/anchors/setup.sh): Brian2's C++ standalone run of the same
+//!   benches/anchors/setup.sh): Brian2's C++ standalone run of the same
 //!   CUBA in the same session, and the ratio;
 //! * `hebb compare` of the shipped experiment `stdp_vs_homeostasis` (base
 //!   and 3 variants) on 2 threads against the same 4 runs one after another.
@@ -94,10 +94,10 @@ fn run_model(text: &str, path: &Path, duration: f64) -> RunFigures {
 }
 
 fn brian2(python: &str, model: &str, duration: f64) -> Option<serde_json::Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors/bench_brian2.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/anchors/brian2_models.py");
     let out = std::process::Command::new(python)
         .arg(&script)
-        .args(["--model", model, "--mode", "standalone", "--duration", &duration.to_string()])
+        .args(["--model", model, "--duration", &duration.to_string()])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -290,7 +290,7 @@ fn plastic_bench(cuba: &Path, text: &str, plastic_figures: bool, with_brian2: bo
                 .map(|j| j["run_s"].as_f64().unwrap_or(f64::NAN))
                 .collect();
             if b2.is_empty() {
-                println!("brian2 {model}: could not run ../shared/anchors/bench_brian2.py with {python}");
+                println!("brian2 {model}: could not run benches/anchors/brian2_models.py with {python}");
                 continue;
             }
             let b2m = median(b2.clone());

@@ -59,20 +59,17 @@ impl<'a> Env<'a> {
     }
 
     /// Stores `v` into a slot, rounded to the nearest f32 when it is stored
-    /// in f32; returns the value stored (as the next load will read it).
+    /// in f32.
     ///
     /// # Safety
     /// As [`Env::slot_ptr`].
-    unsafe fn write(&mut self, s: Slot, v: f64) -> f64 {
+    unsafe fn write(&mut self, s: Slot, v: f64) {
         unsafe {
             let p = self.slot_ptr(s);
             if self.types.is_f32(s) {
-                let r = v as f32;
-                *(p as *mut f32) = r;
-                f64::from(r)
+                *(p as *mut f32) = v as f32;
             } else {
                 *p = v;
-                v
             }
         }
     }
@@ -161,7 +158,9 @@ impl<'a> Env<'a> {
                     Stmt::Let(k, e) => self.locals[*k as usize] = self.eval(e),
                     Stmt::Store(slot, e) => {
                         let v = self.eval(e);
-                        let v = self.write(*slot, v);
+                        // The value computed is checked (as the JIT does),
+                        // not the f32 it may be rounded to.
+                        self.write(*slot, v);
                         if self.check_stores {
                             // v - v is 0 for finite v and NaN otherwise: the
                             // same non-finite check as the JIT's.

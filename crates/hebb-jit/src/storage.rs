@@ -12,10 +12,11 @@ fn lane_cast() -> MemFlags {
 /// Loads the f32 value(s) at `addr` widened to F64 (lanes 1) or F64X2.
 pub fn load_f32(b: &mut FunctionBuilder<'_>, lanes: u8, flags: MemFlags, addr: Value) -> Value {
     if lanes == 2 {
-        // Two f32 are 8 bytes: load them as one integer, so nothing past
-        // the second is read.
-        let bits = b.ins().load(types::I64, flags, addr, 0);
-        let v = b.ins().scalar_to_vector(types::I64X2, bits);
+        // Two f32 are 8 bytes: load them as one f64 straight into a vector
+        // register (nothing past the second is read, no trip through an
+        // integer register), then widen the low two lanes.
+        let bits = b.ins().load(types::F64, flags, addr, 0);
+        let v = b.ins().scalar_to_vector(types::F64X2, bits);
         let v = b.ins().bitcast(types::F32X4, lane_cast(), v);
         b.ins().fvpromote_low(v)
     } else {
@@ -29,7 +30,7 @@ pub fn load_f32(b: &mut FunctionBuilder<'_>, lanes: u8, flags: MemFlags, addr: V
 pub fn store_f32(b: &mut FunctionBuilder<'_>, lanes: u8, flags: MemFlags, v: Value, addr: Value) -> Value {
     if lanes == 2 {
         let narrow = b.ins().fvdemote(v);
-        let bits = b.ins().bitcast(types::I64X2, lane_cast(), narrow);
+        let bits = b.ins().bitcast(types::F64X2, lane_cast(), narrow);
         let low = b.ins().extractlane(bits, 0);
         b.ins().store(flags, low, addr, 0);
         b.ins().fvpromote_low(narrow)

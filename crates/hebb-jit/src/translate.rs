@@ -498,6 +498,15 @@ impl Translator<'_> {
 
     fn store(&mut self, slot: Slot, e: &Expr) {
         let v = self.expr(e);
+        // Non-finite check: v - v is NaN iff v is not finite. The
+        // differences are summed per element and added to the
+        // accumulator once, to keep the loop-carried chain short. (It
+        // checks the value computed: one that overflows f32 is stored as
+        // inf and caught when the next step stores what it makes of it.)
+        if self.check_stores {
+            let d = self.b.ins().fsub(v, v);
+            self.pending.push(d);
+        }
         let addr = self.address(slot);
         let fl = if self.lanes == 2 { vflags() } else { flags() };
         let v = if self.types.is_f32(slot) {
@@ -506,13 +515,6 @@ impl Translator<'_> {
             self.b.ins().store(fl, v, addr, 0);
             v
         };
-        // Non-finite check: v - v is NaN iff v is not finite. The
-        // differences are summed per element and added to the
-        // accumulator once, to keep the loop-carried chain short.
-        if self.check_stores {
-            let d = self.b.ins().fsub(v, v);
-            self.pending.push(d);
-        }
         if matches!(slot, Slot::Own(_)) {
             self.cache.insert(slot, v);
         } else {
