@@ -48,3 +48,37 @@ fn brunel_state_c_rate_matches_brian2() {
     let r = mean_rate("brunel.hebb", "E", 0.5, 0.1, &[1]);
     assert!((r - 38.0).abs() <= 3.8, "Brunel state C rate {r:.2} Hz");
 }
+
+/// A poisson source whose rate reads a signal: the signal's state sets the
+/// rate each step (by thinning under `rate_max`).
+const SIGNAL_RATE: &str = r#"
+signal drive {
+    state r = 1
+    dr/dt = 0 / 1 s
+}
+network net {
+    population input = 200 poisson { rate = 5 Hz * (1 + drive.r) RATE_MAX }
+}
+experiment { network = net; duration = 20 s; seed = 4 }
+"#;
+
+#[test]
+fn a_poisson_rate_can_read_a_signal() {
+    let path = common::models_dir().join("signal_rate.hebb");
+    let text = SIGNAL_RATE.replace("RATE_MAX", "; rate_max = 40 Hz");
+    let out = common::simulate(&Request::text(text, &path)).unwrap_or_else(|e| panic!("{e}"));
+    out.result.clone().expect("runs");
+    let spikes = out.recordings().spike_counts[0] as f64;
+    // 200 × 20 s at 10 Hz: 40,000 expected, sd 200; 3 % is 6 sd.
+    let rate = spikes / 200.0 / 20.0;
+    assert!((rate - 10.0).abs() < 0.3, "rate {rate} Hz, expected 10 Hz");
+    // Without a bound the rate cannot be thinned: `check` says so.
+    let text = SIGNAL_RATE.replace("RATE_MAX", "");
+    let err = common::compile(&Request::text(text, &path)).err().unwrap_or_default();
+    let err = if err.is_empty() {
+        common::simulate(&Request::text(SIGNAL_RATE.replace("RATE_MAX", ""), &path)).err().unwrap_or_default()
+    } else {
+        err
+    };
+    assert!(err.contains("rate_max"), "{err}");
+}

@@ -92,6 +92,11 @@ pub fn lower(model: &Model, options: &Options) -> (Program, Vec<Diagnostic>) {
         let g = GroupId(l.program.groups.len() as u32 - 1);
         l.signals.push((g, map));
     }
+    for (g, pop) in net.populations.iter().enumerate() {
+        if let hir::PopulationKind::Poisson { rate, .. } = &pop.kind {
+            l.poisson_rate(g, &pop.name, rate, &pop_maps[g]);
+        }
+    }
     // Kernels of groups are made after signals exist (they may read them).
     for (g, pop) in net.populations.iter().enumerate() {
         if let hir::PopulationKind::Neurons { type_id } = pop.kind {
@@ -114,8 +119,29 @@ pub fn lower(model: &Model, options: &Options) -> (Program, Vec<Diagnostic>) {
 
 impl Lowerer<'_> {
     /// Params and states of a neuron population as columns.
+    /// A poisson source's rate. One that depends on time or on a signal is
+    /// evaluated each step by a `Listed` kernel for the candidate spikes
+    /// (thinning); a constant one once, at construction.
+    fn poisson_rate(&mut self, g: usize, name: &str, rate: &hir::Expr, map: &VarMap) {
+        let rate = fold(&self.ctx(map).expr(rate));
+        let varies = rate.any(&|e| matches!(e, Expr::Builtin(Builtin::T) | Expr::Load(Slot::Signal(..))));
+        let rate_max = match self.program.groups[g].kind {
+            GroupKind::Poisson { rate_max, .. } => rate_max,
+            _ => unreachable!("a poisson population is a poisson group"),
+        };
+        let thinning = varies.then(|| {
+            let columns = &mut self.program.groups[g].columns;
+            let column = columns.len() as u32;
+            columns.push(Column { name: "rate".into(), role: ColumnRole::State, init: Expr::Const(0.0) });
+            let body = vec![Stmt::Store(Slot::Own(column), rate.clone())];
+            let k =
+                self.add_kernel(format!("{name}.rate"), KernelKind::Listed, Owner::Group(GroupId(g as u32)), body, 0);
+            (k, column)
+        });
+        self.program.groups[g].kind = GroupKind::Poisson { rate, rate_max, thinning };
+    }
+
     fn population(&mut self, pop: &hir::Population) -> VarMap {
-        let g = self.program.groups.len() as u32;
         let mut group = Group {
             name: pop.name.clone(),
             size: pop.size,
@@ -146,22 +172,10 @@ impl Lowerer<'_> {
                     group.spikes = false;
                 }
             }
-            hir::PopulationKind::Poisson { rate, rate_max } => {
-                let rate = fold(&self.ctx(&map).expr(rate));
-                let thinning = rate.any(&|e| matches!(e, Expr::Builtin(Builtin::T))).then(|| {
-                    let column = group.columns.len() as u32;
-                    group.columns.push(Column { name: "rate".into(), role: ColumnRole::State, init: Expr::Const(0.0) });
-                    let body = vec![Stmt::Store(Slot::Own(column), rate.clone())];
-                    let k = self.add_kernel(
-                        format!("{}.rate", pop.name),
-                        KernelKind::Listed,
-                        Owner::Group(GroupId(g)),
-                        body,
-                        0,
-                    );
-                    (k, column)
-                });
-                group.kind = GroupKind::Poisson { rate, rate_max: *rate_max, thinning };
+            hir::PopulationKind::Poisson { rate_max, .. } => {
+                // The rate may read signals: lowered once they exist
+                // (`poisson_rate`).
+                group.kind = GroupKind::Poisson { rate: Expr::Const(0.0), rate_max: *rate_max, thinning: None };
             }
             hir::PopulationKind::SpikeTimes(st) => {
                 group.kind = GroupKind::SpikeTimes(match st {
