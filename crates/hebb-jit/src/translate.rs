@@ -550,6 +550,26 @@ impl Translator<'_> {
 
     fn spike(&mut self, c: &Expr) {
         let cond = self.expr(c);
+        if self.lanes == 1 {
+            self.record_spikes(cond);
+            return;
+        }
+        // Two lanes: most pairs do not spike, so test both lanes at once
+        // (one movmsk) and record only when one did.
+        let bits = self.b.ins().vhigh_bits(types::I8, cond);
+        let fired = self.b.create_block();
+        let merge = self.b.create_block();
+        self.b.ins().brif(bits, fired, &[], merge, &[]);
+        self.b.switch_to_block(fired);
+        self.b.seal_block(fired);
+        self.record_spikes(cond);
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+    }
+
+    /// Appends the element(s) whose lane of `cond` is set to the spike list.
+    fn record_spikes(&mut self, cond: Value) {
         let out = self.field(types::I64, offsets::SPIKES_OUT);
         let own = self.own.expect("own index");
         let spikes = self.spikes.expect("spikes");
