@@ -99,7 +99,13 @@ fn build_group(
                     })?,
                 };
                 check_rate(max, program.dt, || format!("the maximum rate of `{}`", group.name))?;
-                Source::Poisson(Poisson::new(GroupId(g as u32), vec![0.0; n], Some(max), program.seed, program.dt))
+                Source::Poisson(Box::new(Poisson::new(
+                    GroupId(g as u32),
+                    vec![0.0; n],
+                    Some(max),
+                    program.seed,
+                    program.dt,
+                )))
             } else {
                 let rates: Vec<f64> = (0..n)
                     .map(|i| {
@@ -122,7 +128,7 @@ fn build_group(
                 }
                 let max = rates.iter().copied().fold(0.0, f64::max);
                 check_rate(max, program.dt, || format!("the rate of `{}`", group.name))?;
-                Source::Poisson(Poisson::new(GroupId(g as u32), rates, None, program.seed, program.dt))
+                Source::Poisson(Box::new(Poisson::new(GroupId(g as u32), rates, None, program.seed, program.dt)))
             }
         }
         GroupKind::SpikeTimes(st) => {

@@ -43,6 +43,48 @@ pub struct Poisson {
     seed: u64,
     stream: u32,
     dt: f64,
+    /// Per-thread spike lists of a split dense emission (`emit_split`);
+    /// scratch, not state.
+    split_out: Vec<Vec<u32>>,
+}
+
+/// A pointer threads share, each using a disjoint part of what it points to.
+#[derive(Clone, Copy)]
+struct Shared<T>(*mut T);
+// SAFETY: only used by `emit_split`, whose threads touch disjoint elements.
+unsafe impl<T> Sync for Shared<T> {}
+unsafe impl<T> Send for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// The pointer (a method, so closures capture the `Sync` wrapper).
+    fn get(&self) -> *mut T {
+        self.0
+    }
+}
+
+/// The dense mode's draw for neurons `range`: refills their random words
+/// when a new block of four steps starts, then appends each neuron's count
+/// of spikes in `step` to `out`, in neuron order. One function for the
+/// single-threaded and the split emission, so both give the same spikes.
+#[allow(clippy::too_many_arguments)]
+fn dense_counts(
+    (seed, stream, dt): (u64, u32, f64),
+    rate: &[f64],
+    p0: &[f64],
+    words: &mut [[u32; 4]],
+    range: std::ops::Range<usize>,
+    refill: Option<u64>,
+    step: u64,
+    out: &mut Vec<u32>,
+) {
+    for (k, i) in range.enumerate() {
+        if let Some(block) = refill {
+            words[k] = rng::words(seed, stream, i as u64, block, 0);
+        }
+        let u = words[k][(step % 4) as usize] as f64 * (1.0 / 4294967296.0);
+        let c = poisson_count(rate[i] * dt, p0[i], u);
+        out.extend(std::iter::repeat_n(i as u32, c as usize));
+    }
 }
 
 impl Poisson {
@@ -67,6 +109,7 @@ impl Poisson {
             seed,
             stream: streams::poisson(group),
             dt,
+            split_out: Vec::new(),
         };
         let mean_per_step = src.rate.iter().sum::<f64>() * dt / n.max(1) as f64;
         if mean_per_step > 0.2 && src.thinning.is_none() {
@@ -157,18 +200,12 @@ impl Poisson {
     pub fn emit(&mut self, step: u64, rates: &[f64], out: &mut Vec<u32>) {
         if let Some(p0) = &self.dense {
             let block = step / 4;
-            if self.block_of != block {
-                // Refill in place: no allocation per block of steps.
-                self.words.clear();
-                self.words.extend((0..p0.len()).map(|i| rng::words(self.seed, self.stream, i as u64, block, 0)));
-                self.block_of = block;
-            }
-            for (i, &p0) in p0.iter().enumerate() {
-                let lambda = self.rate[i] * self.dt;
-                let u = self.words[i][(step % 4) as usize] as f64 * (1.0 / 4294967296.0);
-                let k = poisson_count(lambda, p0, u);
-                out.extend(std::iter::repeat_n(i as u32, k as usize));
-            }
+            let refill = (self.block_of != block).then_some(block);
+            // Refilled in place: no allocation per block of steps.
+            self.words.resize(p0.len(), [0; 4]);
+            let key = (self.seed, self.stream, self.dt);
+            dense_counts(key, &self.rate, p0, &mut self.words, 0..p0.len(), refill, step, out);
+            self.block_of = block;
             return;
         }
         let bucket = step as usize % CALENDAR;
@@ -191,6 +228,49 @@ impl Poisson {
         // Canonical order, whatever the queue's: delivery order must not
         // depend on how the source is implemented.
         out[first..].sort_unstable();
+    }
+
+    /// Whether each step's counts are drawn per neuron (the dense mode),
+    /// which `emit_split` can share among threads.
+    pub fn is_dense(&self) -> bool {
+        self.dense.is_some()
+    }
+
+    /// `emit` of a dense source with its neurons split among a team's
+    /// threads: thread τ draws neurons `bounds[τ]..bounds[τ+1]`, and the
+    /// lists are joined in thread order, so `out` (and the source's state)
+    /// is exactly what `emit` gives.
+    pub(crate) fn emit_split(&mut self, step: u64, bounds: &[usize], team: &crate::team::Team<'_>, out: &mut Vec<u32>) {
+        let Some(p0) = &self.dense else { return self.emit(step, &[], out) };
+        let threads = team.threads();
+        assert_eq!(bounds.len(), threads + 1, "one range per thread");
+        let block = step / 4;
+        let refill = (self.block_of != block).then_some(block);
+        self.words.resize(p0.len(), [0; 4]);
+        self.split_out.resize_with(threads, Vec::new);
+        let key = (self.seed, self.stream, self.dt);
+        let rate = &self.rate;
+        let (words, outs) = (Shared(self.words.as_mut_ptr()), Shared(self.split_out.as_mut_ptr()));
+        team.each(&|tau| {
+            let range = bounds[tau]..bounds[tau + 1];
+            // SAFETY: thread τ uses only `words[range]` and `outs[τ]`;
+            // the ranges of distinct threads are disjoint and in bounds
+            // (`bounds` splits `0..n`), and `team.each` returns only when
+            // every thread is done.
+            let (w, o) = unsafe {
+                (std::slice::from_raw_parts_mut(words.get().add(range.start), range.len()), &mut *outs.get().add(tau))
+            };
+            // Filled through a list of its own: the lists' headers share a
+            // cache line, which the threads would pass back and forth.
+            let mut mine = std::mem::take(o);
+            mine.clear();
+            dense_counts(key, rate, p0, w, range, refill, step, &mut mine);
+            *o = mine;
+        });
+        self.block_of = block;
+        for o in &self.split_out {
+            out.extend_from_slice(o);
+        }
     }
 
     /// Emits every spike of neuron `i` that falls in `step`.

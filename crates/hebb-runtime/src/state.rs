@@ -190,7 +190,7 @@ impl Drop for Columns {
 /// Where a group's spikes come from, besides its own threshold.
 pub(crate) enum Source {
     None,
-    Poisson(Poisson),
+    Poisson(Box<Poisson>),
     SpikeTimes(SpikeList),
 }
 

@@ -231,13 +231,20 @@ impl<'a> Stepper<'a> {
         let state = &mut self.st.groups[g];
         state.spikes.clear();
         match &mut state.source {
-            Source::Poisson(p) => {
-                let rates = match group.kind {
-                    GroupKind::Poisson { thinning: Some((_, c)), .. } => state.columns.f64s(c as usize),
-                    _ => &[],
-                };
-                p.emit(n, rates, &mut state.spikes)
-            }
+            Source::Poisson(p) => match self.parallel {
+                // Dense sources draw per neuron: split like a step kernel.
+                Some((team, part)) if p.is_dense() && state.size >= part.grain * part.threads => {
+                    let bounds = crate::team::split(state.size, part.threads, 8);
+                    p.emit_split(n, &bounds, team, &mut state.spikes)
+                }
+                _ => {
+                    let rates = match group.kind {
+                        GroupKind::Poisson { thinning: Some((_, c)), .. } => state.columns.f64s(c as usize),
+                        _ => &[],
+                    };
+                    p.emit(n, rates, &mut state.spikes)
+                }
+            },
             Source::SpikeTimes(s) => s.emit(n, &mut state.spikes),
             Source::None => {}
         }

@@ -28,12 +28,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 const SPINS_BEFORE_YIELD: u32 = 2_000;
 
 /// The call being run: a kernel and a pointer to one argument block per
-/// thread (the leader's stack or heap, alive until every worker is done).
+/// thread (the leader's stack or heap, alive until every worker is done),
+/// or a task thread τ runs as `task(τ)` (borrowed from the leader likewise).
 #[derive(Clone, Copy)]
-struct Call {
-    kernel: KernelId,
-    args: *mut KernelArgs,
-    results: *mut f64,
+enum Call {
+    Kernel { kernel: KernelId, args: *mut KernelArgs, results: *mut f64 },
+    Task(*const (dyn Fn(usize) + Sync + 'static)),
 }
 
 /// What the leader and the workers share.
@@ -66,7 +66,7 @@ impl Shared {
             done: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             panicked: AtomicBool::new(false),
-            call: UnsafeCell::new(Call {
+            call: UnsafeCell::new(Call::Kernel {
                 kernel: KernelId(0),
                 args: std::ptr::null_mut(),
                 results: std::ptr::null_mut(),
@@ -94,17 +94,30 @@ impl Shared {
             }
             // SAFETY: published by the epoch just read (see `Shared`).
             let call = unsafe { *self.call.get() };
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                // SAFETY: the leader made `args[index]` valid for this
-                // kernel, for this thread's share only (see `Team::run`).
-                unsafe { kernels.run(call.kernel, &mut *call.args.add(index)) }
-            }));
-            let acc = run.unwrap_or_else(|_| {
-                self.panicked.store(true, Ordering::Relaxed);
-                f64::NAN
-            });
-            // SAFETY: each worker writes its own result slot.
-            unsafe { *call.results.add(index) = acc };
+            match call {
+                Call::Kernel { kernel, args, results } => {
+                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        // SAFETY: the leader made `args[index]` valid for
+                        // this kernel, for this thread's share only (see
+                        // `Team::run`).
+                        unsafe { kernels.run(kernel, &mut *args.add(index)) }
+                    }));
+                    let acc = run.unwrap_or_else(|_| {
+                        self.panicked.store(true, Ordering::Relaxed);
+                        f64::NAN
+                    });
+                    // SAFETY: each worker writes its own result slot.
+                    unsafe { *results.add(index) = acc };
+                }
+                Call::Task(task) => {
+                    // SAFETY: the leader keeps the task alive until every
+                    // worker reported it done (see `Team::each`).
+                    let task = unsafe { &*task };
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task(index))).is_err() {
+                        self.panicked.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
             self.done.fetch_add(1, Ordering::Release);
         }
     }
@@ -157,7 +170,9 @@ impl<'s> Team<'s> {
         let mut results = vec![0.0; threads];
         // SAFETY: no worker reads `call` now: every one reported the
         // previous call done before the last `run` returned.
-        unsafe { *self.shared.call.get() = Call { kernel: k, args: args.as_mut_ptr(), results: results.as_mut_ptr() } };
+        unsafe {
+            *self.shared.call.get() = Call::Kernel { kernel: k, args: args.as_mut_ptr(), results: results.as_mut_ptr() }
+        };
         self.shared.epoch.fetch_add(1, Ordering::Release);
         // SAFETY: the caller's contract for `args[0]`.
         results[0] = unsafe { kernels.run(k, &mut args[0]) };
@@ -167,6 +182,38 @@ impl<'s> Team<'s> {
             panic!("a kernel call panicked on a worker thread");
         }
         results.iter().sum()
+    }
+}
+
+impl Team<'_> {
+    /// The number of threads, the leader's included.
+    pub(crate) fn threads(&self) -> usize {
+        self.shared.threads
+    }
+
+    /// Runs `task(τ)` on thread τ, for every τ in `0..threads` (the leader
+    /// runs `task(0)`), and returns when all are done. The task must be
+    /// safe to run concurrently for distinct τ (it is `Sync`); which data
+    /// each τ touches is the task's business.
+    pub(crate) fn each(&self, task: &(dyn Fn(usize) + Sync)) {
+        let threads = self.shared.threads;
+        // SAFETY: the lifetime is erased only for as long as the workers
+        // can see the pointer: this function waits until every worker has
+        // reported the task done (also when the leader's share panics)
+        // before returning.
+        let erased: *const (dyn Fn(usize) + Sync + 'static) = unsafe { std::mem::transmute(task) };
+        // SAFETY: no worker reads `call` now (see `run`).
+        unsafe { *self.shared.call.get() = Call::Task(erased) };
+        self.shared.epoch.fetch_add(1, Ordering::Release);
+        let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task(0)));
+        wait_until(self.shared.spins, || (self.shared.done.load(Ordering::Acquire) == threads - 1).then_some(()));
+        self.shared.done.store(0, Ordering::Relaxed);
+        if let Err(p) = mine {
+            std::panic::resume_unwind(p);
+        }
+        if self.shared.panicked.load(Ordering::Relaxed) {
+            panic!("a task panicked on a worker thread");
+        }
     }
 }
 
