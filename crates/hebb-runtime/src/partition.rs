@@ -22,7 +22,7 @@ const ALIGN: usize = 8;
 
 /// The default grain: a call is split only if it has at least this many
 /// elements (neurons, or synapses reached) per thread.
-pub const DEFAULT_GRAIN: usize = 512;
+pub const DEFAULT_GRAIN: usize = 256;
 
 /// The threads' shares of one network.
 pub(crate) struct Partition {
