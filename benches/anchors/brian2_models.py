@@ -73,6 +73,8 @@ import sys
 import tempfile
 import time
 
+import anchor_args  # the checks both scripts share (same directory)
+
 MODELS = ("cuba", "plastic", "recurrent", "brunel")
 
 
@@ -89,19 +91,9 @@ def parse_args():
     p.add_argument("--brunel-input", choices=("synapses", "poissoninput"), default="synapses",
                    help="brunel's external drive (see the docstring)")
     a = p.parse_args()
-    if a.duration <= 0:
-        p.error("--duration must be positive")
-    if a.threads < 0:
-        p.error("--threads must be >= 0")
     if a.model == "recurrent" and a.neurons not in (None, 1000):
         p.error("recurrent has a fixed size (800 Exc + 200 Inh): --neurons must be 1000")
-    if a.model == "brunel" and a.neurons is not None:
-        ne = int(round(0.8 * a.neurons))
-        if ne <= 1000 or a.neurons - ne <= 250:
-            p.error("brunel needs more than 1000 E and 250 I neurons (in-degrees are fixed): --neurons >= 1300")
-    if a.model in ("cuba", "plastic") and a.neurons is not None and a.neurons < 100:
-        p.error("--neurons must be at least 100 (p = 80/N)")
-    return a
+    return anchor_args.check(p, a)
 
 
 # --------------------------------------------------------------------------- models

@@ -77,6 +77,8 @@ import os
 import sys
 import time
 
+import anchor_args  # the checks both scripts share (same directory)
+
 MODELS = ("cuba", "plastic", "recurrent", "brunel")
 DT = 0.1  # ms
 
@@ -90,18 +92,7 @@ def parse_args():
     p.add_argument("--duration", type=float, required=True, help="simulated time in seconds")
     p.add_argument("--threads", type=int, default=1, help="NEST local_num_threads (0 = 1)")
     p.add_argument("--seed", type=int, default=1)
-    a = p.parse_args()
-    if a.duration <= 0:
-        p.error("--duration must be positive")
-    if a.threads < 0:
-        p.error("--threads must be >= 0")
-    if a.model == "brunel" and a.neurons is not None:
-        ne = int(round(0.8 * a.neurons))
-        if ne <= 1000 or a.neurons - ne <= 250:
-            p.error("brunel needs more than 1000 E and 250 I neurons (in-degrees are fixed): --neurons >= 1300")
-    if a.model in ("cuba", "plastic") and a.neurons is not None and a.neurons < 100:
-        p.error("--neurons must be at least 100 (p = 80/N)")
-    return a
+    return anchor_args.check(p, p.parse_args())
 
 
 # --------------------------------------------------------------------------- models
