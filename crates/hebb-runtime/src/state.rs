@@ -131,7 +131,7 @@ impl Columns {
     /// The first element of column `c` that is not finite.
     pub fn first_non_finite(&self, c: usize) -> Option<usize> {
         match self.slice(c) {
-            Column::F64(v) => crate::step::first_non_finite(v),
+            Column::F64(v) => first_non_finite(v),
             Column::F32(v) => v.iter().position(|x| !x.is_finite()),
         }
     }
@@ -339,5 +339,43 @@ impl<'a> ProjectionView<'a> {
     /// Memory per synapse, indices and hoisted tables included.
     pub fn bytes_per_synapse(&self) -> f64 {
         self.state.bytes_per_synapse()
+    }
+}
+
+/// The first value that is not finite, checked fast first: `x * 0` is 0
+/// for finite x and NaN otherwise, summed in independent lanes the compiler
+/// vectorizes (a branch per element costs ~10x more on the synapse scan).
+fn first_non_finite(col: &[f64]) -> Option<usize> {
+    if all_finite(col) { None } else { col.iter().position(|v| !v.is_finite()) }
+}
+
+fn all_finite(col: &[f64]) -> bool {
+    let mut acc = [0.0f64; 8];
+    let chunks = col.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += c[k] * 0.0;
+        }
+    }
+    rest.iter().all(|v| v.is_finite()) && acc.iter().sum::<f64>() == 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn all_finite_finds_every_non_finite_value() {
+        let mut v: Vec<f64> = (0..37).map(|k| k as f64 * -1.5e300).collect();
+        assert!(super::all_finite(&v));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            for at in [0, 7, 8, 31, 32, 36] {
+                let old = v[at];
+                v[at] = bad;
+                assert!(!super::all_finite(&v), "{bad} at {at}");
+                assert_eq!(super::first_non_finite(&v), Some(at));
+                v[at] = old;
+            }
+        }
+        assert!(super::all_finite(&[]));
     }
 }
