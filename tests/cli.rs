@@ -202,6 +202,26 @@ fn explain_says_where_synaptic_variables_are_stored_and_why() {
 }
 
 #[test]
+fn explain_and_run_take_a_precision() {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/models/recurrent.hebb");
+    let o = hebb(&["explain", bench.to_str().expect("path"), "--precision", "f32"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for line in [
+        "precision f32: neuron states and synaptic variables stored in single precision",
+        "memory: 24 bytes per synapse (target 4, post index 8, presynaptic index 4 + 2 per-synapse variables of 4 + 4 bytes): w, x_pre",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    // A precision that does not exist is a usage error, for both commands.
+    for cmd in ["explain", "run"] {
+        let o = hebb(&[cmd, bench.to_str().expect("path"), "--precision", "f16"]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {}", stderr(&o));
+        assert!(stderr(&o).contains("f16"), "{}", stderr(&o));
+    }
+}
+
+#[test]
 fn explain_shows_an_experiments_schedule() {
     let o = hebb(&["explain", &model("experiments/stdp_vs_homeostasis.hebb")]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -5,8 +5,8 @@ use super::{EXIT_MODEL, EXIT_OK, fail, out, plural, print_diagnostics};
 use hebb::session::{self, Request};
 use std::path::Path;
 
-pub fn explain(file: &Path, show_ir: bool, set: &[String]) -> u8 {
-    let request = Request { settings: set.to_vec(), ..Request::file(file) };
+pub fn explain(file: &Path, show_ir: bool, set: &[String], precision: Option<hebb::ir::Precision>) -> u8 {
+    let request = Request { settings: set.to_vec(), precision, ..Request::file(file) };
     let checked = match session::check(&request) {
         Ok(c) => c,
         Err(e) => return fail(&e, false),

@@ -103,6 +103,10 @@ pub enum Command {
         /// Override a param before compiling: `--set 'LIF.tau_m=15 ms'`.
         #[arg(long = "set", value_name = "Type.param=value")]
         set: Vec<String>,
+        /// Explain the storage of this precision (memory per neuron and
+        /// per synapse), overriding the experiment's `precision`.
+        #[arg(long, value_name = "f64|f32", value_parser = ["f64", "f32"])]
+        precision: Option<String>,
     },
 }
 
@@ -141,7 +145,9 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Check { file } => check::check(&file),
         Command::Run(args) => run::run(&args),
         Command::Resume { run_dir, quiet } => run::resume(&run_dir, quiet),
-        Command::Explain { file, ir, set } => explain::explain(&file, ir, &set),
+        Command::Explain { file, ir, set, precision } => {
+            explain::explain(&file, ir, &set, precision.as_deref().and_then(hebb::ir::Precision::parse))
+        }
         Command::Compare { file, variants, study } => study::compare(&file, &variants, &study),
         Command::Sweep { file, set, study } => study::sweep(&file, &set, &study),
         Command::Plot { run_dir } => plot::plot(&run_dir),
