@@ -13,20 +13,7 @@ use proptest::prelude::*;
 use std::path::PathBuf;
 
 fn shipped_models() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![common::models_dir()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).expect("models dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "hebb") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+    common::hebb_files(&common::models_dir())
 }
 
 #[test]

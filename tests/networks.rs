@@ -74,11 +74,6 @@ fn a_poisson_rate_can_read_a_signal() {
     assert!((rate - 10.0).abs() < 0.3, "rate {rate} Hz, expected 10 Hz");
     // Without a bound the rate cannot be thinned: `check` says so.
     let text = SIGNAL_RATE.replace("RATE_MAX", "");
-    let err = common::compile(&Request::text(text, &path)).err().unwrap_or_default();
-    let err = if err.is_empty() {
-        common::simulate(&Request::text(SIGNAL_RATE.replace("RATE_MAX", ""), &path)).err().unwrap_or_default()
-    } else {
-        err
-    };
+    let err = hebb::session::validate(&Request::text(text, &path)).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("rate_max"), "{err}");
 }

@@ -367,16 +367,8 @@ fn hoisting_and_scaling_do_not_change_results_of_any_shipped_rule() {
     // values near 0 are compared sensibly). Three storages: hoisted and
     // scaled (the default), per synapse and scaled, per synapse as of the
     // last update.
-    let mut rules = Vec::new();
-    for dir in ["synapses", "homeostasis"] {
-        for entry in std::fs::read_dir(common::models_dir().join(dir)).unwrap() {
-            let p = entry.unwrap().path();
-            if p.extension().is_some_and(|e| e == "hebb") {
-                rules.push(p);
-            }
-        }
-    }
-    rules.sort();
+    let mut rules = common::hebb_files(&common::models_dir().join("synapses"));
+    rules.extend(common::hebb_files(&common::models_dir().join("homeostasis")));
     assert!(rules.len() >= 9, "{rules:?}");
     let mut hoisted_any = 0;
     let mut scaled_any = 0;

@@ -22,21 +22,10 @@ fn temp_dir(name: &str) -> PathBuf {
 /// Every file of a run directory but `run.json` (timings) and the
 /// checkpoint, with its bytes.
 fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("a run directory") {
-            let path = entry.expect("an entry").path();
-            let name = path.strip_prefix(dir).expect("inside").to_string_lossy().to_string();
-            if path.is_dir() {
-                stack.push(path);
-            } else if name != "run.json" && name != "checkpoint.hebb" && !name.starts_with('.') {
-                out.push((name, std::fs::read(&path).expect("readable")));
-            }
-        }
-    }
-    out.sort();
-    out
+    common::files_with_bytes(dir)
+        .into_iter()
+        .filter(|(name, _)| name != "run.json" && name != "checkpoint.hebb" && !name.starts_with('.'))
+        .collect()
 }
 
 fn assert_same_outputs(full: &Path, resumed: &Path) {
@@ -46,6 +35,16 @@ fn assert_same_outputs(full: &Path, resumed: &Path) {
     for ((name, x), (_, y)) in a.iter().zip(&b) {
         assert!(x == y, "{name} differs after resuming");
     }
+}
+
+/// `hebb resume PART` succeeds and leaves what the uninterrupted run wrote.
+fn resume_matches(full: &Path, part: &Path) {
+    let resumed = Command::new(env!("CARGO_BIN_EXE_hebb"))
+        .args(["resume", part.to_str().expect("path"), "-q"])
+        .output()
+        .expect("resumes");
+    assert_eq!(resumed.status.code(), Some(0), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert_same_outputs(full, part);
 }
 
 fn run_json(dir: &Path) -> serde_json::Value {
@@ -236,12 +235,7 @@ fn sigint_and_sigterm_stop_a_run_that_resume_completes() {
         let stop = json["simulated"].as_f64().expect("simulated");
         let (_, all) = hebb::output::read_f64(&full.join("spikes/P.t.npy")).expect("readable");
         assert_eq!(t, all.iter().copied().filter(|&x| x < stop - 1e-9).collect::<Vec<_>>(), "{signal}");
-        let resumed = Command::new(env!("CARGO_BIN_EXE_hebb"))
-            .args(["resume", part.to_str().expect("path"), "-q"])
-            .output()
-            .expect("resumes");
-        assert_eq!(resumed.status.code(), Some(0), "{}", String::from_utf8_lossy(&resumed.stderr));
-        assert_same_outputs(&full, &part);
+        resume_matches(&full, &part);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -276,12 +270,7 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
     // readable up to the last flush.
     assert_eq!(run_json(&part)["status"], "running");
     hebb::output::read_f64(&part.join("spikes/P.t.npy")).expect("readable");
-    let resumed = Command::new(env!("CARGO_BIN_EXE_hebb"))
-        .args(["resume", part.to_str().expect("path"), "-q"])
-        .output()
-        .expect("resumes");
-    assert_eq!(resumed.status.code(), Some(0), "{}", String::from_utf8_lossy(&resumed.stderr));
-    assert_same_outputs(&full, &part);
+    resume_matches(&full, &part);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -19,49 +19,28 @@ fn temp_dir(name: &str) -> PathBuf {
 
 /// Every shipped model and experiment, and the benchmark models.
 fn models() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for dir in
-        ["models", "models/neurons", "models/synapses", "models/homeostasis", "models/experiments", "benches/models"]
-    {
-        for entry in std::fs::read_dir(root.join(dir)).expect("model directory") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "hebb") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
+    let mut files = common::hebb_files(&common::models_dir());
+    files.extend(common::hebb_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/models")));
     files
 }
 
 /// The files of a run directory by relative path, with `run.json` reduced
 /// to what does not depend on the run's timing or thread count.
 fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("run directory") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
+    common::files_with_bytes(dir)
+        .into_iter()
+        .filter(|(name, _)| name != ".hebb-lock")
+        .map(|(name, bytes)| {
+            if name != "run.json" {
+                return (name, bytes);
             }
-            let name = path.strip_prefix(dir).expect("inside").display().to_string();
-            let bytes = std::fs::read(&path).expect("read");
-            if name == "run.json" {
-                let mut v: Value = serde_json::from_slice(&bytes).expect("run.json");
-                for key in ["timings", "provenance", "request", "profile"] {
-                    v.as_object_mut().expect("object").remove(key);
-                }
-                out.push((name, v.to_string().into_bytes()));
-            } else if name != ".hebb-lock" {
-                out.push((name, bytes));
+            let mut v: Value = serde_json::from_slice(&bytes).expect("run.json");
+            for key in ["timings", "provenance", "request", "profile"] {
+                v.as_object_mut().expect("object").remove(key);
             }
-        }
-    }
-    out.sort();
-    out
+            (name, v.to_string().into_bytes())
+        })
+        .collect()
 }
 
 #[test]

@@ -10,6 +10,38 @@ pub fn models_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
 }
 
+/// Every `.hebb` file below `dir`, sorted.
+pub fn hebb_files(dir: &Path) -> Vec<PathBuf> {
+    walk(dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "hebb")).collect()
+}
+
+/// Every file of a directory tree, by path relative to `dir`, with its
+/// bytes, sorted by path.
+pub fn files_with_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            let name = p.strip_prefix(dir).expect("inside").to_string_lossy().to_string();
+            let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// The files (not directories) below `dir`, sorted.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() { stack.push(path) } else { out.push(path) }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Checks, compiles and simulates a request to its end. `Err` holds the
 /// rendered diagnostics or the error.
 pub fn simulate(request: &Request) -> Result<Outcome, String> {

@@ -234,8 +234,7 @@ impl<'a> Stepper<'a> {
             Source::Poisson(p) => match self.parallel {
                 // Dense sources draw per neuron: split like a step kernel.
                 Some((team, part)) if p.is_dense() && state.size >= part.grain * part.threads => {
-                    let bounds = crate::team::split(state.size, part.threads, 8);
-                    p.emit_split(n, &bounds, team, &mut state.spikes)
+                    p.emit_split(n, &part.groups[g], team, &mut state.spikes)
                 }
                 _ => {
                     let rates = match group.kind {

@@ -49,6 +49,9 @@ pub(crate) struct Shared {
     threads: usize,
     /// Spins before yielding (see `SPINS_BEFORE_YIELD`).
     spins: u32,
+    /// Each thread's non-finite accumulator of the current kernel call
+    /// (slot τ written by thread τ only), kept so calls allocate nothing.
+    results: Box<[UnsafeCell<f64>]>,
 }
 
 // SAFETY: `call` is written by the leader only while no worker reads it
@@ -56,7 +59,9 @@ pub(crate) struct Shared {
 // previous call done), and read by workers only between the bump and their
 // report; the epoch's release/acquire orders the accesses. The pointers in
 // it address argument blocks and results the leader keeps alive and does
-// not touch until the call is done.
+// not touch until the call is done. Slot τ of `results` is written only
+// by thread τ during a call and read by the leader after every worker
+// reported done.
 unsafe impl Sync for Shared {}
 
 impl Shared {
@@ -72,6 +77,7 @@ impl Shared {
                 results: std::ptr::null_mut(),
             }),
             threads,
+            results: (0..threads).map(|_| UnsafeCell::new(0.0)).collect(),
             spins: if std::thread::available_parallelism().map_or(1, |n| n.get()) >= threads {
                 SPINS_BEFORE_YIELD
             } else {
@@ -167,21 +173,23 @@ impl<'s> Team<'s> {
     pub(crate) unsafe fn run(&self, kernels: &dyn Kernels, k: KernelId, args: &mut [KernelArgs]) -> f64 {
         let threads = self.shared.threads;
         debug_assert_eq!(args.len(), threads);
-        let mut results = vec![0.0; threads];
+        // `UnsafeCell<f64>` has the layout of `f64`.
+        let results = self.shared.results.as_ptr() as *mut f64;
         // SAFETY: no worker reads `call` now: every one reported the
         // previous call done before the last `run` returned.
-        unsafe {
-            *self.shared.call.get() = Call::Kernel { kernel: k, args: args.as_mut_ptr(), results: results.as_mut_ptr() }
-        };
+        unsafe { *self.shared.call.get() = Call::Kernel { kernel: k, args: args.as_mut_ptr(), results } };
         self.shared.epoch.fetch_add(1, Ordering::Release);
-        // SAFETY: the caller's contract for `args[0]`.
-        results[0] = unsafe { kernels.run(k, &mut args[0]) };
+        // SAFETY: the caller's contract for `args[0]`; slot 0 is the
+        // leader's.
+        unsafe { *results = kernels.run(k, &mut args[0]) };
         wait_until(self.shared.spins, || (self.shared.done.load(Ordering::Acquire) == threads - 1).then_some(()));
         self.shared.done.store(0, Ordering::Relaxed);
         if self.shared.panicked.load(Ordering::Relaxed) {
             panic!("a kernel call panicked on a worker thread");
         }
-        results.iter().sum()
+        // SAFETY: every worker has written its slot and reported done
+        // (acquire above); none writes again before the next call.
+        (0..threads).map(|t| unsafe { *results.add(t) }).sum()
     }
 }
 
