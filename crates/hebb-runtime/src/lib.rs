@@ -190,6 +190,7 @@ impl Simulation {
                 kernels,
                 st: &mut self.state,
                 parallel: Some((&team, partition)),
+                args_buf: Vec::new(),
             };
             while stepper.st.step < end {
                 stepper.one_step()?;
@@ -227,6 +228,12 @@ impl Simulation {
     }
 
     fn stepper(&mut self) -> step::Stepper<'_> {
-        step::Stepper { program: self.kernels.program(), kernels: &*self.kernels, st: &mut self.state, parallel: None }
+        step::Stepper {
+            program: self.kernels.program(),
+            kernels: &*self.kernels,
+            st: &mut self.state,
+            parallel: None,
+            args_buf: Vec::new(),
+        }
     }
 }

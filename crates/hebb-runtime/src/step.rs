@@ -28,6 +28,18 @@ pub(crate) struct Stepper<'a> {
     pub st: &'a mut State,
     /// With more than one thread: the team and the threads' shares.
     pub parallel: Option<(&'a Team<'a>, &'a Partition)>,
+    /// The argument blocks of split calls, reused from call to call.
+    pub args_buf: Vec<KernelArgs>,
+}
+
+/// One argument block per thread for a split call, made by `block`, in the
+/// reused buffer `buf` (the stepper's `args_buf`; hand it back after the
+/// call).
+fn split_args(buf: &mut Vec<KernelArgs>, threads: usize, block: impl Fn(usize) -> KernelArgs) -> Vec<KernelArgs> {
+    let mut args = std::mem::take(buf);
+    args.clear();
+    args.extend((0..threads).map(block));
+    args
 }
 
 impl<'a> Stepper<'a> {
@@ -209,12 +221,17 @@ impl<'a> Stepper<'a> {
         let n_syn = self.st.projections[p].n_synapses();
         if let Some((team, part)) = self.split(k, n_syn) {
             let b = crate::team::split(n_syn, part.threads, 8);
-            let mut args: Vec<KernelArgs> = (0..part.threads)
-                .map(|tau| KernelArgs { start: b[tau] as u64, end: b[tau + 1] as u64, ..self.proj_args(p) })
-                .collect();
+            let base = self.proj_args(p);
+            let mut args = split_args(&mut self.args_buf, part.threads, |tau| KernelArgs {
+                start: b[tau] as u64,
+                end: b[tau + 1] as u64,
+                ..base
+            });
             // SAFETY: disjoint synapse ranges of a splittable kernel, which
             // writes its own synapse only.
-            return unsafe { self.call_split(team, k, &mut args, blame, n) };
+            let result = unsafe { self.call_split(team, k, &mut args, blame, n) };
+            self.args_buf = args;
+            return result;
         }
         // Synapses `0..n_synapses`; `syn_pre` and `targets` give their
         // neurons.
@@ -277,14 +294,13 @@ impl<'a> Stepper<'a> {
             let b = &part.groups[g];
             // Thread τ: neurons `b[τ]..b[τ+1]`, room for as many spikes at
             // `out + b[τ]`.
-            let mut args: Vec<KernelArgs> = (0..part.threads)
-                .map(|tau| KernelArgs {
-                    start: b[tau] as u64,
-                    end: b[tau + 1] as u64,
-                    spikes_out: out.wrapping_add(b[tau]),
-                    ..self.group_args(g)
-                })
-                .collect();
+            let base = self.group_args(g);
+            let mut args = split_args(&mut self.args_buf, part.threads, |tau| KernelArgs {
+                start: b[tau] as u64,
+                end: b[tau + 1] as u64,
+                spikes_out: out.wrapping_add(b[tau]),
+                ..base
+            });
             // SAFETY: disjoint neuron ranges of a splittable kernel (which
             // writes its own neuron only), and disjoint spike buffers.
             let result = unsafe { self.call_split(team, k, &mut args, g, n) };
@@ -297,6 +313,7 @@ impl<'a> Stepper<'a> {
                 unsafe { std::ptr::copy(out.add(b[tau]), out.add(len), m) };
                 len += m;
             }
+            self.args_buf = args;
             (result, len)
         } else {
             // Elements `0..size`; `spikes_out` has room for `size` indices.
@@ -350,11 +367,16 @@ impl<'a> Stepper<'a> {
                 let t = self.clock();
                 if let Some((team, part)) = self.split(k, size) {
                     let b = &part.groups[g];
-                    let mut args: Vec<KernelArgs> = (0..part.threads)
-                        .map(|tau| KernelArgs { start: b[tau] as u64, end: b[tau + 1] as u64, ..self.group_args(g) })
-                        .collect();
+                    let base = self.group_args(g);
+                    let mut args = split_args(&mut self.args_buf, part.threads, |tau| KernelArgs {
+                        start: b[tau] as u64,
+                        end: b[tau + 1] as u64,
+                        ..base
+                    });
                     // SAFETY: disjoint neuron ranges of a splittable kernel.
-                    unsafe { self.call_split(team, k, &mut args, g, n)? };
+                    let result = unsafe { self.call_split(team, k, &mut args, g, n) };
+                    self.args_buf = args;
+                    result?;
                 } else {
                     // Elements `0..size`; every kernels write no spikes.
                     let mut args = KernelArgs { end: size as u64, ..self.group_args(g) };
@@ -482,19 +504,19 @@ impl<'a> Stepper<'a> {
         };
         let stores_side = self.program.kernels[k.index()].prologue.iter().any(|s| matches!(s, Stmt::Store(..)));
         let threads = part.threads;
-        let mut args: Vec<KernelArgs> = (0..threads)
-            .map(|tau| KernelArgs {
-                seg_start: if tau == 0 { base.seg_start } else { splits.inner[tau - 1].as_ptr() },
-                seg_end: if tau + 1 == threads { base.seg_end } else { splits.inner[tau].as_ptr() },
-                skip_side_stores: u64::from(stores_side),
-                ..base
-            })
-            .collect();
+        let mut args = split_args(&mut self.args_buf, threads, |tau| KernelArgs {
+            seg_start: if tau == 0 { base.seg_start } else { splits.inner[tau - 1].as_ptr() },
+            seg_end: if tau + 1 == threads { base.seg_end } else { splits.inner[tau].as_ptr() },
+            skip_side_stores: u64::from(stores_side),
+            ..base
+        });
         // SAFETY: thread τ's bounds cover, in every segment, the synapses
         // onto its postsynaptic neurons (`Partition`), and the kernel is
         // splittable: it writes those synapses and neurons only; hoisted
         // values are not stored here.
-        unsafe { self.call_split(team, k, &mut args, blame, n)? };
+        let result = unsafe { self.call_split(team, k, &mut args, blame, n) };
+        self.args_buf = args;
+        result?;
         if !stores_side {
             return Ok(());
         }
@@ -563,16 +585,16 @@ impl<'a> Stepper<'a> {
         debug_assert!(list.windows(2).all(|w| w[0] < w[1]), "postsynaptic spikes in order");
         let b = &part.groups[post_g];
         let at = |tau: usize| list.partition_point(|&j| (j as usize) < b[tau]);
-        let mut args: Vec<KernelArgs> = (0..part.threads)
-            .map(|tau| {
-                let (lo, hi) = (at(tau), if tau + 1 == part.threads { list.len() } else { at(tau + 1) });
-                KernelArgs { list: list[lo..].as_ptr(), list_len: (hi - lo) as u64, ..base }
-            })
-            .collect();
+        let mut args = split_args(&mut self.args_buf, part.threads, |tau| {
+            let (lo, hi) = (at(tau), if tau + 1 == part.threads { list.len() } else { at(tau + 1) });
+            KernelArgs { list: list[lo..].as_ptr(), list_len: (hi - lo) as u64, ..base }
+        });
         // SAFETY: thread τ gets the listed neurons of its range, and the
         // kernel is splittable: it writes their synapses, the neurons and
         // their hoisted values only.
-        unsafe { self.call_split(team, k, &mut args, post_g, n) }
+        let result = unsafe { self.call_split(team, k, &mut args, post_g, n) };
+        self.args_buf = args;
+        result
     }
 
     /// `abort when`: the rate of the last 100 ms against its threshold.
