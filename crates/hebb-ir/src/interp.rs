@@ -32,6 +32,9 @@ pub struct Env<'a> {
     pub check_stores: bool,
     /// Which slots hold f32 values (widened on load, rounded on store).
     pub types: &'a SlotTypes,
+    /// Widths of the locals when the kernel computes in f32
+    /// ([`SlotTypes::narrow`]).
+    pub widths: &'a [Width],
 }
 
 impl<'a> Env<'a> {
@@ -43,8 +46,10 @@ impl<'a> Env<'a> {
         locals: &'a mut [f64],
         reductions: &'a [Reduce],
         types: &'a SlotTypes,
+        widths: &'a [Width],
     ) -> Self {
-        Env { args, el, stream: kernel.stream, locals, reductions, check_stores: checks_stores(kernel.kind), types }
+        let check_stores = checks_stores(kernel.kind);
+        Env { args, el, stream: kernel.stream, locals, reductions, check_stores, types, widths }
     }
 
     /// The value of a slot, widened when it is stored in f32.
@@ -152,6 +157,9 @@ impl<'a> Env<'a> {
     /// # Safety
     /// As [`Env::slot_ptr`].
     pub unsafe fn exec(&mut self, body: &[Stmt], acc: &mut f64, spiked: &mut bool) {
+        if self.types.narrow() {
+            return unsafe { self.exec_narrow(body, acc, spiked) };
+        }
         unsafe {
             for s in body {
                 match s {
@@ -185,6 +193,97 @@ impl<'a> Env<'a> {
             }
         }
     }
+
+    /// [`Env::exec`] of a kernel that computes in f32: every value is
+    /// computed at its [`Width`] and rounded to f32 when narrow (an f64
+    /// operation on f32 operands rounded to f32 is the f32 operation, for
+    /// `+ - * /` and `sqrt`).
+    ///
+    /// # Safety
+    /// As [`Env::slot_ptr`].
+    unsafe fn exec_narrow(&mut self, body: &[Stmt], acc: &mut f64, spiked: &mut bool) {
+        unsafe {
+            for s in body {
+                match s {
+                    Stmt::Let(k, e) => self.locals[*k as usize] = self.eval_at(e, self.widths[*k as usize]),
+                    Stmt::Store(slot, e) => {
+                        let w = self.types.width(e, self.widths).unwrap_or(Width::Narrow);
+                        let v = self.eval_at(e, w);
+                        self.write(*slot, v);
+                        if self.check_stores {
+                            #[allow(clippy::eq_op)]
+                            let probe = v - v;
+                            *acc += probe;
+                        }
+                    }
+                    Stmt::If(c, a, b) => {
+                        if self.eval_at(c, Width::Narrow) != 0.0 {
+                            self.exec_narrow(a, acc, spiked)
+                        } else {
+                            self.exec_narrow(b, acc, spiked)
+                        }
+                    }
+                    Stmt::Spike(c) => {
+                        if self.eval_at(c, Width::Narrow) != 0.0 {
+                            *spiked = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `e` computed at its own width (`at` for constants) and then brought
+    /// to `at`: rounded when wide and `at` is narrow; narrow values are
+    /// exact in f64.
+    ///
+    /// # Safety
+    /// As [`Env::slot_ptr`].
+    unsafe fn eval_at(&mut self, e: &Expr, at: Width) -> f64 {
+        let w = self.types.width(e, self.widths).unwrap_or(at);
+        let v = unsafe { self.eval_in(e, w) };
+        if at == Width::Narrow && w == Width::Wide { round32(v) } else { v }
+    }
+
+    /// # Safety
+    /// As [`Env::slot_ptr`].
+    unsafe fn eval_in(&mut self, e: &Expr, w: Width) -> f64 {
+        let r = |x: f64| if w == Width::Narrow { round32(x) } else { x };
+        unsafe {
+            match e {
+                Expr::Const(v) => r(*v),
+                Expr::Load(s) => r(self.read(*s)),
+                Expr::Bool(_) | Expr::Builtin(_) | Expr::Local(_) | Expr::Reduce(..) => self.eval(e),
+                Expr::Unary(UnOp::Not, a) => eval_unop(UnOp::Not, self.eval_at(a, Width::Narrow)),
+                Expr::Unary(op, a) => r(eval_unop(*op, self.eval_at(a, w))),
+                Expr::Binary(BinOp::And, a, b) => {
+                    f64::from(self.eval_at(a, w) != 0.0 && self.eval_at(b, w) != 0.0)
+                }
+                Expr::Binary(BinOp::Or, a, b) => {
+                    f64::from(self.eval_at(a, w) != 0.0 || self.eval_at(b, w) != 0.0)
+                }
+                Expr::Binary(op, a, b) if op.is_comparison() => {
+                    let ow = self.types.width(a, self.widths).max(self.types.width(b, self.widths));
+                    let ow = ow.unwrap_or(Width::Narrow);
+                    let x = self.eval_at(a, ow);
+                    let y = self.eval_at(b, ow);
+                    eval_binop(*op, x, y)
+                }
+                Expr::Binary(op, a, b) => {
+                    let x = self.eval_at(a, w);
+                    let y = self.eval_at(b, w);
+                    r(eval_binop(*op, x, y))
+                }
+                Expr::Select(c, a, b) => {
+                    let c = self.eval_at(c, Width::Narrow);
+                    let a = self.eval_at(a, w);
+                    let b = self.eval_at(b, w);
+                    if c != 0.0 { a } else { b }
+                }
+                Expr::Rand(_) | Expr::Randn(_) => r(self.eval(e)),
+            }
+        }
+    }
 }
 
 /// Runs a kernel over the elements its arguments name.
@@ -195,9 +294,12 @@ impl<'a> Env<'a> {
 /// `list_len` entries, `spikes_out` room for `end - start` entries, and
 /// `scratch` room for every reduction.
 pub unsafe fn run(kernel: &Kernel, types: &SlotTypes, args: &mut KernelArgs) -> f64 {
+    let widths =
+        if types.narrow() { types.local_widths(&kernel.body, kernel.n_locals as usize) } else { Vec::new() };
     let mut runner = Runner {
         kernel,
         types,
+        widths,
         locals: vec![0.0; kernel.n_locals as usize],
         acc: 0.0,
         reductions: kernel.reductions.iter().map(|(r, _)| *r).collect(),
@@ -219,6 +321,8 @@ pub unsafe fn run(kernel: &Kernel, types: &SlotTypes, args: &mut KernelArgs) -> 
 struct Runner<'k> {
     kernel: &'k Kernel,
     types: &'k SlotTypes,
+    /// Widths of the locals of a kernel that computes in f32.
+    widths: Vec<Width>,
     locals: Vec<f64>,
     /// The non-finite accumulator.
     acc: f64,
@@ -233,7 +337,7 @@ impl Runner<'_> {
     /// As [`run`].
     unsafe fn exec(&mut self, args: &KernelArgs, el: Element, body: &[Stmt]) -> bool {
         let mut spiked = false;
-        let mut env = Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions, self.types);
+        let mut env = Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions, self.types, &self.widths);
         unsafe { env.exec(body, &mut self.acc, &mut spiked) };
         spiked
     }
@@ -263,7 +367,7 @@ impl Runner<'_> {
                 for i in args.start..args.end {
                     let el = self.range_element(args, i);
                     let mut env =
-                        Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions, self.types);
+                        Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions, self.types, &self.widths);
                     let v = env.eval(e);
                     let at = if *r == Reduce::InSum { el.post } else { el.pre };
                     *args.scratch.add(k * args.scratch_stride as usize + at as usize) += v;
@@ -373,6 +477,7 @@ pub fn eval_at(e: &Expr, seed: u64, stream: u32, el: Element, counter: u64, own_
         reductions: &[],
         check_stores: true,
         types: &SlotTypes::default(),
+        widths: &[],
     };
     // SAFETY: every own column pointer addresses one valid f64, and loads of
     // anything else were rejected above.

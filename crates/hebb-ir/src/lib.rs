@@ -20,7 +20,7 @@ mod verify;
 pub use abi::KernelArgs;
 pub use exec::{Interpreted, Kernels};
 pub use print::{expr_text, kernel_text};
-pub use storage::{Precision, SlotTypes};
+pub use storage::{Precision, SlotTypes, Width, round32};
 pub use verify::{VerifyError, verify};
 
 /// Ids of the program's groups, projections and kernels: positions in

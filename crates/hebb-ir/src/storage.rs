@@ -1,12 +1,16 @@
 //! How state columns are stored: f64 everywhere (the default), or, with
 //! `precision f32`, neuron states and params and synaptic variables in f32.
 //!
-//! Arithmetic stays in f64 in both backends: a kernel widens each f32 value
-//! it loads (exactly) and rounds each value it stores to the nearest f32.
-//! So memory traffic halves, the interpreter and the JIT still agree bit
-//! for bit, and only the stored values lose precision. Time, step counts
-//! (`lastspike`, `lastupdate`), sources, signals, decay factors and
-//! reductions stay f64.
+//! Synaptic kernels compute in f64: they widen each f32 value they load
+//! (exactly) and round each value they store to the nearest f32. Neuron
+//! step kernels compute in f32 ([`SlotTypes::narrow`]), four neurons per
+//! vector in the JIT, except for what involves time: each expression has
+//! a [`Width`] — time, step counts and indices are wide (f64), states,
+//! params, signals and random draws narrow (f32) — and an operation is
+//! done at the wider of its operands' widths, constants adopting the other
+//! operand's. Both backends follow these rules, so they agree bit for bit.
+//! Time, step counts (`lastspike`, `lastupdate`), sources, signals, decay
+//! factors and reductions are stored in f64.
 
 use super::*;
 
@@ -86,7 +90,11 @@ impl Program {
         };
         let mut t = SlotTypes { groups: (0..self.groups.len()).map(group).collect(), ..SlotTypes::default() };
         match kernel.owner {
-            Owner::Group(g) => t.own = t.groups[g.index()].clone(),
+            Owner::Group(g) => {
+                t.own = t.groups[g.index()].clone();
+                t.narrow = kernel.kind == KernelKind::Step
+                    && matches!(self.groups[g.index()].kind, GroupKind::Neurons { .. });
+            }
             Owner::Projection(p) => {
                 let pr = &self.projections[p.index()];
                 t.own = proj(p.index(), None, pr.columns.len());
@@ -110,6 +118,9 @@ pub struct SlotTypes {
     pre_side: Vec<bool>,
     post_side: Vec<bool>,
     groups: Vec<Vec<bool>>,
+    /// Whether the kernel computes in f32 (a neuron step under `precision
+    /// f32`).
+    narrow: bool,
 }
 
 impl SlotTypes {
@@ -125,4 +136,95 @@ impl SlotTypes {
             Slot::Factor(_) | Slot::Reduced(_) => false,
         }
     }
+
+    /// Whether the kernel computes in f32, by the [`Width`] rules.
+    pub fn narrow(&self) -> bool {
+        self.narrow
+    }
+
+    /// The width of `e` in a narrow kernel, `None` for constants and
+    /// conditions (which have none). `locals` are the widths of the
+    /// kernel's locals ([`SlotTypes::local_widths`]).
+    pub fn width(&self, e: &Expr, locals: &[Width]) -> Option<Width> {
+        self.width_with(e, &|k| locals.get(k as usize).copied())
+    }
+
+    fn width_with(&self, e: &Expr, local: &impl Fn(u32) -> Option<Width>) -> Option<Width> {
+        match e {
+            Expr::Const(_) | Expr::Bool(_) => None,
+            // Columns kept in f64 in a narrow kernel hold times and step
+            // counts; signals, factors and sums are values like states.
+            Expr::Load(s) => Some(match s {
+                Slot::Own(_) | Slot::Pre(_) | Slot::Post(_) | Slot::PreSide(_) | Slot::PostSide(_)
+                    if !self.is_f32(*s) =>
+                {
+                    Width::Wide
+                }
+                _ => Width::Narrow,
+            }),
+            Expr::Builtin(_) => Some(Width::Wide),
+            Expr::Local(k) => local(*k),
+            Expr::Unary(UnOp::Not, _) => None,
+            Expr::Unary(_, a) => self.width_with(a, local),
+            Expr::Binary(op, a, b) => {
+                if op.is_comparison() || op.is_logical() {
+                    None
+                } else {
+                    self.width_with(a, local).max(self.width_with(b, local))
+                }
+            }
+            Expr::Select(_, a, b) => self.width_with(a, local).max(self.width_with(b, local)),
+            Expr::Rand(_) | Expr::Randn(_) | Expr::Reduce(..) => Some(Width::Narrow),
+        }
+    }
+
+    /// The width of each of a kernel's `n` locals: the widest value any
+    /// `Let` assigns it (narrow if only constants).
+    pub fn local_widths(&self, body: &[Stmt], n: usize) -> Vec<Width> {
+        fn lets(body: &[Stmt], out: &mut Vec<(u32, Expr)>) {
+            for s in body {
+                match s {
+                    Stmt::Let(k, e) => out.push((*k, e.clone())),
+                    Stmt::If(_, a, b) => {
+                        lets(a, out);
+                        lets(b, out);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut all = Vec::new();
+        lets(body, &mut all);
+        let mut w: Vec<Option<Width>> = vec![None; n];
+        // Widths only grow, so this ends after at most 2n rounds.
+        loop {
+            let mut changed = false;
+            for (k, e) in &all {
+                let new = self.width_with(e, &|j| w.get(j as usize).copied().flatten());
+                let slot = &mut w[*k as usize];
+                if new > *slot {
+                    *slot = new;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        w.into_iter().map(|x| x.unwrap_or(Width::Narrow)).collect()
+    }
+}
+
+/// The precision an expression of a narrow kernel is computed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Width {
+    /// f32: states, params, signals, random draws.
+    Narrow,
+    /// f64: time, step counts, indices.
+    Wide,
+}
+
+/// `x` rounded to the nearest f32 (as a Cranelift `fdemote`), in f64.
+pub fn round32(x: f64) -> f64 {
+    f64::from(x as f32)
 }

@@ -8,8 +8,10 @@ use cranelift_codegen::ir::{self, FuncRef, InstBuilder, MemFlagsData as MemFlags
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_module::Module;
 use hebb_ir::abi::offsets;
-use hebb_ir::{BinOp, Builtin, Expr, Kernel, KernelKind, Owner, Reduce, Slot, SlotTypes, Stmt, UnOp};
+use hebb_ir::{BinOp, Builtin, Expr, Kernel, KernelKind, Owner, Reduce, Slot, SlotTypes, Stmt, UnOp, Width};
 use std::collections::HashMap;
+
+mod narrow;
 
 /// Whether a kernel can run two elements per iteration: a step kernel whose
 /// body is straight-line and writes only its own columns.
@@ -30,6 +32,8 @@ fn vectorizable(kernel: &Kernel) -> bool {
 /// Translates `kernel` into `jit.ctx.func`; returns whether it was vectorized.
 pub fn translate(jit: &mut Jit, kernel: &Kernel, types: &SlotTypes) -> bool {
     let simd = vectorizable(kernel);
+    let narrow = types.narrow();
+    let widths = if narrow { types.local_widths(&kernel.body, kernel.n_locals as usize) } else { Vec::new() };
     let mut b = FunctionBuilder::new(&mut jit.ctx.func, &mut jit.builder_ctx);
     let mut funcs = HashMap::new();
     for (k, (name, _)) in EXTERNS.iter().enumerate() {
@@ -66,6 +70,11 @@ pub fn translate(jit: &mut Jit, kernel: &Kernel, types: &SlotTypes) -> bool {
         synapses: matches!(kernel.owner, Owner::Projection(_)),
         skip_side_stores: None,
         types,
+        narrow,
+        widths,
+        nvars: Vec::new(),
+        nvars4: Vec::new(),
+        ncache: HashMap::new(),
     };
     t.prologue(kernel);
     match kernel.kind {
@@ -118,6 +127,18 @@ struct Translator<'a> {
     skip_side_stores: Option<Value>,
     /// Which slots are stored in f32.
     types: &'a SlotTypes,
+    /// Whether the kernel computes in f32 (see `narrow`): four lanes in
+    /// the vector loop instead of two.
+    narrow: bool,
+    /// Widths of the locals of a narrow kernel.
+    widths: Vec<Width>,
+    /// A narrow kernel's locals in the scalar loop (F32 or F64).
+    nvars: Vec<Variable>,
+    /// ... and in the four-lane loop (F32X4, or two F64X2 halves).
+    nvars4: Vec<(Variable, Variable)>,
+    /// Values of own columns a narrow kernel already loaded or stored for
+    /// this element.
+    ncache: HashMap<Slot, narrow::V>,
 }
 
 fn flags() -> MemFlags {
@@ -187,18 +208,32 @@ impl Translator<'_> {
         self.t = Some(self.field(types::F64, offsets::T));
         self.step = Some(self.field(types::F64, offsets::STEP));
         self.seed = Some(self.field(types::I64, offsets::SEED));
-        for _ in 0..kernel.n_locals {
+        for k in 0..kernel.n_locals as usize {
             let v = self.b.declare_var(types::F64);
             self.locals.push(v);
             let w = self.b.declare_var(types::F64X2);
             self.local_vars_simd.push(w);
+            if self.narrow {
+                let wide = self.widths[k] == Width::Wide;
+                let n = self.b.declare_var(if wide { types::F64 } else { types::F32 });
+                self.nvars.push(n);
+                let a = self.b.declare_var(if wide { types::F64X2 } else { types::F32X4 });
+                let b = self.b.declare_var(types::F64X2);
+                self.nvars4.push((a, b));
+            }
         }
         let acc = self.b.declare_var(types::F64);
         let zero = self.b.ins().f64const(0.0);
         self.b.def_var(acc, zero);
         self.acc = Some(acc);
-        let acc_simd = self.b.declare_var(types::F64X2);
-        let zv = self.b.ins().splat(types::F64X2, zero);
+        // A narrow kernel's vector loop checks four f32 lanes.
+        let (acc_ty, zv) = if self.narrow {
+            let z = self.b.ins().f32const(0.0);
+            (types::F32X4, self.b.ins().splat(types::F32X4, z))
+        } else {
+            (types::F64X2, self.b.ins().splat(types::F64X2, zero))
+        };
+        let acc_simd = self.b.declare_var(acc_ty);
         self.b.def_var(acc_simd, zv);
         self.acc_simd = Some(acc_simd);
         let spikes = self.b.declare_var(types::I64);
@@ -211,16 +246,21 @@ impl Translator<'_> {
     fn epilogue(&mut self) {
         let acc = self.b.use_var(self.acc.expect("acc"));
         let accv = self.b.use_var(self.acc_simd.expect("acc"));
-        let l0 = self.b.ins().extractlane(accv, 0);
-        let l1 = self.b.ins().extractlane(accv, 1);
-        let s = self.b.ins().fadd(acc, l0);
-        let s = self.b.ins().fadd(s, l1);
+        let mut s = acc;
+        for lane in 0..if self.narrow { 4 } else { 2 } {
+            let mut l = self.b.ins().extractlane(accv, lane);
+            if self.narrow {
+                l = self.b.ins().fpromote(types::F64, l);
+            }
+            s = self.b.ins().fadd(s, l);
+        }
         let n = self.b.use_var(self.spikes.expect("spikes"));
         self.b.ins().store(flags(), n, self.args, offsets::N_SPIKES);
         self.b.ins().return_(&[s]);
     }
 
-    /// `for i in start..end { body }`, two elements at a time when `simd`.
+    /// `for i in start..end { body }`, two elements at a time when `simd`
+    /// (four when the kernel computes in f32).
     fn range_loop(&mut self, kernel: &Kernel, simd: bool) {
         let start = self.field(types::I64, offsets::START);
         let end = self.field(types::I64, offsets::END);
@@ -232,17 +272,18 @@ impl Translator<'_> {
             let done = self.b.create_block();
             self.b.ins().jump(header, &[]);
             self.b.switch_to_block(header);
+            let lanes = if self.narrow { 4 } else { 2 };
             let iv = self.b.use_var(i);
-            let next = self.b.ins().iadd_imm_s(iv, 2);
+            let next = self.b.ins().iadd_imm_s(iv, lanes);
             let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, next, end);
             self.b.ins().brif(fits, body, &[], done, &[]);
             self.b.switch_to_block(body);
             self.b.seal_block(body);
-            self.lanes = 2;
+            self.lanes = lanes as u8;
             self.own = Some(iv);
             self.element(&kernel.body);
             let iv = self.b.use_var(i);
-            let next = self.b.ins().iadd_imm_s(iv, 2);
+            let next = self.b.ins().iadd_imm_s(iv, lanes);
             self.b.def_var(i, next);
             self.b.ins().jump(header, &[]);
             self.b.seal_block(header);
@@ -452,6 +493,9 @@ impl Translator<'_> {
 
     /// The body for one element (or one pair), then the non-finite check.
     fn element(&mut self, body: &[Stmt]) {
+        if self.narrow {
+            return self.narrow_element(body);
+        }
         self.cache.clear();
         self.pending.clear();
         self.stmts(body);
@@ -471,7 +515,7 @@ impl Translator<'_> {
             }
             terms = next;
         }
-        let acc = if self.lanes == 2 { self.acc_simd } else { self.acc }.expect("acc");
+        let acc = if self.lanes > 1 { self.acc_simd } else { self.acc }.expect("acc");
         let a = self.b.use_var(acc);
         let a = self.b.ins().fadd(a, terms[0]);
         self.b.def_var(acc, a);
@@ -550,12 +594,17 @@ impl Translator<'_> {
 
     fn spike(&mut self, c: &Expr) {
         let cond = self.expr(c);
+        self.spike_mask(cond);
+    }
+
+    /// Records the element(s) whose lane of `cond` is set.
+    fn spike_mask(&mut self, cond: Value) {
         if self.lanes == 1 {
             self.record_spikes(cond);
             return;
         }
-        // Two lanes: most pairs do not spike, so test both lanes at once
-        // (one movmsk) and record only when one did.
+        // Several lanes: most do not spike, so test them at once (one
+        // movmsk) and record only when one did.
         let bits = self.b.ins().vhigh_bits(types::I8, cond);
         let fired = self.b.create_block();
         let merge = self.b.create_block();
@@ -577,9 +626,10 @@ impl Translator<'_> {
         // advance by one only if the neuron spiked. The place is
         // never beyond the neuron's own index, so it is in bounds.
         for lane in 0..self.lanes {
-            let fired = if self.lanes == 2 {
+            let fired = if self.lanes > 1 {
                 let m = self.b.ins().extractlane(cond, lane);
-                self.b.ins().band_imm_u(m, 1)
+                let m = self.b.ins().band_imm_u(m, 1);
+                if self.b.func.dfg.value_type(m) == types::I64 { m } else { self.b.ins().uextend(types::I64, m) }
             } else {
                 self.b.ins().uextend(types::I64, cond)
             };
@@ -660,7 +710,10 @@ impl Translator<'_> {
     }
 
     fn bool_const(&mut self, b: bool) -> Value {
-        if self.lanes == 2 {
+        if self.lanes == 4 {
+            let v = self.b.ins().iconst(types::I32, if b { -1 } else { 0 });
+            self.b.ins().splat(types::I32X4, v)
+        } else if self.lanes == 2 {
             let v = self.b.ins().iconst(types::I64, if b { -1 } else { 0 });
             self.b.ins().splat(types::I64X2, v)
         } else {
