@@ -6,7 +6,7 @@ mod common;
 
 use hebb::ir::{
     self, BinOp, Column, ColumnRole, Expr, Group, GroupId, GroupKind, Interpreted, Kernel, KernelArgs, KernelId,
-    KernelKind, Kernels, Owner, Program, Slot, Stmt, UnOp,
+    KernelKind, Kernels, Owner, Precision, Program, Slot, Stmt, UnOp,
 };
 use hebb::session::{Backend, Request};
 use proptest::prelude::*;
@@ -17,12 +17,13 @@ fn shipped_models() -> Vec<PathBuf> {
 }
 
 #[test]
-fn jit_matches_interpreter_on_every_shipped_model() {
+fn jit_matches_interpreter_on_every_shipped_model_in_both_precisions() {
     let models = shipped_models();
     assert!(models.len() >= 6, "expected the shipped models, found {models:?}");
-    for path in models {
+    for (path, precision) in models.iter().flat_map(|p| [(p, Precision::F64), (p, Precision::F32)]) {
         // Short runs: the interpreter is slow, and divergence shows early.
-        let request = |backend| Request { duration: Some(0.05), backend, ..Request::file(&path) };
+        let request =
+            |backend| Request { duration: Some(0.05), backend, precision: Some(precision), ..Request::file(path) };
         let jit = common::simulate(&request(Backend::Jit)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let interp = common::simulate(&request(Backend::Interpreter)).expect("interpreter run");
         assert_eq!(jit.result, interp.result, "{}", path.display());
@@ -47,20 +48,23 @@ fn jit_matches_interpreter_on_every_shipped_model() {
     }
 }
 
-/// A group of `n` elements with columns x, y, z, out and one step kernel
-/// `out := e` (so both the vector loop and the scalar tail run).
-fn program_for(e: Expr, n: usize) -> Program {
+/// A group of `n` elements with columns x, y, z, out, wide and one step
+/// kernel `%0 = e; out := %0; wide := %0` (so both the vector loop and the
+/// scalar tail run). Under `precision f32`, x, y and out are stored (and
+/// computed) in f32, while z and wide are step counts, kept in f64.
+fn program_for(e: Expr, n: usize, precision: Precision) -> Program {
     let col = |name: &str| Column { name: name.into(), role: ColumnRole::State, init: Expr::Const(0.0) };
+    let step_count = |name: &str| Column { name: name.into(), role: ColumnRole::LastSpike, init: Expr::Const(0.0) };
     Program {
         dt: 1e-4,
         seed: 7,
-        precision: Default::default(),
+        precision,
         n_steps: 1,
         groups: vec![Group {
             name: "g".into(),
             size: n,
             kind: GroupKind::Neurons { type_name: "T".into() },
-            columns: vec![col("x"), col("y"), col("z"), col("out")],
+            columns: vec![col("x"), col("y"), step_count("z"), col("out"), step_count("wide")],
             step: Some(KernelId(0)),
             reset: None,
             every: Vec::new(),
@@ -75,8 +79,13 @@ fn program_for(e: Expr, n: usize) -> Program {
             owner: Owner::Group(GroupId(0)),
             prologue: Vec::new(),
             reductions: Vec::new(),
-            body: vec![Stmt::Store(Slot::Own(3), e.clone()), Stmt::Spike(Expr::bin(BinOp::Gt, e, Expr::Const(0.5)))],
-            n_locals: 0,
+            body: vec![
+                Stmt::Let(0, e),
+                Stmt::Store(Slot::Own(3), Expr::Local(0)),
+                Stmt::Store(Slot::Own(4), Expr::Local(0)),
+                Stmt::Spike(Expr::bin(BinOp::Gt, Expr::Local(0), Expr::Const(0.5))),
+            ],
+            n_locals: 1,
             stream: 11,
         }],
         records: Vec::new(),
@@ -88,12 +97,24 @@ fn program_for(e: Expr, n: usize) -> Program {
 }
 
 /// Runs the kernel once over the inputs with a backend; returns the output
-/// column and the spikes.
+/// columns (f32 ones widened) and the spikes.
 fn run_kernel(program: Program, inputs: &[[f64; 3]], jit: bool) -> (Vec<u64>, Vec<u32>) {
     let (n, seed) = (inputs.len(), program.seed);
+    let f32 = program.precision == Precision::F32;
     let mut cols: Vec<Vec<f64>> = (0..3).map(|c| inputs.iter().map(|r| r[c]).collect()).collect();
     cols.push(vec![0.0; n]);
-    let ptrs: Vec<*mut f64> = cols.iter_mut().map(|c| c.as_mut_ptr()).collect();
+    cols.push(vec![0.0; n]);
+    // f32 columns: x, y and out (their f64 vectors stay unused).
+    let mut narrow: Vec<Vec<f32>> = (0..4).map(|c| cols[c].iter().map(|v| *v as f32).collect()).collect();
+    let ptrs: Vec<*mut f64> = cols
+        .iter_mut()
+        .zip(narrow.iter_mut().map(Some).chain([None]))
+        .enumerate()
+        .map(|(c, (wide, thin))| match thin {
+            Some(thin) if f32 && c != 2 => thin.as_mut_ptr() as *mut f64,
+            _ => wide.as_mut_ptr(),
+        })
+        .collect();
     let mut spikes = vec![0u32; n];
     let mut args = KernelArgs {
         own: ptrs.as_ptr(),
@@ -114,7 +135,8 @@ fn run_kernel(program: Program, inputs: &[[f64; 3]], jit: bool) -> (Vec<u64>, Ve
     // column 3 of `n` elements, and `spikes` has room for n indices.
     unsafe { kernels.run(KernelId(0), &mut args) };
     spikes.truncate(args.n_spikes as usize);
-    (cols[3].iter().map(|v| v.to_bits()).collect(), spikes)
+    let out: Vec<f64> = if f32 { narrow[3].iter().map(|v| f64::from(*v)).collect() } else { cols[3].clone() };
+    (out.iter().chain(&cols[4]).map(|v| v.to_bits()).collect(), spikes)
 }
 
 fn leaf() -> impl Strategy<Value = Expr> {
@@ -175,15 +197,18 @@ proptest! {
     #[test]
     fn jit_matches_interpreter_on_random_expressions(
         e in number_expr(),
-        inputs in proptest::collection::vec(proptest::array::uniform3(-5.0f64..5.0), 1..6),
+        inputs in proptest::collection::vec(proptest::array::uniform3(-5.0f64..5.0), 1..10),
     ) {
-        let program = program_for(e, inputs.len());
-        ir::verify(&program).expect("valid IR");
-        let (out_jit, spikes_jit) = run_kernel(program.clone(), &inputs, true);
-        let (out_int, spikes_int) = run_kernel(program, &inputs, false);
-        // NaN payloads may differ between libm paths and SSE; compare NaN-ness.
-        let canon = |v: &Vec<u64>| v.iter().map(|b| if f64::from_bits(*b).is_nan() { u64::MAX } else { *b }).collect::<Vec<_>>();
-        prop_assert_eq!(canon(&out_jit), canon(&out_int));
-        prop_assert_eq!(spikes_jit, spikes_int);
+        // Up to 9 elements: the f32 kernel's four-lane loop runs twice.
+        for precision in [Precision::F64, Precision::F32] {
+            let program = program_for(e.clone(), inputs.len(), precision);
+            ir::verify(&program).expect("valid IR");
+            let (out_jit, spikes_jit) = run_kernel(program.clone(), &inputs, true);
+            let (out_int, spikes_int) = run_kernel(program, &inputs, false);
+            // NaN payloads may differ between libm paths and SSE; compare NaN-ness.
+            let canon = |v: &Vec<u64>| v.iter().map(|b| if f64::from_bits(*b).is_nan() { u64::MAX } else { *b }).collect::<Vec<_>>();
+            prop_assert_eq!(canon(&out_jit), canon(&out_int), "{}", precision.name());
+            prop_assert_eq!(spikes_jit, spikes_int, "{}", precision.name());
+        }
     }
 }

@@ -3,8 +3,8 @@
 //! the two agree bit for bit. This is the only crate that knows Cranelift.
 //!
 //! Step kernels are vectorized over pairs of neurons with 128-bit `f64x2`
-//! values (Cranelift does not auto-vectorize); a scalar loop handles the
-//! last odd neuron. Calls to libm functions and random draws are made per
+//! values (Cranelift does not auto-vectorize), or over four with `f32x4`
+//! under `precision f32`; a scalar loop handles the last neurons. Calls to libm functions and random draws are made per
 //! lane, to the same Rust functions the interpreter uses.
 
 mod storage;
