@@ -256,12 +256,8 @@ impl<'a> Env<'a> {
                 Expr::Bool(_) | Expr::Builtin(_) | Expr::Local(_) | Expr::Reduce(..) => self.eval(e),
                 Expr::Unary(UnOp::Not, a) => eval_unop(UnOp::Not, self.eval_at(a, Width::Narrow)),
                 Expr::Unary(op, a) => r(eval_unop(*op, self.eval_at(a, w))),
-                Expr::Binary(BinOp::And, a, b) => {
-                    f64::from(self.eval_at(a, w) != 0.0 && self.eval_at(b, w) != 0.0)
-                }
-                Expr::Binary(BinOp::Or, a, b) => {
-                    f64::from(self.eval_at(a, w) != 0.0 || self.eval_at(b, w) != 0.0)
-                }
+                Expr::Binary(BinOp::And, a, b) => f64::from(self.eval_at(a, w) != 0.0 && self.eval_at(b, w) != 0.0),
+                Expr::Binary(BinOp::Or, a, b) => f64::from(self.eval_at(a, w) != 0.0 || self.eval_at(b, w) != 0.0),
                 Expr::Binary(op, a, b) if op.is_comparison() => {
                     let ow = self.types.width(a, self.widths).max(self.types.width(b, self.widths));
                     let ow = ow.unwrap_or(Width::Narrow);
@@ -294,8 +290,7 @@ impl<'a> Env<'a> {
 /// `list_len` entries, `spikes_out` room for `end - start` entries, and
 /// `scratch` room for every reduction.
 pub unsafe fn run(kernel: &Kernel, types: &SlotTypes, args: &mut KernelArgs) -> f64 {
-    let widths =
-        if types.narrow() { types.local_widths(&kernel.body, kernel.n_locals as usize) } else { Vec::new() };
+    let widths = if types.narrow() { types.local_widths(&kernel.body, kernel.n_locals as usize) } else { Vec::new() };
     let mut runner = Runner {
         kernel,
         types,
@@ -337,7 +332,8 @@ impl Runner<'_> {
     /// As [`run`].
     unsafe fn exec(&mut self, args: &KernelArgs, el: Element, body: &[Stmt]) -> bool {
         let mut spiked = false;
-        let mut env = Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions, self.types, &self.widths);
+        let mut env =
+            Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions, self.types, &self.widths);
         unsafe { env.exec(body, &mut self.acc, &mut spiked) };
         spiked
     }
@@ -366,8 +362,15 @@ impl Runner<'_> {
             for (k, (r, e)) in self.kernel.reductions.iter().enumerate() {
                 for i in args.start..args.end {
                     let el = self.range_element(args, i);
-                    let mut env =
-                        Env::for_kernel(self.kernel, args, el, &mut self.locals, &self.reductions, self.types, &self.widths);
+                    let mut env = Env::for_kernel(
+                        self.kernel,
+                        args,
+                        el,
+                        &mut self.locals,
+                        &self.reductions,
+                        self.types,
+                        &self.widths,
+                    );
                     let v = env.eval(e);
                     let at = if *r == Reduce::InSum { el.post } else { el.pre };
                     *args.scratch.add(k * args.scratch_stride as usize + at as usize) += v;

@@ -11,6 +11,7 @@
 pub mod abi;
 mod exec;
 pub mod interp;
+pub mod math;
 mod print;
 pub mod rng;
 mod storage;

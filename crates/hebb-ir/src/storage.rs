@@ -92,8 +92,8 @@ impl Program {
         match kernel.owner {
             Owner::Group(g) => {
                 t.own = t.groups[g.index()].clone();
-                t.narrow = kernel.kind == KernelKind::Step
-                    && matches!(self.groups[g.index()].kind, GroupKind::Neurons { .. });
+                t.narrow =
+                    kernel.kind == KernelKind::Step && matches!(self.groups[g.index()].kind, GroupKind::Neurons { .. });
             }
             Owner::Projection(p) => {
                 let pr = &self.projections[p.index()];

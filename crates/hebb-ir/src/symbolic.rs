@@ -38,7 +38,7 @@ pub fn fmax(a: f64, b: f64) -> f64 {
 
 /// The libm functions the JIT calls out to; the interpreter calls the same.
 pub extern "C" fn call_exp(x: f64) -> f64 {
-    x.exp()
+    crate::math::exp(x)
 }
 pub extern "C" fn call_log(x: f64) -> f64 {
     x.ln()

@@ -7,6 +7,7 @@
 //! under `precision f32`; a scalar loop handles the last neurons. Calls to libm functions and random draws are made per
 //! lane, to the same Rust functions the interpreter uses.
 
+mod math;
 mod storage;
 mod translate;
 

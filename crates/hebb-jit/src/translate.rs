@@ -777,7 +777,7 @@ impl Translator<'_> {
                     self.b.ins().bxor_imm_u(x, 1)
                 }
             }
-            UnOp::Exp => self.call1("hebb_exp", x),
+            UnOp::Exp => crate::math::exp(&mut self.b, x),
             UnOp::Log => self.call1("hebb_log", x),
             UnOp::Sin => self.call1("hebb_sin", x),
             UnOp::Cos => self.call1("hebb_cos", x),

@@ -97,7 +97,11 @@ impl Translator<'_> {
             // v - v is NaN iff v is not finite; summed per element in the
             // accumulator's type (f64, or f32x4 with four lanes).
             let d = self.per_part(v, |b, x| b.ins().fsub(x, x));
-            let d = if self.four() { self.convert(d, w, Width::Narrow).one() } else { self.convert(d, w, Width::Wide).one() };
+            let d = if self.four() {
+                self.convert(d, w, Width::Narrow).one()
+            } else {
+                self.convert(d, w, Width::Wide).one()
+            };
             self.pending.push(d);
         }
         let addr = self.address(slot);
@@ -304,7 +308,12 @@ impl Translator<'_> {
 
     fn nunary(&mut self, op: UnOp, x: V, w: Width) -> V {
         let name = match op {
-            UnOp::Exp => "hebb_exp",
+            UnOp::Exp => {
+                // Inline, in f64 (`crate::math`), rounded back if narrow.
+                let wide = self.convert(x, w, Width::Wide);
+                let y = self.per_part(wide, crate::math::exp);
+                return self.convert(y, Width::Wide, w);
+            }
             UnOp::Log => "hebb_log",
             UnOp::Sin => "hebb_sin",
             UnOp::Cos => "hebb_cos",
