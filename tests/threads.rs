@@ -76,3 +76,45 @@ fn every_thread_count_gives_byte_identical_run_directories() {
     assert!(split_anywhere >= 15, "kernel calls were split in only {split_anywhere} models");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Connectivity drawn per neuron (constant `p`, `outdegree`, `indegree`)
+/// is drawn on several threads in chunks of neurons: every synapse, in
+/// order, is the same for any thread count (groups large enough to be
+/// split into several chunks).
+#[test]
+fn connectivity_is_the_same_when_drawn_on_several_threads() {
+    let text = std::fs::read_to_string(common::models_dir().join("cuba.hebb")).expect("cuba.hebb");
+    let text = text
+        .replace("population P = 4000", "population P = 9000")
+        .replace("P[0..3200] -> P", "P[0..7000] -> P")
+        .replace("P[3200..4000] -> P", "P[7000..9000] -> P")
+        .replace("{ p = 0.02; w = 1.62 mV }", "{ p = 0.01; w = 1.62 mV }\n    connect P -> P with Static(target = g_e) { outdegree = 7; w = 1 mV }")
+        .replace(
+            "{ p = 0.02; w = -9 mV }",
+            "{ p = 0.01; w = -9 mV }\n    connect P[0..5000] -> P[2000..8000] with Static(target = g_i) { indegree = 9; w = -1 mV }",
+        );
+    assert!(text.contains("outdegree = 7") && text.contains("indegree = 9"));
+    let synapses = |threads: usize| {
+        let request = Request { threads, ..Request::text(text.clone(), "many.hebb") };
+        let compiled = common::compile(&request).expect("compiles");
+        let (simulation, _) = session::build(compiled).expect("builds");
+        (0..4)
+            .map(|p| {
+                let view = simulation.projection(p);
+                let pre: Vec<u32> = (0..view.n_synapses() as u32).map(|s| view.pre_of(s)).collect();
+                (pre, view.targets().to_vec())
+            })
+            .collect::<Vec<_>>()
+    };
+    let one = synapses(1);
+    assert!(
+        one.iter().all(|(pre, _)| pre.len() > 10_000),
+        "{:?}",
+        one.iter().map(|(p, _)| p.len()).collect::<Vec<_>>()
+    );
+    assert_eq!(one[1].0.len(), 9000 * 7);
+    assert_eq!(one[3].0.len(), 6000 * 9);
+    for threads in [2, 3] {
+        assert!(synapses(threads) == one, "{threads} threads drew other synapses");
+    }
+}

@@ -15,8 +15,13 @@ use hebb_ir::interp::{Element, eval_at};
 use hebb_ir::{Builtin, ColumnRole, Expr, GroupId, GroupKind, Program, SpikeTimes, streams};
 use std::path::Path;
 
-/// Builds the network of a program. `read` reads data files.
-pub(crate) fn build(program: &Program, read: &dyn Fn(&Path) -> std::io::Result<String>) -> Result<State, BuildError> {
+/// Builds the network of a program on up to `threads` threads (the network
+/// does not depend on it). `read` reads data files.
+pub(crate) fn build(
+    program: &Program,
+    read: &dyn Fn(&Path) -> std::io::Result<String>,
+    threads: usize,
+) -> Result<State, BuildError> {
     check_stimulus_rates(program)?;
     let mut groups = Vec::new();
     for (g, group) in program.groups.iter().enumerate() {
@@ -24,7 +29,7 @@ pub(crate) fn build(program: &Program, read: &dyn Fn(&Path) -> std::io::Result<S
     }
     let mut projections = Vec::new();
     for p in 0..program.projections.len() {
-        projections.push(crate::synapses::build_projection(program, p, &groups, read)?);
+        projections.push(crate::synapses::build_projection(program, p, &groups, read, threads)?);
     }
     let mut recordings = Recordings::new(program);
     for rec in &mut recordings.synapses {

@@ -4,7 +4,9 @@
 //! network of 10^8 synapses is built in the memory it runs in.
 //!
 //! Every draw is keyed by (seed, the projection's stream, neuron, counter),
-//! so the synapses do not depend on the order they are made in.
+//! so the synapses do not depend on the order they are made in: rules that
+//! draw per neuron (constant `p`, `outdegree`, `indegree`) are drawn on
+//! several threads, in chunks of neurons joined in neuron order.
 
 use crate::error::{BuildError, err};
 use crate::init::data_lines;
@@ -72,21 +74,24 @@ impl Rows {
 }
 
 /// The synapses of projection `p`, whose presynaptic group has `n_pre`
-/// neurons.
+/// neurons, drawn on up to `threads` threads (the result does not depend
+/// on it).
 pub(crate) fn connect(
     program: &Program,
     p: usize,
     n_pre: usize,
     read: &dyn Fn(&Path) -> std::io::Result<String>,
+    threads: usize,
 ) -> Result<Connections, BuildError> {
     let proj = &program.projections[p];
-    let rule = RuleContext { proj, seed: program.seed, stream: streams::connect(ProjectionId(p as u32)) };
+    let stream = streams::connect(ProjectionId(p as u32));
+    let rule = RuleContext { proj, seed: program.seed, stream, threads: threads.max(1) };
     let mut rows = Rows::new(n_pre);
     match &proj.rule {
         Rule::AllToAll => rule.all_to_all(&mut rows),
         Rule::OneToOne => rule.one_to_one(&mut rows),
         Rule::Prob(e) => match fold(e).as_const() {
-            Some(prob) => rule.constant_probability(prob, &mut rows),
+            Some(prob) => rule.constant_probability(prob, &mut rows)?,
             None => rule.probability(e, &mut rows),
         },
         Rule::OutDegree(k) => rule.out_degree(*k, &mut rows)?,
@@ -102,6 +107,56 @@ struct RuleContext<'a> {
     proj: &'a Projection,
     seed: u64,
     stream: u32,
+    /// Threads the per-neuron rules may use.
+    threads: usize,
+}
+
+/// Neurons per chunk of parallel drawing: at least this many, and enough
+/// chunks per thread to even out rows of different lengths.
+const CHUNK: usize = 1024;
+
+/// What `in_chunks` hands `join` for a chunk: its first neuron, what its
+/// neurons appended, and where each neuron's share ends.
+type ChunkJoin<'a> = &'a mut dyn FnMut(usize, &[u32], &[u32]);
+
+/// What a chunk appended, and where each neuron's share ends.
+type Chunk = (Vec<u32>, Vec<u32>);
+
+/// Runs `f(k, out)` for every `k` in `range`, each appending to `out`, in
+/// chunks of neurons, up to `threads` chunks at a time on scoped threads;
+/// `join` takes each wave's chunks in order as soon as the wave is done,
+/// so at most one wave's output is held besides what `join` keeps.
+fn in_chunks<E: Send>(
+    range: std::ops::Range<usize>,
+    threads: usize,
+    f: &(impl Fn(usize, &mut Vec<u32>) -> Result<(), E> + Sync),
+    join: ChunkJoin<'_>,
+) -> Result<(), E> {
+    let chunk = (range.len() / (threads * 16)).max(CHUNK);
+    let starts: Vec<usize> = range.clone().step_by(chunk).collect();
+    let run = |start: usize| -> Result<Chunk, E> {
+        let mut out = Vec::new();
+        let mut ends = Vec::new();
+        for k in start..(start + chunk).min(range.end) {
+            f(k, &mut out)?;
+            ends.push(out.len() as u32);
+        }
+        Ok((out, ends))
+    };
+    for wave in starts.chunks(threads) {
+        let results: Vec<Result<Chunk, E>> = std::thread::scope(|s| {
+            let handles: Vec<_> = wave[1..].iter().map(|&st| s.spawn(move || run(st))).collect();
+            let mut all = vec![run(wave[0])];
+            // A panic in a worker is a bug: pass it on.
+            all.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))));
+            all
+        });
+        for (&start, r) in wave.iter().zip(results) {
+            let (out, ends) = r?;
+            join(start, &out, &ends);
+        }
+    }
+    Ok(())
 }
 
 impl RuleContext<'_> {
@@ -134,15 +189,15 @@ impl RuleContext<'_> {
     /// Each pair with probability `prob`, by geometric skipping: the gap to
     /// the next connected target is geometric, so the cost is O(synapses),
     /// not O(pairs).
-    fn constant_probability(&self, prob: f64, rows: &mut Rows) {
+    fn constant_probability(&self, prob: f64, rows: &mut Rows) -> Result<(), BuildError> {
         let (pre, post) = (self.proj.pre, self.proj.post);
         if prob <= 0.0 {
-            return;
+            return Ok(());
         }
         // The expected count, so that the store is allocated once.
         rows.targets.reserve((prob.min(1.0) * pre.len() as f64 * post.len() as f64 * 1.001) as usize + 64);
         let log_q = (-prob).ln_1p();
-        for i in pre.start..pre.end {
+        let row = |i: usize, out: &mut Vec<u32>| -> Result<(), BuildError> {
             let mut j = post.start as f64 - 1.0;
             let mut k = 0u64;
             loop {
@@ -155,14 +210,40 @@ impl RuleContext<'_> {
                 };
                 j += skip + 1.0;
                 if j >= post.end as f64 {
-                    break;
+                    return Ok(());
                 }
                 let ju = j as usize;
                 if self.allowed(i, ju) {
-                    rows.push(i, ju);
+                    out.push(ju as u32);
                 }
             }
+        };
+        self.rows_by_neuron(rows, &row)
+    }
+
+    /// Every presynaptic neuron's row by `row` (targets in increasing
+    /// order), on `threads` threads when there are enough neurons.
+    fn rows_by_neuron(
+        &self,
+        rows: &mut Rows,
+        row: &(impl Fn(usize, &mut Vec<u32>) -> Result<(), BuildError> + Sync),
+    ) -> Result<(), BuildError> {
+        let pre = self.proj.pre;
+        if self.threads == 1 || pre.len() < 2 * CHUNK {
+            for i in pre.start..pre.end {
+                rows.close_rows_to(i);
+                row(i, &mut rows.targets)?;
+            }
+            return Ok(());
         }
+        in_chunks(pre.start..pre.end, self.threads, row, &mut |start, out, ends| {
+            let mut from = 0;
+            for (k, &end) in ends.iter().enumerate() {
+                rows.close_rows_to(start + k);
+                rows.targets.extend_from_slice(&out[from..end as usize]);
+                from = end as usize;
+            }
+        })
     }
 
     /// A probability that depends on i and j: one draw per pair.
@@ -186,16 +267,14 @@ impl RuleContext<'_> {
     /// `k` distinct targets for every presynaptic neuron.
     fn out_degree(&self, k: usize, rows: &mut Rows) -> Result<(), BuildError> {
         let (pre, post) = (self.proj.pre, self.proj.post);
-        let mut chooser = Chooser::new(post.len());
         rows.targets.reserve(pre.len() * k);
-        for i in pre.start..pre.end {
+        let row = |i: usize, out: &mut Vec<u32>| -> Result<(), BuildError> {
             let excluded = (!self.allowed(i, i)).then_some(i).filter(|x| (post.start..post.end).contains(x));
             let pick = Pick { seed: self.seed, stream: self.stream, index: i as u64, sel: post, excluded };
-            for j in chooser.choose(&pick, k, "outdegree", &self.proj.name)? {
-                rows.push(i, j as usize);
-            }
-        }
-        Ok(())
+            out.extend(Chooser::choose(&pick, k, "outdegree", &self.proj.name)?);
+            Ok(())
+        };
+        self.rows_by_neuron(rows, &row)
     }
 
     /// `k` distinct sources for every postsynaptic neuron, drawn per
@@ -205,12 +284,19 @@ impl RuleContext<'_> {
     /// order within each row).
     fn in_degree(&self, k: usize, rows: &mut Rows) -> Result<(), BuildError> {
         let (pre, post) = (self.proj.pre, self.proj.post);
-        let mut chooser = Chooser::new(pre.len());
         let mut sources = Vec::with_capacity(post.len() * k);
-        for j in post.start..post.end {
+        let draw = |j: usize, out: &mut Vec<u32>| -> Result<(), BuildError> {
             let excluded = (!self.allowed(j, j)).then_some(j).filter(|x| (pre.start..pre.end).contains(x));
             let pick = Pick { seed: self.seed, stream: self.stream, index: j as u64, sel: pre, excluded };
-            sources.extend(chooser.choose(&pick, k, "indegree", &self.proj.name)?);
+            out.extend(Chooser::choose(&pick, k, "indegree", &self.proj.name)?);
+            Ok(())
+        };
+        if self.threads == 1 || post.len() < 2 * CHUNK {
+            for j in post.start..post.end {
+                draw(j, &mut sources)?;
+            }
+        } else {
+            in_chunks(post.start..post.end, self.threads, &draw, &mut |_, out, _| sources.extend_from_slice(out))?;
         }
         let mut fill = vec![0u32; pre.end + 1];
         for &i in &sources {
@@ -291,25 +377,36 @@ struct Pick {
     excluded: Option<usize>,
 }
 
-/// Draws fixed numbers of distinct partners, reusing its marks.
+/// Draws fixed numbers of distinct partners, reusing its marks (one per
+/// thread, see `CHOOSER`).
+#[derive(Default)]
 struct Chooser {
     marks: Vec<bool>,
     picked: Vec<u32>,
 }
 
-impl Chooser {
-    fn new(n: usize) -> Chooser {
-        Chooser { marks: vec![false; n], picked: Vec::new() }
-    }
+thread_local! {
+    /// Each thread's marks, grown to the largest selection drawn from and
+    /// left all false after every draw.
+    static CHOOSER: std::cell::RefCell<Chooser> = std::cell::RefCell::default();
+}
 
+impl Chooser {
     /// `k` distinct partners, in increasing order, by Floyd's algorithm.
     /// `what` and `proj` name the rule and projection for the error.
-    fn choose(&mut self, pick: &Pick, k: usize, what: &str, proj: &str) -> Result<Vec<u32>, BuildError> {
+    fn choose(pick: &Pick, k: usize, what: &str, proj: &str) -> Result<Vec<u32>, BuildError> {
         let n = pick.sel.len() - usize::from(pick.excluded.is_some());
         if k > n {
             return Err(err(format!(
                 "`{what} = {k}` in `{proj}` needs {k} distinct partners but only {n} are allowed (autapses excluded)"
             )));
+        }
+        CHOOSER.with(|c| c.borrow_mut().draw(pick, k, n))
+    }
+
+    fn draw(&mut self, pick: &Pick, k: usize, n: usize) -> Result<Vec<u32>, BuildError> {
+        if self.marks.len() < n {
+            self.marks.resize(n, false);
         }
         self.picked.clear();
         for (d, j) in (n - k..n).enumerate() {

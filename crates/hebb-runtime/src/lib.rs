@@ -100,7 +100,17 @@ impl Simulation {
         kernels: Box<dyn Kernels>,
         read: &dyn Fn(&Path) -> std::io::Result<String>,
     ) -> Result<Simulation, BuildError> {
-        let state = build::build(kernels.program(), read)?;
+        Simulation::build(kernels, read, 1)
+    }
+
+    /// [`Simulation::new`], drawing the connectivity on up to `threads`
+    /// threads: the network is the same for every count.
+    pub fn build(
+        kernels: Box<dyn Kernels>,
+        read: &dyn Fn(&Path) -> std::io::Result<String>,
+        threads: usize,
+    ) -> Result<Simulation, BuildError> {
+        let state = build::build(kernels.program(), read, threads)?;
         Ok(Simulation { kernels, state, partition: None })
     }
 

@@ -11,17 +11,19 @@ use hebb_ir::symbolic::fold;
 use hebb_ir::{Expr, Precision, Program, Projection, ProjectionId, SynVar, streams};
 use std::path::Path;
 
-/// Builds projection `p`'s synapses.
+/// Builds projection `p`'s synapses, drawing them on up to `threads`
+/// threads.
 pub(crate) fn build_projection(
     program: &Program,
     p: usize,
     groups: &[GroupState],
     read: &dyn Fn(&Path) -> std::io::Result<String>,
+    threads: usize,
 ) -> Result<ProjState, BuildError> {
     let proj = &program.projections[p];
     let n_pre = groups[proj.pre.group.index()].size;
     let n_post = groups[proj.post.group.index()].size;
-    let Connections { mut rows, mut file_extra } = connect(program, p, n_pre, read)?;
+    let Connections { mut rows, mut file_extra } = connect(program, p, n_pre, read, threads)?;
     let stream = streams::synapse_init(ProjectionId(p as u32));
     let Delays { mut per_synapse, mut delay } = delays(program, proj, &rows, &file_extra, stream)?;
     // Within each row, order synapses by delay so a row splits into segments.

@@ -369,7 +369,7 @@ impl Outcome {
 pub fn build(compiled: Compiled) -> Result<(Simulation, Duration), Error> {
     fits_in_memory(compiled.program(), compiled.max_memory)?;
     let t0 = Instant::now();
-    let mut simulation = Simulation::new(compiled.kernels, &read_data_file)?;
+    let mut simulation = Simulation::build(compiled.kernels, &read_data_file, compiled.threads.max(1))?;
     simulation.set_threads(compiled.threads.max(1), compiled.grain.unwrap_or(hebb_runtime::DEFAULT_GRAIN));
     Ok((simulation, t0.elapsed()))
 }
