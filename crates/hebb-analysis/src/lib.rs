@@ -31,6 +31,7 @@
 //! | representational drift | [`drift`], [`drift_responses`] |
 //! | weights | [`weight_stats`] |
 //! | homeostatic control | [`control_quality`] |
+//! | statistics across seeds | [`stats`] |
 //!
 //! ```
 //! use hebb_analysis::{SpikeTrains, Window, rates};
@@ -52,6 +53,7 @@ mod rng;
 mod series;
 mod spectrum;
 mod spikes;
+pub mod stats;
 #[cfg(test)]
 mod test_support;
 mod variability;

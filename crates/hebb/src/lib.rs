@@ -8,8 +8,8 @@
 //! variants or parameter points and tabulates them.
 //!
 //! The layers below are re-exported for tools that need them: the
-//! language (`lang`), the IR (`ir`), lowering (`lower`), the JIT (`jit`)
-//! and the runtime (`runtime`).
+//! language (`lang`), the IR (`ir`), lowering (`lower`), the JIT (`jit`),
+//! the runtime (`runtime`) and the analyses (`analysis`).
 
 pub mod explain;
 pub mod metrics;
@@ -17,6 +17,7 @@ pub mod output;
 pub mod session;
 pub mod study;
 
+pub use hebb_analysis as analysis;
 pub use hebb_ir as ir;
 pub use hebb_jit as jit;
 pub use hebb_lang as lang;
