@@ -541,6 +541,8 @@ pub struct Experiment {
     /// Time step in seconds.
     pub dt: f64,
     pub seed: u64,
+    /// `seeds = [...]`: the replicates of `hebb compare` and `hebb sweep`.
+    pub seeds: Option<Vec<u64>>,
     /// `precision = f32`: states and synaptic variables stored in f32.
     pub f32: bool,
     /// Total duration in seconds (the sum of the phases when there are any).

@@ -15,7 +15,7 @@ use crate::span::{SourceMap, Span};
 use crate::syntax::ast::{self, Member};
 use crate::units::{Dim, format_quantity};
 
-const SETTINGS: [&str; 5] = ["network", "dt", "seed", "duration", "precision"];
+const SETTINGS: [&str; 6] = ["network", "dt", "seed", "seeds", "duration", "precision"];
 
 pub(super) fn setting<'a>(def: &'a ItemDef, key: &str) -> Option<(&'a ast::Path, &'a ast::Expr)> {
     def.members.iter().find_map(|m| match m {
@@ -92,6 +92,7 @@ pub(super) fn experiment(
     settings_are_known(def, diags);
     let dt = experiment_dt(def, diags);
     let seed = seed(def, sources, diags);
+    let seeds = seeds(def, sources, diags);
     let f32 = precision(def, diags);
     let network = network(def, model, diags);
     let net = network.map(|k| &model.networks[k as usize]);
@@ -110,6 +111,7 @@ pub(super) fn experiment(
         network: network?,
         dt: dt?,
         seed: seed?,
+        seeds: seeds?,
         f32: f32?,
         duration: duration?,
         span: def.kind_span,
@@ -183,8 +185,8 @@ fn wall_time(seconds: f64) -> String {
     }
 }
 
-/// Rule: experiment settings are `network`, `dt`, `seed`, `duration` and
-/// `precision`, each given once, with `=`.
+/// Rule: experiment settings are `network`, `dt`, `seed`, `seeds`,
+/// `duration` and `precision`, each given once, with `=`.
 fn settings_are_known(def: &ItemDef, diags: &mut Vec<Diagnostic>) {
     let mut seen: Vec<(&str, Span)> = Vec::new();
     for m in &def.members {
@@ -206,7 +208,7 @@ fn settings_are_known(def: &ItemDef, diags: &mut Vec<Diagnostic>) {
                 Diagnostic::error("hebb::experiment::unknown_setting", format!("unknown experiment setting `{key}`"))
                     .label(target.span, "not a setting")
                     .with_help(did_you_mean(suggest(&key, SETTINGS)).or_else(|| {
-                        Some("the settings are `network`, `dt`, `seed`, `duration` and `precision`".into())
+                        Some("the settings are `network`, `dt`, `seed`, `seeds`, `duration` and `precision`".into())
                     })),
             );
             continue;
@@ -244,6 +246,42 @@ fn seed(def: &ItemDef, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -> Opti
             None
         }
     }
+}
+
+/// Rule: `seeds` (the replicates `hebb compare` and `hebb sweep` run) is a
+/// non-empty list of distinct non-negative integers, `[1, 2, 3]`.
+fn seeds(def: &ItemDef, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -> Option<Option<Vec<u64>>> {
+    let Some((_, v)) = setting(def, "seeds") else { return Some(None) };
+    let bad = |span: Span, why: &str| {
+        Diagnostic::error("hebb::experiment::seeds", "`seeds` must be a list of distinct non-negative integers")
+            .label(span, why.to_string())
+            .help("for example `seeds = [1, 2, 3, 4, 5]`; `hebb compare --seeds 1..5` overrides it")
+    };
+    let ast::ExprKind::List(items) = &v.kind else {
+        diags.push(bad(v.span, "not a list"));
+        return None;
+    };
+    if items.is_empty() {
+        diags.push(bad(v.span, "no seeds"));
+        return None;
+    }
+    let mut out: Vec<u64> = Vec::new();
+    for item in items {
+        let text = sources.get(item.span.file).text.get(item.span.start as usize..item.span.end as usize);
+        let value = match (&item.kind, text.map(|t| t.trim().parse::<u64>())) {
+            (ast::ExprKind::Number(_), Some(Ok(x))) => x,
+            _ => {
+                diags.push(bad(item.span, "not a non-negative integer"));
+                return None;
+            }
+        };
+        if out.contains(&value) {
+            diags.push(bad(item.span, "given twice"));
+            return None;
+        }
+        out.push(value);
+    }
+    Some(Some(out))
 }
 
 /// Rule: `precision` is `f64` (the default) or `f32`; returns whether it
