@@ -20,7 +20,7 @@
 //! times from different runs.
 
 use hebb::session::{self, Request};
-use hebb::study::StudyRun;
+use hebb::study::plan::{Kind, Plan, Ran, Spec};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -104,29 +104,39 @@ fn brian2(python: &str, model: &str, duration: f64) -> Option<serde_json::Value>
     serde_json::from_str(text.lines().last()?).ok()
 }
 
-/// The shipped experiment's base and variants, as `hebb compare` runs them.
-fn compare_runs(dir: &Path) -> Vec<StudyRun> {
+/// The shipped experiment's base and variants, planned as `hebb compare`
+/// plans them.
+fn compare_plan() -> Plan {
     let file = models_dir().join("experiments/stdp_vs_homeostasis.hebb");
-    ["base", "scaling", "intrinsic", "inhibitory"]
+    let checked = hebb::session::check(&Request::file(&file)).expect("the shipped experiment checks");
+    let points = ["base", "scaling", "intrinsic", "inhibitory"]
         .iter()
-        .map(|name| StudyRun {
-            request: Request {
-                variant: (*name != "base").then(|| name.to_string()),
-                force: true,
-                ..Request::file(&file)
-            },
-            dir: dir.join(name),
-        })
-        .collect()
+        .map(|name| (name.to_string(), (*name != "base").then(|| name.to_string()), Vec::new()))
+        .collect();
+    let spec = Spec {
+        kind: Kind::Compare,
+        model: file,
+        duration: None,
+        from: None,
+        seeds: None,
+        seed: None,
+        contrasts: Vec::new(),
+        axis: None,
+    };
+    Plan::new(spec, &checked, points)
 }
 
 fn compare_bench() {
     let dir = std::env::temp_dir().join(format!("hebb-bench-compare-{}", std::process::id()));
-    let runs = compare_runs(&dir);
+    let plan = compare_plan();
+    let all: Vec<usize> = (0..plan.entries.len()).collect();
     let time = |jobs: usize| {
+        // Finished runs would be skipped: start from an empty directory.
+        let _ = std::fs::remove_dir_all(&dir);
         let t0 = Instant::now();
-        let results = hebb::study::run_all(&runs, jobs, &|| false);
-        assert!(results.iter().all(|r| matches!(r, Some(Ok(_)))), "a run of the experiment failed");
+        let results = hebb::study::run_plan(&plan, &dir, &all, jobs, &|| false, &Default::default());
+        let ok = |r: &Option<Ran>| matches!(r, Some(Ran::Ran(x)) if x.is_ok());
+        assert!(results.iter().all(ok), "a run of the experiment failed");
         t0.elapsed().as_secs_f64()
     };
     // Alternate the two modes so that machine noise hits both alike.

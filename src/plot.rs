@@ -192,49 +192,99 @@ pub fn weight_histograms(base: &Path, title: &str, phases: &[(String, Vec<f64>)]
     Ok(())
 }
 
-/// One bar per variant for a metric.
-pub fn bars(base: &Path, title: &str, labels: &[String], values: &[f64]) -> Result<(), Error> {
+/// One bar, or one point of a sweep: the mean over seeds, its 95 % CI
+/// (several seeds) and each seed's value.
+pub struct Stat {
+    pub mean: f64,
+    pub ci: Option<(f64, f64)>,
+    pub values: Vec<f64>,
+}
+
+/// The range a set of stats covers: means, CIs and single values.
+fn extent(stats: &[Stat]) -> (f64, f64) {
+    let all = stats.iter().flat_map(|s| {
+        let ci = s.ci.map(|(a, b)| vec![a, b]).unwrap_or_default();
+        std::iter::once(s.mean).chain(ci).chain(s.values.iter().copied())
+    });
+    let finite: Vec<f64> = all.filter(|v| v.is_finite()).collect();
+    let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !lo.is_finite() {
+        (0.0, 1.0)
+    } else if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 1.0, lo + 1.0)
+    }
+}
+
+/// A bar chart of one metric across variants: bars at the means, the 95 %
+/// CI as an error bar, and each seed's value as a dot.
+pub fn bars(base: &Path, title: &str, labels: &[String], stats: &[Stat]) -> Result<(), Error> {
     fonts();
-    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    let lo = finite.iter().copied().fold(0.0, f64::min);
-    let hi = finite.iter().copied().fold(0.0, f64::max);
+    let (lo, hi) = extent(stats);
+    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
     let (lo, hi) = if hi > lo { (lo, hi) } else { (lo, lo + 1.0) };
     fn draw<DB: DrawingBackend>(
         root: DrawingArea<DB, plotters::coord::Shift>,
-        (title, labels, values, lo, hi): (&str, &[String], &[f64], f64, f64),
+        (title, labels, stats, lo, hi): (&str, &[String], &[Stat], f64, f64),
     ) -> Result<(), Error>
     where
         DB::ErrorType: 'static,
     {
         let n = labels.len();
         root.fill(&WHITE)?;
+        let pad = (hi - lo) * 0.1;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(10)
             .x_label_area_size(48)
             .y_label_area_size(64)
             // A segmented range a..b has a segment for each of a..=b.
-            .build_cartesian_2d((0..n.max(1) - 1).into_segmented(), lo..hi * 1.15)?;
+            .build_cartesian_2d(
+                (0..n.max(1) - 1).into_segmented(),
+                (lo - if lo < 0.0 { pad } else { 0.0 })..hi + pad,
+            )?;
         chart
             .configure_mesh()
             .disable_mesh()
+            .y_label_formatter(&tick)
             .x_label_formatter(&|x| match x {
                 SegmentValue::CenterOf(k) => labels.get(*k).cloned().unwrap_or_default(),
                 _ => String::new(),
             })
             .draw()?;
-        chart.draw_series(values.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(k, v)| {
+        chart.draw_series(stats.iter().enumerate().filter(|(_, s)| s.mean.is_finite()).map(|(k, s)| {
             let mut bar = Rectangle::new(
-                [(SegmentValue::Exact(k), 0.0), (SegmentValue::Exact(k + 1), *v)],
-                BLUE.mix(0.6).filled(),
+                [(SegmentValue::Exact(k), 0.0), (SegmentValue::Exact(k + 1), s.mean)],
+                BLUE.mix(0.45).filled(),
             );
             bar.set_margin(0, 0, 12, 12);
             bar
         }))?;
+        // The CI: a vertical line with caps, at the bar's centre.
+        for (k, s) in stats.iter().enumerate() {
+            if let Some((a, b)) = s.ci.filter(|(a, b)| a.is_finite() && b.is_finite()) {
+                let c = SegmentValue::CenterOf(k);
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(c.clone(), a), (c, b)],
+                    BLACK.stroke_width(2),
+                )))?;
+            }
+            // Each seed as a dot (only with several seeds).
+            if s.values.len() > 1 {
+                chart.draw_series(
+                    s.values
+                        .iter()
+                        .filter(|v| v.is_finite())
+                        .map(|v| Circle::new((SegmentValue::CenterOf(k), *v), 3, BLACK.filled())),
+                )?;
+            }
+        }
         root.present()?;
         Ok(())
     }
-    let data = (title, labels, values, lo, hi);
+    let data = (title, labels, stats, lo, hi);
     draw(SVGBackend::new(&ext(base, "svg"), (720, 440)).into_drawing_area(), data)?;
     draw(BitMapBackend::new(&ext(base, "png"), (720, 440)).into_drawing_area(), data)?;
     Ok(())
@@ -243,29 +293,18 @@ pub fn bars(base: &Path, title: &str, labels: &[String], values: &[f64]) -> Resu
 /// The ranges of a chart's x and y axes.
 type Axes = (Range<f64>, Range<f64>);
 
-/// A metric as a function of a swept parameter (one line).
-pub fn sweep_line(base: &Path, title: &str, x_label: &str, xs: &[f64], ys: &[f64]) -> Result<(), Error> {
+/// A metric as a function of a swept parameter: the mean over seeds as a
+/// line, its 95 % CI as a band, each seed's value as a dot.
+pub fn sweep_line(base: &Path, title: &str, x_label: &str, xs: &[f64], stats: &[Stat]) -> Result<(), Error> {
     fonts();
     let (x0, x1) =
         (xs.iter().copied().fold(f64::INFINITY, f64::min), xs.iter().copied().fold(f64::NEG_INFINITY, f64::max));
     let (x0, x1) = if x1 > x0 { (x0, x1) } else { (x0 - 1.0, x0 + 1.0) };
-    let finite: Vec<f64> = ys.iter().copied().filter(|v| v.is_finite()).collect();
-    let (y0, y1) = (
-        finite.iter().copied().fold(f64::INFINITY, f64::min),
-        finite.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-    );
-    let (y0, y1) = if y1 > y0 {
-        (y0, y1)
-    } else if y0.is_finite() {
-        (y0 - 1.0, y0 + 1.0)
-    } else {
-        (0.0, 1.0)
-    };
+    let (y0, y1) = extent(stats);
     let pad = (y1 - y0) * 0.1;
-    let pts: Vec<(f64, f64)> = xs.iter().zip(ys).filter(|(_, y)| y.is_finite()).map(|(x, y)| (*x, *y)).collect();
     fn draw<DB: DrawingBackend>(
         root: DrawingArea<DB, plotters::coord::Shift>,
-        (title, x_label, pts, (x, y)): (&str, &str, &[(f64, f64)], Axes),
+        (title, x_label, xs, stats, (x, y)): (&str, &str, &[f64], &[Stat], Axes),
     ) -> Result<(), Error>
     where
         DB::ErrorType: 'static,
@@ -284,15 +323,35 @@ pub fn sweep_line(base: &Path, title: &str, x_label: &str, xs: &[f64], ys: &[f64
             .y_label_formatter(&tick)
             .disable_mesh()
             .draw()?;
+        let band: Vec<(f64, (f64, f64))> = xs
+            .iter()
+            .zip(stats)
+            .filter_map(|(x, s)| s.ci.filter(|(a, b)| a.is_finite() && b.is_finite()).map(|c| (*x, c)))
+            .collect();
+        if band.len() >= 2 {
+            let outline: Vec<(f64, f64)> =
+                band.iter().map(|(x, (a, _))| (*x, *a)).chain(band.iter().rev().map(|(x, (_, b))| (*x, *b))).collect();
+            chart.draw_series(std::iter::once(Polygon::new(outline, BLUE.mix(0.2).filled())))?;
+        }
+        let pts: Vec<(f64, f64)> =
+            xs.iter().zip(stats).filter(|(_, s)| s.mean.is_finite()).map(|(x, s)| (*x, s.mean)).collect();
         chart.draw_series(LineSeries::new(pts.iter().copied(), &BLUE))?;
         chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, BLUE.filled())))?;
+        let seeds: Vec<(f64, f64)> = xs
+            .iter()
+            .zip(stats)
+            .flat_map(|(x, s)| s.values.iter().filter(|v| v.is_finite()).map(move |v| (*x, *v)))
+            .collect();
+        if stats.iter().any(|s| s.values.len() > 1) {
+            chart.draw_series(seeds.iter().map(|p| Circle::new(*p, 2, BLACK.mix(0.6).filled())))?;
+        }
         root.present()?;
         Ok(())
     }
     let (x, y) = (x0..x1, (y0 - pad)..(y1 + pad));
     let (svg, png) = (ext(base, "svg"), ext(base, "png"));
-    draw(SVGBackend::new(&svg, (720, 440)).into_drawing_area(), (title, x_label, &pts, (x.clone(), y.clone())))?;
-    draw(BitMapBackend::new(&png, (720, 440)).into_drawing_area(), (title, x_label, &pts, (x, y)))?;
+    draw(SVGBackend::new(&svg, (720, 440)).into_drawing_area(), (title, x_label, xs, stats, (x.clone(), y.clone())))?;
+    draw(BitMapBackend::new(&png, (720, 440)).into_drawing_area(), (title, x_label, xs, stats, (x, y)))?;
     Ok(())
 }
 

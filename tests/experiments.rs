@@ -67,11 +67,12 @@ fn variants_see_identical_inputs_and_a_null_variant_is_the_base() {
         read(&out.join("base/stimuli/patterns.pattern.npy")),
         read(&out.join("scaling/stimuli/patterns.pattern.npy"))
     );
-    // compare.csv: one row per variant, base first, one column per metric.
+    // compare.csv: one row per run (one seed: one per variant), base
+    // first, with the seed it ran, one column per metric.
     let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "variant,status,rates.exc.test,decoding.exc.test,weights.input-exc");
-    assert!(lines[1].starts_with("base,ok,"));
+    assert_eq!(lines[0], "variant,seed,status,rates.exc.test,decoding.exc.test,weights.input-exc");
+    assert!(lines[1].starts_with("base,3,ok,"), "{csv}");
     assert_eq!(lines.len(), 5);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("compare.json")).unwrap()).unwrap();
@@ -161,7 +162,7 @@ fn sweep_runs_a_grid_and_plot_draws_a_run() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
-    assert!(csv.lines().nth(2).unwrap().starts_with("STDP.beta=0.1,ok"));
+    assert!(csv.lines().nth(2).unwrap().starts_with("STDP.beta=0.1,3,ok"), "{csv}");
     assert!(out.join("plots/weights.input-exc.svg").exists());
     let bad = hebb(&["sweep", model.to_str().unwrap(), "--set", "STDP.beta=0,1 mV", "-q"]);
     assert_eq!(bad.status.code(), Some(1), "a value of the wrong dimension is a model error");

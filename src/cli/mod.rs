@@ -91,6 +91,64 @@ pub enum Command {
         #[command(flatten)]
         study: StudyArgs,
     },
+    /// Write a study's run list (plan.jsonl) without running it: the
+    /// variants (or, with `--set`, the grid points), each once per seed.
+    /// `--slurm` also writes a job-array script for `sbatch`.
+    Plan {
+        file: PathBuf,
+        /// Only these variants besides the base (comma-separated).
+        #[arg(long, value_delimiter = ',', conflicts_with = "set")]
+        variants: Vec<String>,
+        /// A sweep axis instead of the variants: `--set 'Type.param=v1,v2'`.
+        #[arg(long = "set", value_name = "Type.param=v1,v2,...")]
+        set: Vec<String>,
+        #[command(flatten)]
+        replicates: Replicates,
+        /// Output (study) directory.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Simulated duration, overriding the experiment's (e.g. `2 s`).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Start every run from this checkpoint.
+        #[arg(long, value_name = "CHECKPOINT")]
+        from: Option<PathBuf>,
+        /// Write into a study directory that is not empty.
+        #[arg(long)]
+        force: bool,
+        /// Also write `submit.sbatch`: a Slurm job array, one task per run
+        /// (or per `--per-task` runs).
+        #[arg(long)]
+        slurm: bool,
+        /// At most this many array tasks at once (`--array=...%N`).
+        #[arg(long, value_name = "N", requires = "slurm")]
+        throttle: Option<usize>,
+        /// Runs per array task (tasks take every K-th run; default 1).
+        #[arg(long, value_name = "K", requires = "slurm")]
+        per_task: Option<usize>,
+    },
+    /// Run entries of a study's plan into the study directory, skipping
+    /// those already finished: all of them, `--index I` (0-based, e.g.
+    /// `$SLURM_ARRAY_TASK_ID`) or `--shard k/N` (every N-th from the k-th).
+    RunPlan {
+        plan: PathBuf,
+        #[arg(long, conflicts_with = "shard")]
+        index: Option<usize>,
+        #[arg(long, value_name = "k/N")]
+        shard: Option<String>,
+        /// Parallel runs (default: the number of cores; 1 with --index).
+        #[arg(long)]
+        jobs: Option<usize>,
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Build a study's table, statistics, files and plots from its finished
+    /// runs (after `hebb plan` and `hebb run-plan`).
+    Collect {
+        study_dir: PathBuf,
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
     /// Draw a finished run's spike rasters, rates and weight histograms
     /// (SVG and PNG, in RUN_DIR/plots).
     Plot { run_dir: PathBuf },
@@ -124,9 +182,8 @@ pub struct StudyArgs {
     /// phases beyond it are cut.
     #[arg(long)]
     duration: Option<String>,
-    /// Random seed for every run, overriding the experiment's.
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    replicates: Replicates,
     /// Print only errors and the table.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -140,6 +197,22 @@ pub struct StudyArgs {
     from: Option<PathBuf>,
 }
 
+/// Seeds and contrasts of a study.
+#[derive(Args, Debug)]
+pub struct Replicates {
+    /// Random seed for every run, overriding the experiment's.
+    #[arg(long, conflicts_with = "seeds")]
+    seed: Option<u64>,
+    /// Run every variant or point once per seed: `1..10`, `1,2,5` or
+    /// `1..3,7` (overrides the experiment's `seeds`).
+    #[arg(long, value_name = "SEEDS")]
+    seeds: Option<String>,
+    /// Also compare these two variants or points, paired by seed:
+    /// `--contrast scaling,intrinsic` (or `'A.x=1 vs A.x=2'`). Repeatable.
+    #[arg(long, value_name = "A,B")]
+    contrast: Vec<String>,
+}
+
 pub fn main_with(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check { file } => check::check(&file),
@@ -150,6 +223,15 @@ pub fn main_with(cli: Cli) -> ExitCode {
         }
         Command::Compare { file, variants, study } => study::compare(&file, &variants, &study),
         Command::Sweep { file, set, study } => study::sweep(&file, &set, &study),
+        Command::Plan { file, variants, set, replicates, output, duration, from, force, slurm, throttle, per_task } => {
+            let slurm = slurm.then_some(study::Slurm { throttle, per_task });
+            let args = study::PlanArgs { variants, set, replicates, output, duration, from, force, slurm };
+            study::plan(&file, &args)
+        }
+        Command::RunPlan { plan, index, shard, jobs, quiet } => {
+            study::run_plan(&plan, index, shard.as_deref(), jobs, quiet)
+        }
+        Command::Collect { study_dir, quiet } => study::collect(&study_dir, quiet),
         Command::Plot { run_dir } => plot::plot(&run_dir),
     };
     ExitCode::from(code)
