@@ -219,7 +219,7 @@ fn extent(stats: &[Stat]) -> (f64, f64) {
 }
 
 /// A bar chart of one metric across variants: bars at the means, the 95 %
-/// CI as an error bar, and each seed's value as a dot.
+/// CI as a red error bar, and each seed's value as a dot beside it.
 pub fn bars(base: &Path, title: &str, labels: &[String], stats: &[Stat]) -> Result<(), Error> {
     fonts();
     let (lo, hi) = extent(stats);
@@ -268,7 +268,7 @@ pub fn bars(base: &Path, title: &str, labels: &[String], stats: &[Stat]) -> Resu
                 let c = SegmentValue::CenterOf(k);
                 chart.draw_series(std::iter::once(PathElement::new(
                     vec![(c.clone(), a), (c, b)],
-                    BLACK.stroke_width(2),
+                    RED.stroke_width(3),
                 )))?;
             }
             // Each seed as a dot (only with several seeds).
@@ -277,7 +277,10 @@ pub fn bars(base: &Path, title: &str, labels: &[String], stats: &[Stat]) -> Resu
                     s.values
                         .iter()
                         .filter(|v| v.is_finite())
-                        .map(|v| Circle::new((SegmentValue::CenterOf(k), *v), 3, BLACK.filled())),
+                        // Beside the CI (12 pixels right), so neither hides the other.
+                        .map(|v| {
+                            EmptyElement::at((SegmentValue::CenterOf(k), *v)) + Circle::new((12, 0), 3, BLACK.filled())
+                        }),
                 )?;
             }
         }
