@@ -129,6 +129,50 @@ pub fn control_quality(series: RateSeries<'_>, config: &ControlConfig) -> Result
     Ok(ControlStats { mean_rel_error, n_samples: errs.len(), recovery })
 }
 
+/// How well each neuron is held at the target: homeostatic rules act per neuron, so a
+/// population whose mean is on target can still be far from it (half silent, half at twice the
+/// target).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerNeuronControl {
+    /// Mean over neurons of |r_i − R| / R, each neuron's rate r_i over the late window.
+    pub mean_rel_error: f64,
+    /// Fraction of neurons with |r_i − R| / R ≤ `tolerance`.
+    pub fraction_within: f64,
+    pub tolerance: f64,
+    /// The late window: the second half of the measured one (after the transient).
+    pub t0: f64,
+    pub t1: f64,
+    pub n_neurons: usize,
+}
+
+/// Per-neuron control over the second half of `window` (the first is left to the transient).
+/// Errors if the population has no neurons or the target is not positive.
+pub fn per_neuron_control(
+    spikes: &crate::SpikeTrains,
+    window: Window,
+    target_hz: f64,
+    tolerance: f64,
+) -> Result<PerNeuronControl> {
+    if !(target_hz > 0.0 && target_hz.is_finite()) {
+        return Err(AnalysisError::Invalid(format!("target rate must be positive, got {target_hz}")));
+    }
+    let n = spikes.n_neurons();
+    if n == 0 {
+        return Err(AnalysisError::Invalid("population has no neurons".into()));
+    }
+    let late = Window::new(0.5 * (window.t0() + window.t1()), window.t1())?;
+    let errors: Vec<f64> =
+        crate::per_neuron_rates(spikes, late).iter().map(|r| (r - target_hz).abs() / target_hz).collect();
+    Ok(PerNeuronControl {
+        mean_rel_error: errors.iter().sum::<f64>() / n as f64,
+        fraction_within: errors.iter().filter(|e| **e <= tolerance).count() as f64 / n as f64,
+        tolerance,
+        t0: late.t0(),
+        t1: late.t1(),
+        n_neurons: n,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +235,23 @@ mod tests {
             control_quality(s, &ControlConfig { tolerance: -0.1, ..ControlConfig::new(1.0, w(0.0, 2.0)) }).is_err()
         );
         assert!(control_quality(RateSeries::new(&[], 1.0), &ControlConfig::new(1.0, w(0.0, 2.0))).is_err());
+    }
+
+    /// Half the neurons silent, half at twice the target: the population rate is on target
+    /// (error 0), but every neuron is 100 % off.
+    #[test]
+    fn per_neuron_error_sees_what_the_population_mean_hides() {
+        let trains: Vec<Vec<f64>> = (0..10)
+            .map(|i| if i % 2 == 0 { Vec::new() } else { (0..40).map(|k| k as f64 * 0.1 + 0.05).collect() })
+            .collect();
+        let spikes = crate::SpikeTrains::from_per_neuron(&trains).unwrap();
+        // 40 spikes in 4 s = 10 Hz for the odd neurons; target 5 Hz; mean rate 5 Hz.
+        let window = w(0.0, 4.0);
+        let pop = crate::rates(&spikes, window).unwrap();
+        assert_close(pop.mean_hz, 5.0, 1e-12);
+        let c = per_neuron_control(&spikes, window, 5.0, 0.1).unwrap();
+        assert_close(c.mean_rel_error, 1.0, 1e-12);
+        assert_eq!((c.fraction_within, c.n_neurons, c.t0), (0.0, 10, 2.0));
+        assert!(per_neuron_control(&spikes, window, 0.0, 0.1).is_err());
     }
 }

@@ -66,6 +66,12 @@ impl Responses {
     }
 
     /// The same responses with different trial labels (used for the shuffled-label control).
+    /// The trials `keep` (indices, in order).
+    pub(crate) fn subset(&self, keep: &[usize]) -> Self {
+        let values = keep.iter().flat_map(|&t| self.row(t).iter().copied()).collect();
+        Self { n_features: self.n_features, values, patterns: keep.iter().map(|&t| self.patterns[t]).collect() }
+    }
+
     pub(crate) fn with_patterns(&self, patterns: Vec<usize>) -> Self {
         debug_assert_eq!(patterns.len(), self.patterns.len());
         Self { n_features: self.n_features, values: self.values.clone(), patterns }

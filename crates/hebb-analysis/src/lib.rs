@@ -59,7 +59,10 @@ mod test_support;
 mod variability;
 mod weights;
 
-pub use control::{ControlConfig, ControlStats, DEFAULT_RECOVERY_TOLERANCE, Recovery, control_quality};
+pub use control::{
+    ControlConfig, ControlStats, DEFAULT_RECOVERY_TOLERANCE, PerNeuronControl, Recovery, control_quality,
+    per_neuron_control,
+};
 pub use correlation::{
     CorrelationConfig, CorrelationStats, DEFAULT_CORRELATION_BIN_S, DEFAULT_CORRELATION_PAIRS, DEFAULT_SYNCHRONY_BIN_S,
     SynchronyStats, correlation, synchrony,
@@ -67,7 +70,10 @@ pub use correlation::{
 pub use decoding::{DEFAULT_FOLDS, DecoderConfig, DecodingResult, Responses, decode, decoding, response_counts};
 pub use drift::{DriftResult, drift, drift_responses};
 pub use error::{AnalysisError, Result};
-pub use information::{InformationResult, MiEstimate, confusion_mi, information, mutual_information};
+pub use information::{
+    DEFAULT_SHUFFLES, InformationResult, MiEstimate, TRIALS_PER_PATTERN_FACTOR, confusion_mi, information,
+    mutual_information, mutual_information_with,
+};
 pub use rates::{RateStats, per_neuron_rates, rates};
 pub use series::RateSeries;
 pub use spectrum::{BandPower, Spectrum, spectrum};

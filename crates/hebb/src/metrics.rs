@@ -193,7 +193,17 @@ fn coding(rec: &Recordings, m: &Measure, st: &ha::SpikeTrains, w: ha::Window, se
     Ok(match m.metric {
         Metric::Information => {
             let r = ha::information(st, &pres, &cfg)?;
-            (r.mi_bits, json!(r))
+            let mut details = json!(r);
+            if r.few_trials {
+                details["warning"] = json!(format!(
+                    "{:.1} test trials per pattern for {} patterns (fewer than {} × patterns): the bias \
+                     corrections are unreliable; the shuffle-corrected value is reported",
+                    r.trials_per_pattern,
+                    r.n_patterns,
+                    ha::TRIALS_PER_PATTERN_FACTOR
+                ));
+            }
+            (r.mi_bits, details)
         }
         Metric::Decoding => {
             let r = ha::decoding(st, &pres, &cfg)?;
@@ -221,7 +231,13 @@ fn control(m: &Measure, st: &ha::SpikeTrains, w: ha::Window) -> Measured {
         hold_s: 0.0,
     };
     let r = ha::control_quality(ha::RateSeries::new(&rate, CONTROL_BIN_S).starting_at(w.t0()), &cfg)?;
-    Ok((r.mean_rel_error, json!(r)))
+    // The value: each neuron's error over the late half of the window
+    // (homeostatic rules target each neuron); the population's in details.
+    let per = ha::per_neuron_control(st, w, target, 0.1)?;
+    let mut details = json!(r);
+    details["population_mean_rel_error"] = json!(r.mean_rel_error);
+    details["per_neuron"] = json!(per);
+    Ok((per.mean_rel_error, details))
 }
 
 /// The constant `hi` of a `w = min(max(..., lo), hi)` (a `clip`) in the

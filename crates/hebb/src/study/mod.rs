@@ -43,6 +43,12 @@ pub fn metrics_table(metrics: &[MetricValue]) -> String {
     for m in metrics {
         s.push_str(&format!("  {:<width$}  {}\n", header(&m.column, m.unit), fmt_value(m.value)));
     }
+    // Warnings a metric's details carry (too few trials, ...).
+    for m in metrics {
+        if let Some(w) = m.details.get("warning").and_then(|w| w.as_str()) {
+            s.push_str(&format!("warning: {}: {w}\n", m.column));
+        }
+    }
     s.pop();
     s
 }
