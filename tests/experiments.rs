@@ -175,3 +175,45 @@ fn sweep_runs_a_grid_and_plot_draws_a_run() {
     assert_eq!(v.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&v.stderr).contains("did you mean `scaling`"));
 }
+
+/// `recall`: a readout trained in one test phase and applied in a later
+/// one. With plasticity off in both, the code does not change, so recall
+/// matches the later phase's own cross-validated accuracy (within 0.1: two
+/// phases of 20 presentations per pattern); both beat chance.
+#[test]
+fn recall_applies_a_readout_fixed_in_an_earlier_phase() {
+    let dir = temp_dir("recall");
+    let text = common::small_experiment("1 s", "4 s", &[])
+        .replace(
+            "phase test 2 s { plasticity off; present patterns each 100 ms }",
+            "phase test 8 s { plasticity off; present patterns each 100 ms }\n    phase later 8 s { plasticity off; present patterns each 100 ms }",
+        )
+        .replace(
+            "measure rates of exc in test",
+            "measure rates of exc in test\n    measure recall of exc about patterns from test in later\n    measure decoding of exc about patterns in later",
+        );
+    assert!(text.contains("measure recall"));
+    let model = dir.join("recall.hebb");
+    std::fs::write(&model, text).unwrap();
+    let run = dir.join("run");
+    let o = hebb(&["run", model.to_str().unwrap(), "-o", run.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    let find = |c: &str| {
+        metrics
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["column"] == c)
+            .unwrap_or_else(|| panic!("{c}: {metrics}"))
+            .clone()
+    };
+    let recall = find("recall.exc.test-later");
+    let decoding = find("decoding.exc.later");
+    let (r, d) = (recall["value"].as_f64().unwrap(), decoding["value"].as_f64().unwrap());
+    assert_eq!(recall["unit"], "fraction");
+    assert_eq!(recall["details"]["within_phase_accuracy"], decoding["value"]);
+    assert!((r - d).abs() < 0.1, "recall {r}, within-phase decoding {d}");
+    assert!(r > 0.5 && d > 0.5, "chance is 0.25: {r} {d}");
+}

@@ -190,6 +190,62 @@ pub fn decode(responses: &Responses, config: &DecoderConfig) -> Result<DecodingR
     })
 }
 
+/// Result of [`fixed_readout`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadoutResult {
+    /// Fraction of test trials whose prediction equals the true pattern.
+    pub accuracy: f64,
+    /// Majority-class fraction of the test trials (1/K when balanced).
+    pub chance_level: f64,
+    pub n_train: usize,
+    pub n_test: usize,
+    pub n_patterns: usize,
+}
+
+/// A readout fixed in one phase and tested in another: the nearest-class-mean decoder of
+/// [`decode`] (z-scored with the training trials' means and sds) fitted on *all* of `train`, then
+/// applied unchanged to every trial of `test`. Recall of a code learnt earlier: an unchanged code
+/// keeps its within-phase accuracy, a code that moved falls towards chance.
+///
+/// Test trials of a pattern absent from `train` count as errors. Errors as [`decode`] for the
+/// training labels, and if `test` has no trials or a different number of features.
+pub fn fixed_readout(train: &Responses, test: &Responses) -> Result<ReadoutResult> {
+    let classes = Classes::of(train.patterns())?;
+    if test.n_trials() == 0 {
+        return Err(AnalysisError::Invalid("the test phase has no presentations".into()));
+    }
+    if test.n_features() != train.n_features() {
+        return Err(AnalysisError::LengthMismatch {
+            what: "test response vectors".into(),
+            expected: train.n_features(),
+            found: test.n_features(),
+        });
+    }
+    let k = classes.ids.len();
+    let all: Vec<usize> = (0..train.n_trials()).collect();
+    let model = NearestMean::fit(train, &classes.of_trial, k, &all);
+    let mut correct = 0usize;
+    let mut counts: Vec<(usize, usize)> = Vec::new();
+    for t in 0..test.n_trials() {
+        let truth = test.patterns()[t];
+        if classes.ids[model.predict(test.row(t))] == truth {
+            correct += 1;
+        }
+        match counts.iter_mut().find(|(p, _)| *p == truth) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((truth, 1)),
+        }
+    }
+    let largest = counts.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    Ok(ReadoutResult {
+        accuracy: correct as f64 / test.n_trials() as f64,
+        chance_level: largest as f64 / test.n_trials() as f64,
+        n_train: train.n_trials(),
+        n_test: test.n_trials(),
+        n_patterns: k,
+    })
+}
+
 /// Convenience: [`response_counts`] followed by [`decode`].
 pub fn decoding(
     spikes: &SpikeTrains,
@@ -411,5 +467,55 @@ pub(crate) mod tests {
         assert_eq!(r.trial(0), Some(&[1.0, 0.0][..]));
         assert_eq!(r.trial(1), Some(&[2.0, 1.0][..]));
         assert_eq!(r.trial(2), None);
+    }
+
+    /// Noisy codes: each pattern drives its own 5 of 40 neurons (Poisson 4.5 vs 3).
+    fn noisy_code(g: &mut SplitMix64, patterns: usize, per: usize, perm: &[usize]) -> Responses {
+        let mut values = Vec::new();
+        let mut labels = Vec::new();
+        for t in 0..patterns * per {
+            let s = t % patterns;
+            labels.push(s);
+            let code = perm[s];
+            for i in 0..40 {
+                let mean: f64 = if i / 5 == code { 4.5 } else { 3.0 };
+                // Poisson by inversion.
+                let u = g.next_f64();
+                let (mut k, mut p) = (0.0f64, (-mean).exp());
+                let mut c = p;
+                while u > c && k < 100.0 {
+                    k += 1.0;
+                    p *= mean / k;
+                    c += p;
+                }
+                values.push(k);
+            }
+        }
+        Responses::new(40, values, labels).unwrap()
+    }
+
+    /// A readout fixed in one phase: on an unchanged code it keeps the within-phase accuracy
+    /// (±5 %); on a permuted code (the responses assigned to the patterns at random) it falls to
+    /// chance (±5 %), and on a code whose patterns swapped their neurons, below chance.
+    #[test]
+    fn a_fixed_readout_recalls_an_unchanged_code_and_not_a_permuted_one() {
+        let mut g = SplitMix64::new(5);
+        let same: Vec<usize> = (0..8).collect();
+        let train = noisy_code(&mut g, 8, 100, &same);
+        let test = noisy_code(&mut g, 8, 100, &same);
+        let within = decode(&test, &DecoderConfig::default()).unwrap().accuracy;
+        let recall = fixed_readout(&train, &test).unwrap();
+        assert!(within > 0.5 && within < 0.99, "a noisy code: {within}");
+        assert!((recall.accuracy - within).abs() < 0.05, "{} vs {within}", recall.accuracy);
+        let fresh = noisy_code(&mut g, 8, 100, &same);
+        let mut labels = fresh.patterns().to_vec();
+        g.shuffle(&mut labels);
+        let permuted = fixed_readout(&train, &fresh.with_patterns(labels)).unwrap();
+        assert!((permuted.accuracy - permuted.chance_level).abs() < 0.05, "{permuted:?}");
+        assert_close(permuted.chance_level, 0.125, 1e-12);
+        let swapped: Vec<usize> = (0..8).map(|s| (s + 3) % 8).collect();
+        let moved = fixed_readout(&train, &noisy_code(&mut g, 8, 100, &swapped)).unwrap();
+        assert!(moved.accuracy < moved.chance_level, "{moved:?}");
+        assert!(fixed_readout(&train, &Responses::new(3, vec![], vec![]).unwrap()).is_err());
     }
 }

@@ -67,7 +67,10 @@ pub use correlation::{
     CorrelationConfig, CorrelationStats, DEFAULT_CORRELATION_BIN_S, DEFAULT_CORRELATION_PAIRS, DEFAULT_SYNCHRONY_BIN_S,
     SynchronyStats, correlation, synchrony,
 };
-pub use decoding::{DEFAULT_FOLDS, DecoderConfig, DecodingResult, Responses, decode, decoding, response_counts};
+pub use decoding::{
+    DEFAULT_FOLDS, DecoderConfig, DecodingResult, ReadoutResult, Responses, decode, decoding, fixed_readout,
+    response_counts,
+};
 pub use drift::{DriftResult, drift, drift_responses};
 pub use error::{AnalysisError, Result};
 pub use information::{

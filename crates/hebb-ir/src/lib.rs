@@ -669,6 +669,7 @@ pub enum Metric {
     Spectrum,
     Information,
     Decoding,
+    Recall,
     Drift,
     Weights,
     Control,
@@ -686,6 +687,7 @@ impl Metric {
             Metric::Spectrum => "spectrum",
             Metric::Information => "information",
             Metric::Decoding => "decoding",
+            Metric::Recall => "recall",
             Metric::Drift => "drift",
             Metric::Weights => "weights",
             Metric::Control => "control",
@@ -709,6 +711,9 @@ pub struct Measure {
     pub phase: Option<u32>,
     /// The phase's name (kept when `--duration` cuts the phase off).
     pub phase_name: Option<String>,
+    /// `recall`: the phase its readout is trained in, and its name.
+    pub train_phase: Option<u32>,
+    pub train_phase_name: Option<String>,
     pub target_rate: Option<f64>,
     pub perturbation: Option<f64>,
 }

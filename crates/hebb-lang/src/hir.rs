@@ -606,13 +606,16 @@ pub enum Metric {
     Spectrum,
     Information,
     Decoding,
+    /// Accuracy of a readout trained in one phase (`from`) and tested in
+    /// another (`in`).
+    Recall,
     Drift,
     Weights,
     Control,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 12] = [
         Metric::Rates,
         Metric::CvIsi,
         Metric::Fano,
@@ -621,6 +624,7 @@ impl Metric {
         Metric::Spectrum,
         Metric::Information,
         Metric::Decoding,
+        Metric::Recall,
         Metric::Drift,
         Metric::Weights,
         Metric::Control,
@@ -636,6 +640,7 @@ impl Metric {
             Metric::Spectrum => "spectrum",
             Metric::Information => "information",
             Metric::Decoding => "decoding",
+            Metric::Recall => "recall",
             Metric::Drift => "drift",
             Metric::Weights => "weights",
             Metric::Control => "control",
@@ -644,7 +649,7 @@ impl Metric {
 
     /// Whether the metric is about stimulus coding (needs `about S`).
     pub fn needs_stimuli(self) -> bool {
-        matches!(self, Metric::Information | Metric::Decoding | Metric::Drift)
+        matches!(self, Metric::Information | Metric::Decoding | Metric::Recall | Metric::Drift)
     }
 }
 
@@ -660,6 +665,8 @@ pub struct Measure {
     pub target: MeasureTarget,
     pub about: Option<u32>,
     pub phase: Option<u32>,
+    /// `recall`: the phase its readout is trained in (`from PHASE`).
+    pub train_phase: Option<u32>,
     /// `control`: the target rate in Hz.
     pub target_rate: Option<f64>,
     /// `control`: when the perturbation starts (seconds); default: the

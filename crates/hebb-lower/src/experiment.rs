@@ -115,6 +115,8 @@ impl Lowerer<'_> {
                 about: m.about,
                 phase: m.phase,
                 phase_name: m.phase.map(|k| exp.phases[k as usize].name.clone()),
+                train_phase: m.train_phase,
+                train_phase_name: m.train_phase.map(|k| exp.phases[k as usize].name.clone()),
                 target_rate: m.target_rate,
                 perturbation: m.perturbation,
             });
@@ -133,6 +135,7 @@ fn metric(m: hir::Metric) -> Metric {
         hir::Metric::Spectrum => Metric::Spectrum,
         hir::Metric::Information => Metric::Information,
         hir::Metric::Decoding => Metric::Decoding,
+        hir::Metric::Recall => Metric::Recall,
         hir::Metric::Drift => Metric::Drift,
         hir::Metric::Weights => Metric::Weights,
         hir::Metric::Control => Metric::Control,

@@ -67,9 +67,10 @@ fn column(program: &Program, m: &Measure) -> String {
         MeasureTarget::Group(g) => program.groups[g.index()].name.clone(),
         MeasureTarget::Projection(p) => program.projections[p.index()].name.clone(),
     };
-    match &m.phase_name {
-        Some(ph) => format!("{}.{target}.{ph}", m.metric.name()),
-        None => format!("{}.{target}", m.metric.name()),
+    match (&m.train_phase_name, &m.phase_name) {
+        (Some(from), Some(ph)) => format!("{}.{target}.{from}-{ph}", m.metric.name()),
+        (_, Some(ph)) => format!("{}.{target}.{ph}", m.metric.name()),
+        _ => format!("{}.{target}", m.metric.name()),
     }
 }
 
@@ -78,7 +79,7 @@ fn unit(metric: Metric) -> &'static str {
         Metric::Rates => "Hz",
         Metric::Spectrum => "Hz",
         Metric::Information => "bit",
-        Metric::Decoding => "fraction",
+        Metric::Decoding | Metric::Recall => "fraction",
         Metric::Control => "relative error",
         _ => "",
     }
@@ -95,16 +96,18 @@ fn one(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Metr
 
 /// The measured window: the phase's, or the whole run.
 fn window(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Result<ha::Window, MetricError> {
-    let (t0, t1) = match m.phase {
-        Some(ph) => {
-            let name = &program.phases.get(ph as usize).ok_or(MetricError::PhaseCut)?.name;
-            let (_, t0, t1) =
-                rec.phases.iter().find(|(n, _, _)| n == name).ok_or_else(|| MetricError::PhaseNotRun(name.clone()))?;
-            (*t0, *t1)
-        }
-        None => (0.0, simulated),
-    };
-    Ok(ha::Window::new(t0, t1)?)
+    match m.phase {
+        Some(ph) => phase_window(program, rec, ph),
+        None => Ok(ha::Window::new(0.0, simulated)?),
+    }
+}
+
+/// The window phase `ph` ran in.
+fn phase_window(program: &Program, rec: &Recordings, ph: u32) -> Result<ha::Window, MetricError> {
+    let name = &program.phases.get(ph as usize).ok_or(MetricError::PhaseCut)?.name;
+    let (_, t0, t1) =
+        rec.phases.iter().find(|(n, _, _)| n == name).ok_or_else(|| MetricError::PhaseNotRun(name.clone()))?;
+    Ok(ha::Window::new(*t0, *t1)?)
 }
 
 fn spikes(program: &Program, rec: &Recordings, g: GroupId) -> Result<ha::SpikeTrains, MetricError> {
@@ -160,6 +163,7 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
         }
         Metric::Spectrum => spectrum(&st, w),
         Metric::Information | Metric::Decoding | Metric::Drift => coding(rec, m, &st, w, seed),
+        Metric::Recall => recall(program, rec, m, &st, w, seed),
         Metric::Control => control(m, &st, w),
         Metric::Weights => unreachable!("weights measure projections"),
     }
@@ -217,6 +221,34 @@ fn coding(rec: &Recordings, m: &Measure, st: &ha::SpikeTrains, w: ha::Window, se
             (opt(r.first_last), json!({ "first_last": r.first_last, "adjacent": r.adjacent, "n_blocks": r.n_blocks }))
         }
     })
+}
+
+/// A readout fixed in the `from` phase, tested in the measured one; the
+/// test phase's own cross-validated accuracy beside it.
+fn recall(
+    program: &Program,
+    rec: &Recordings,
+    m: &Measure,
+    st: &ha::SpikeTrains,
+    w: ha::Window,
+    seed: u64,
+) -> Measured {
+    let about = m.about.ok_or(MetricError::NoStimuli)?;
+    let train_w = phase_window(program, rec, m.train_phase.ok_or(MetricError::PhaseCut)?)?;
+    let (train, test) = (presentations(rec, about, train_w), presentations(rec, about, w));
+    if train.is_empty() || test.is_empty() {
+        return Err(MetricError::NoPresentations);
+    }
+    let (train, test) = (ha::response_counts(st, &train)?, ha::response_counts(st, &test)?);
+    let r = ha::fixed_readout(&train, &test)?;
+    let within = ha::decode(&test, &ha::DecoderConfig { n_folds: FOLDS, seed }).ok().map(|d| d.accuracy);
+    Ok((
+        r.accuracy,
+        json!({
+            "accuracy": r.accuracy, "chance_level": r.chance_level, "n_train": r.n_train, "n_test": r.n_test,
+            "n_patterns": r.n_patterns, "within_phase_accuracy": within,
+        }),
+    ))
 }
 
 /// How well the population rate is held at its target.

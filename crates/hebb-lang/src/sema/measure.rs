@@ -22,10 +22,11 @@ pub(super) fn measures(
 ) -> Vec<Measure> {
     let mut out = Vec::new();
     for m in &def.members {
-        let Member::Measure { metrics, target, about, in_phase, options, span } = m else { continue };
+        let Member::Measure { metrics, target, about, from_phase, in_phase, options, span } = m else { continue };
         let Some(net) = net else { continue };
         let about_k = about.as_ref().and_then(|a| stimulus_set(stimuli, a, diags));
         let phase_k = in_phase.as_ref().and_then(|p| phase(phases, p, diags));
+        let from_k = from_phase.as_ref().and_then(|p| phase(phases, p, diags));
         let (target_rate, perturbation) = measure_options(options, diags);
         let projection = match &target.post {
             Some(post) => match projection(net, target, post, diags) {
@@ -43,6 +44,8 @@ pub(super) fn measures(
             about_given: about.is_some(),
             phase: phase_k,
             phase_given: in_phase.is_some(),
+            from: from_k,
+            from_span: from_phase.as_ref().map(|p| p.span),
             target_rate,
             perturbation,
             span: *span,
@@ -121,6 +124,9 @@ struct MeasureLine<'a> {
     about_given: bool,
     phase: Option<u32>,
     phase_given: bool,
+    /// `from PHASE` (resolved), and where it was written.
+    from: Option<u32>,
+    from_span: Option<Span>,
     target_rate: Option<f64>,
     perturbation: Option<f64>,
     span: Span,
@@ -164,15 +170,58 @@ fn measure(line: &MeasureLine<'_>, id: &ast::Ident, diags: &mut Vec<Diagnostic>)
     if (line.about_given && line.about.is_none()) || (line.phase_given && line.phase.is_none()) {
         return None;
     }
+    if !recall_phases(metric, line, id, diags) {
+        return None;
+    }
     Some(Measure {
         metric,
         target,
         about: line.about,
         phase: line.phase,
+        train_phase: if metric == Metric::Recall { line.from } else { None },
         target_rate: line.target_rate,
         perturbation: line.perturbation,
         span: line.span,
     })
+}
+
+/// Rule: `recall` trains its readout in one phase and tests it in another
+/// (`from A in B`, two different phases); `from` belongs to `recall` only.
+fn recall_phases(metric: Metric, line: &MeasureLine<'_>, id: &ast::Ident, diags: &mut Vec<Diagnostic>) -> bool {
+    if metric != Metric::Recall {
+        if let (Some(span), false) = (line.from_span, line.from.is_none()) {
+            diags.push(
+                Diagnostic::error("hebb::measure::from", format!("`{}` has no `from` phase", metric.name()))
+                    .label(span, "only `recall` trains in another phase")
+                    .help("write `measure recall of exc about patterns from learn_a in test_b`"),
+            );
+            return false;
+        }
+        return true;
+    }
+    match (line.from, line.phase) {
+        (Some(a), Some(b)) if a == b => {
+            diags.push(
+                Diagnostic::error("hebb::measure::recall", "`recall` trains and tests in the same phase")
+                    .label(line.from_span.unwrap_or(id.span), "the same phase as `in`")
+                    .help("to decode within one phase, measure `decoding`"),
+            );
+            false
+        }
+        (Some(_), Some(_)) => true,
+        _ if line.from_span.is_some() && line.from.is_none() => false,
+        _ => {
+            diags.push(
+                Diagnostic::error(
+                    "hebb::measure::recall",
+                    "`recall` needs the phase its readout is trained in and the phase it is tested in",
+                )
+                .label(id.span, "from which phase, in which?")
+                .help("write `measure recall of exc about patterns from learn_a in test_b`"),
+            );
+            false
+        }
+    }
 }
 
 /// Rule: `weights` measures a projection `A -> B`, the other metrics a

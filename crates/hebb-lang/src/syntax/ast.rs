@@ -326,6 +326,8 @@ pub enum Member {
         metrics: Vec<Ident>,
         target: Target,
         about: Option<Ident>,
+        /// `from PHASE`: where `recall`'s readout is trained.
+        from_phase: Option<Ident>,
         in_phase: Option<Ident>,
         options: Vec<Opt>,
         span: Span,

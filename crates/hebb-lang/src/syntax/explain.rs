@@ -60,6 +60,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         kw_bin | kw_sample | record_opt | record_every | record_bin | record_sample => "`every`, `bin` or `sample`",
         kw_about | measure_about => "`about`",
         kw_in | measure_in => "`in`",
+        kw_from | measure_from => "`from`",
         EOI => "the end of the file",
         _ => return None,
     })

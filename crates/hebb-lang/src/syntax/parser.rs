@@ -439,20 +439,21 @@ impl<'t> Builder<'t> {
         Some(Member::Phase { name, duration, members, span })
     }
 
-    /// `measure metrics of target [about S] [in PHASE] [{ options }]`.
+    /// `measure metrics of target [about S] [from PHASE] [in PHASE] [{ options }]`.
     fn measure_member<'a>(&mut self, mut it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
         let metrics = kids(it.next()?).map(|p| self.ident(p)).collect();
         let target = self.target(it.next()?);
-        let (mut about, mut in_phase, mut options) = (None, None, Vec::new());
+        let (mut about, mut from_phase, mut in_phase, mut options) = (None, None, None, Vec::new());
         for p in it {
             match p.as_rule() {
                 Rule::measure_about => about = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k)),
+                Rule::measure_from => from_phase = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k)),
                 Rule::measure_in => in_phase = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k)),
                 Rule::options => options = self.options(p),
                 _ => {}
             }
         }
-        Some(Member::Measure { metrics, target, about, in_phase, options, span })
+        Some(Member::Measure { metrics, target, about, from_phase, in_phase, options, span })
     }
 
     /// `abort when rate of P op threshold`.
