@@ -179,7 +179,8 @@ fn sweep_runs_a_grid_and_plot_draws_a_run() {
 /// `recall`: a readout trained in one test phase and applied in a later
 /// one. With plasticity off in both, the code does not change, so recall
 /// matches the later phase's own cross-validated accuracy (within 0.1: two
-/// phases of 20 presentations per pattern); both beat chance.
+/// phases of 20 presentations per pattern); both beat chance. `similarity`
+/// of the two phases and `drift` within one are at their noise ceiling.
 #[test]
 fn recall_applies_a_readout_fixed_in_an_earlier_phase() {
     let dir = temp_dir("recall");
@@ -190,7 +191,7 @@ fn recall_applies_a_readout_fixed_in_an_earlier_phase() {
         )
         .replace(
             "measure rates of exc in test",
-            "measure rates of exc in test\n    measure recall of exc about patterns from test in later\n    measure decoding of exc about patterns in later",
+            "measure rates of exc in test\n    measure recall, similarity of exc about patterns from test in later\n    measure decoding, drift of exc about patterns in later",
         );
     assert!(text.contains("measure recall"));
     let model = dir.join("recall.hebb");
@@ -216,4 +217,12 @@ fn recall_applies_a_readout_fixed_in_an_earlier_phase() {
     assert_eq!(recall["details"]["within_phase_accuracy"], decoding["value"]);
     assert!((r - d).abs() < 0.1, "recall {r}, within-phase decoding {d}");
     assert!(r > 0.5 && d > 0.5, "chance is 0.25: {r} {d}");
+    // The code is as similar across the phases as the noise allows, and
+    // within `later` (its drift, first half against second).
+    for c in ["similarity.exc.test-later", "drift.exc.later"] {
+        let s = find(c);
+        let normalized = s["details"]["normalized"].as_f64().unwrap_or(f64::NAN);
+        assert!((normalized - 1.0).abs() < 0.25, "{c}: {s}");
+        assert!(s["value"].as_f64().unwrap() > 0.3, "{c}: {s}");
+    }
 }

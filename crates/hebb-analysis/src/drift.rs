@@ -104,7 +104,7 @@ pub fn drift(spikes: &SpikeTrains, presentations: &[Presentation], n_blocks: usi
 }
 
 /// Pearson correlation of two equal-length vectors (two-pass); `None` if either is constant.
-fn pearson(u: &[f64], v: &[f64]) -> Option<f64> {
+pub(crate) fn pearson(u: &[f64], v: &[f64]) -> Option<f64> {
     let n = u.len() as f64;
     let (mu, mv) = (u.iter().sum::<f64>() / n, v.iter().sum::<f64>() / n);
     let (mut suv, mut suu, mut svv) = (0.0, 0.0, 0.0);

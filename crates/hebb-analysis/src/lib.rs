@@ -51,6 +51,7 @@ mod information;
 mod rates;
 mod rng;
 mod series;
+mod similarity;
 mod spectrum;
 mod spikes;
 pub mod stats;
@@ -79,6 +80,7 @@ pub use information::{
 };
 pub use rates::{RateStats, per_neuron_rates, rates};
 pub use series::RateSeries;
+pub use similarity::{SimilarityResult, pattern_similarity};
 pub use spectrum::{BandPower, Spectrum, spectrum};
 pub use spikes::{Presentation, SpikeTrains, Window, population_rate};
 pub use variability::{CvStats, DEFAULT_FANO_BIN_S, DEFAULT_MIN_ISIS, FanoStats, cv_isi, fano};

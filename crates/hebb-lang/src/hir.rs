@@ -609,13 +609,16 @@ pub enum Metric {
     /// Accuracy of a readout trained in one phase (`from`) and tested in
     /// another (`in`).
     Recall,
+    /// Representational similarity of the code in one phase (`from`) and
+    /// another (`in`).
+    Similarity,
     Drift,
     Weights,
     Control,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 12] = [
+    pub const ALL: [Metric; 13] = [
         Metric::Rates,
         Metric::CvIsi,
         Metric::Fano,
@@ -625,6 +628,7 @@ impl Metric {
         Metric::Information,
         Metric::Decoding,
         Metric::Recall,
+        Metric::Similarity,
         Metric::Drift,
         Metric::Weights,
         Metric::Control,
@@ -641,6 +645,7 @@ impl Metric {
             Metric::Information => "information",
             Metric::Decoding => "decoding",
             Metric::Recall => "recall",
+            Metric::Similarity => "similarity",
             Metric::Drift => "drift",
             Metric::Weights => "weights",
             Metric::Control => "control",
@@ -649,7 +654,12 @@ impl Metric {
 
     /// Whether the metric is about stimulus coding (needs `about S`).
     pub fn needs_stimuli(self) -> bool {
-        matches!(self, Metric::Information | Metric::Decoding | Metric::Recall | Metric::Drift)
+        matches!(self, Metric::Information | Metric::Decoding | Metric::Recall | Metric::Similarity | Metric::Drift)
+    }
+
+    /// Whether the metric compares two phases (`from A in B`).
+    pub fn across_phases(self) -> bool {
+        matches!(self, Metric::Recall | Metric::Similarity)
     }
 }
 

@@ -136,6 +136,7 @@ fn metric(m: hir::Metric) -> Metric {
         hir::Metric::Information => Metric::Information,
         hir::Metric::Decoding => Metric::Decoding,
         hir::Metric::Recall => Metric::Recall,
+        hir::Metric::Similarity => Metric::Similarity,
         hir::Metric::Drift => Metric::Drift,
         hir::Metric::Weights => Metric::Weights,
         hir::Metric::Control => Metric::Control,

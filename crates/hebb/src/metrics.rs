@@ -163,7 +163,7 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
         }
         Metric::Spectrum => spectrum(&st, w),
         Metric::Information | Metric::Decoding | Metric::Drift => coding(rec, m, &st, w, seed),
-        Metric::Recall => recall(program, rec, m, &st, w, seed),
+        Metric::Recall | Metric::Similarity => across_phases(program, rec, m, &st, w, seed),
         Metric::Control => control(m, &st, w),
         Metric::Weights => unreachable!("weights measure projections"),
     }
@@ -217,15 +217,26 @@ fn coding(rec: &Recordings, m: &Measure, st: &ha::SpikeTrains, w: ha::Window, se
             )
         }
         _ => {
-            let r = ha::drift(st, &pres, DRIFT_BLOCKS)?;
-            (opt(r.first_last), json!({ "first_last": r.first_last, "adjacent": r.adjacent, "n_blocks": r.n_blocks }))
+            // The similarity of the code in the first and second half of
+            // the window's presentations (grand mean removed, with its
+            // noise ceiling); the raw block correlations in details.
+            let half = pres.len() / 2;
+            let (a, b) = (ha::response_counts(st, &pres[..half])?, ha::response_counts(st, &pres[half..])?);
+            let s = ha::pattern_similarity(&a, &b)?;
+            let blocks = ha::drift(st, &pres, DRIFT_BLOCKS).ok();
+            let mut details = json!(s);
+            details["raw_blocks"] = json!(
+                blocks.map(|r| json!({ "first_last": r.first_last, "adjacent": r.adjacent, "n_blocks": r.n_blocks }))
+            );
+            (opt(s.similarity), details)
         }
     })
 }
 
-/// A readout fixed in the `from` phase, tested in the measured one; the
-/// test phase's own cross-validated accuracy beside it.
-fn recall(
+/// `recall` (a readout fixed in the `from` phase, tested in the measured
+/// one; the test phase's own cross-validated accuracy beside it) and
+/// `similarity` (of the code in the two phases).
+fn across_phases(
     program: &Program,
     rec: &Recordings,
     m: &Measure,
@@ -240,6 +251,10 @@ fn recall(
         return Err(MetricError::NoPresentations);
     }
     let (train, test) = (ha::response_counts(st, &train)?, ha::response_counts(st, &test)?);
+    if m.metric == Metric::Similarity {
+        let r = ha::pattern_similarity(&train, &test)?;
+        return Ok((opt(r.similarity), json!(r)));
+    }
     let r = ha::fixed_readout(&train, &test)?;
     let within = ha::decode(&test, &ha::DecoderConfig { n_folds: FOLDS, seed }).ok().map(|d| d.accuracy);
     Ok((

@@ -178,21 +178,21 @@ fn measure(line: &MeasureLine<'_>, id: &ast::Ident, diags: &mut Vec<Diagnostic>)
         target,
         about: line.about,
         phase: line.phase,
-        train_phase: if metric == Metric::Recall { line.from } else { None },
+        train_phase: if metric.across_phases() { line.from } else { None },
         target_rate: line.target_rate,
         perturbation: line.perturbation,
         span: line.span,
     })
 }
 
-/// Rule: `recall` trains its readout in one phase and tests it in another
-/// (`from A in B`, two different phases); `from` belongs to `recall` only.
+/// Rule: `recall` and `similarity` compare two different phases (`from A
+/// in B`); `from` belongs to them only.
 fn recall_phases(metric: Metric, line: &MeasureLine<'_>, id: &ast::Ident, diags: &mut Vec<Diagnostic>) -> bool {
-    if metric != Metric::Recall {
+    if !metric.across_phases() {
         if let (Some(span), false) = (line.from_span, line.from.is_none()) {
             diags.push(
                 Diagnostic::error("hebb::measure::from", format!("`{}` has no `from` phase", metric.name()))
-                    .label(span, "only `recall` trains in another phase")
+                    .label(span, "only `recall` and `similarity` compare two phases")
                     .help("write `measure recall of exc about patterns from learn_a in test_b`"),
             );
             return false;
@@ -202,7 +202,7 @@ fn recall_phases(metric: Metric, line: &MeasureLine<'_>, id: &ast::Ident, diags:
     match (line.from, line.phase) {
         (Some(a), Some(b)) if a == b => {
             diags.push(
-                Diagnostic::error("hebb::measure::recall", "`recall` trains and tests in the same phase")
+                Diagnostic::error("hebb::measure::recall", format!("`{}` compares a phase with itself", metric.name()))
                     .label(line.from_span.unwrap_or(id.span), "the same phase as `in`")
                     .help("to decode within one phase, measure `decoding`"),
             );
