@@ -226,3 +226,29 @@ fn recall_applies_a_readout_fixed_in_an_earlier_phase() {
         assert!(s["value"].as_f64().unwrap() > 0.3, "{c}: {s}");
     }
 }
+
+/// Analysis options per `measure` reach the analyses: bins, folds and
+/// shuffles appear in the details, and a different bin changes the value.
+#[test]
+fn analysis_options_are_set_per_measure() {
+    let dir = temp_dir("options");
+    let text = common::small_experiment("1 s", "2 s", &[]).replace(
+        "measure rates of exc in test",
+        "measure rates of exc in test\n    measure fano of exc in test\n    measure fano, synchrony of exc in test { bin = 50 ms }\n    measure information of exc about patterns in test { folds = 4; shuffles = 12 }",
+    );
+    let model = dir.join("options.hebb");
+    std::fs::write(&model, text).unwrap();
+    let run = dir.join("run");
+    let o = hebb(&["run", model.to_str().unwrap(), "-o", run.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    let all: Vec<&serde_json::Value> = metrics.as_array().unwrap().iter().collect();
+    let fanos: Vec<&&serde_json::Value> = all.iter().filter(|m| m["column"] == "fano.exc.test").collect();
+    assert_eq!(fanos.len(), 2);
+    assert_eq!(fanos[0]["details"]["bin_width_s"], 0.1, "{}", fanos[0]);
+    assert_eq!(fanos[1]["details"]["bin_width_s"], 0.05, "{}", fanos[1]);
+    assert_ne!(fanos[0]["value"], fanos[1]["value"]);
+    let info = all.iter().find(|m| m["column"] == "information.exc.test").unwrap();
+    assert_eq!(info["details"]["n_shuffles"], 12, "{info}");
+}

@@ -718,6 +718,16 @@ pub struct Measure {
     pub train_phase_name: Option<String>,
     pub target_rate: Option<f64>,
     pub perturbation: Option<f64>,
+    /// Analysis options (`bin`, `folds`, `shuffles`, ...), in SI; absent
+    /// ones take their defaults.
+    pub options: Vec<(String, f64)>,
+}
+
+impl Measure {
+    /// The value of analysis option `name`, or `default`.
+    pub fn option(&self, name: &str, default: f64) -> f64 {
+        self.options.iter().find(|(n, _)| n == name).map_or(default, |(_, v)| *v)
+    }
 }
 
 impl Program {

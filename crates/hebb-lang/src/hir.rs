@@ -682,6 +682,8 @@ pub struct Measure {
     /// `control`: when the perturbation starts (seconds); default: the
     /// start of the measured phase.
     pub perturbation: Option<f64>,
+    /// Analysis options this metric takes (`bin`, `folds`, ...), in SI.
+    pub options: Vec<(String, f64)>,
     pub span: Span,
 }
 

@@ -119,6 +119,7 @@ impl Lowerer<'_> {
                 train_phase_name: m.train_phase.map(|k| exp.phases[k as usize].name.clone()),
                 target_rate: m.target_rate,
                 perturbation: m.perturbation,
+                options: m.options.clone(),
             });
         }
     }

@@ -145,23 +145,27 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
             Ok((r.mean_hz, json!(r)))
         }
         Metric::CvIsi => {
-            let r = ha::cv_isi(&st, w, MIN_ISIS)?;
+            let r = ha::cv_isi(&st, w, m.option("min_isis", MIN_ISIS as f64) as usize)?;
             Ok((opt(r.mean_cv), json!(r)))
         }
         Metric::Fano => {
-            let r = ha::fano(&st, w, FANO_BIN_S)?;
+            let r = ha::fano(&st, w, m.option("bin", FANO_BIN_S))?;
             Ok((opt(r.mean_fano), json!(r)))
         }
         Metric::Correlation => {
-            let cfg = ha::CorrelationConfig { bin_width_s: CORRELATION_BIN_S, n_pairs: CORRELATION_PAIRS, seed };
+            let cfg = ha::CorrelationConfig {
+                bin_width_s: m.option("bin", CORRELATION_BIN_S),
+                n_pairs: m.option("pairs", CORRELATION_PAIRS as f64) as usize,
+                seed,
+            };
             let r = ha::correlation(&st, w, &cfg)?;
             Ok((opt(r.mean_correlation), json!(r)))
         }
         Metric::Synchrony => {
-            let r = ha::synchrony(&st, w, SYNCHRONY_BIN_S)?;
+            let r = ha::synchrony(&st, w, m.option("bin", SYNCHRONY_BIN_S))?;
             Ok((opt(r.chi), json!(r)))
         }
-        Metric::Spectrum => spectrum(&st, w),
+        Metric::Spectrum => spectrum(&st, w, m.option("bin", SPECTRUM_BIN_S)),
         Metric::Information | Metric::Decoding | Metric::Drift => coding(rec, m, &st, w, seed),
         Metric::Recall | Metric::Similarity => across_phases(program, rec, m, &st, w, seed),
         Metric::Control => control(m, &st, w),
@@ -171,12 +175,12 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
 
 /// The population rate's spectrum: its peak and the power in the usual
 /// bands.
-fn spectrum(st: &ha::SpikeTrains, w: ha::Window) -> Measured {
-    let rate = ha::population_rate(st, w, SPECTRUM_BIN_S)?;
+fn spectrum(st: &ha::SpikeTrains, w: ha::Window, bin: f64) -> Measured {
+    let rate = ha::population_rate(st, w, bin)?;
     // Segments of about 1 s (resolution 1 Hz), fewer bins for short windows.
     let seg = (rate.len() / 2).clamp(16, 1024);
     let bands = [(1.0, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 30.0), (30.0, 80.0), (80.0, 200.0)];
-    let s = ha::spectrum(ha::RateSeries::new(&rate, SPECTRUM_BIN_S).starting_at(w.t0()), seg, &bands)?;
+    let s = ha::spectrum(ha::RateSeries::new(&rate, bin).starting_at(w.t0()), seg, &bands)?;
     let band_powers: Vec<Value> =
         s.band_powers.iter().map(|b| json!({ "lo_hz": b.lo_hz, "hi_hz": b.hi_hz, "power": b.power })).collect();
     Ok((
@@ -193,10 +197,11 @@ fn coding(rec: &Recordings, m: &Measure, st: &ha::SpikeTrains, w: ha::Window, se
     if pres.is_empty() {
         return Err(MetricError::NoPresentations);
     }
-    let cfg = ha::DecoderConfig { n_folds: FOLDS, seed };
+    let cfg = ha::DecoderConfig { n_folds: m.option("folds", FOLDS as f64) as usize, seed };
     Ok(match m.metric {
         Metric::Information => {
-            let r = ha::information(st, &pres, &cfg)?;
+            let shuffles = m.option("shuffles", ha::DEFAULT_SHUFFLES as f64) as usize;
+            let r = ha::mutual_information_with(&ha::response_counts(st, &pres)?, &cfg, shuffles)?;
             let mut details = json!(r);
             if r.few_trials {
                 details["warning"] = json!(format!(
@@ -256,7 +261,8 @@ fn across_phases(
         return Ok((opt(r.similarity), json!(r)));
     }
     let r = ha::fixed_readout(&train, &test)?;
-    let within = ha::decode(&test, &ha::DecoderConfig { n_folds: FOLDS, seed }).ok().map(|d| d.accuracy);
+    let folds = m.option("folds", FOLDS as f64) as usize;
+    let within = ha::decode(&test, &ha::DecoderConfig { n_folds: folds, seed }).ok().map(|d| d.accuracy);
     Ok((
         r.accuracy,
         json!({
@@ -269,18 +275,20 @@ fn across_phases(
 /// How well the population rate is held at its target.
 fn control(m: &Measure, st: &ha::SpikeTrains, w: ha::Window) -> Measured {
     let target = m.target_rate.ok_or(MetricError::NoTarget)?;
-    let rate = ha::population_rate(st, w, CONTROL_BIN_S)?;
+    let bin = m.option("bin", CONTROL_BIN_S);
+    let tolerance = m.option("tolerance", 0.1);
+    let rate = ha::population_rate(st, w, bin)?;
     let cfg = ha::ControlConfig {
         target_hz: target,
         window: w,
         perturbation_time_s: Some(m.perturbation.unwrap_or(w.t0())),
-        tolerance: 0.1,
+        tolerance,
         hold_s: 0.0,
     };
-    let r = ha::control_quality(ha::RateSeries::new(&rate, CONTROL_BIN_S).starting_at(w.t0()), &cfg)?;
+    let r = ha::control_quality(ha::RateSeries::new(&rate, bin).starting_at(w.t0()), &cfg)?;
     // The value: each neuron's error over the late half of the window
     // (homeostatic rules target each neuron); the population's in details.
-    let per = ha::per_neuron_control(st, w, target, 0.1)?;
+    let per = ha::per_neuron_control(st, w, target, tolerance)?;
     let mut details = json!(r);
     details["population_mean_rel_error"] = json!(r.mean_rel_error);
     details["per_neuron"] = json!(per);

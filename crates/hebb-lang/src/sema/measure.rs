@@ -27,7 +27,8 @@ pub(super) fn measures(
         let about_k = about.as_ref().and_then(|a| stimulus_set(stimuli, a, diags));
         let phase_k = in_phase.as_ref().and_then(|p| phase(phases, p, diags));
         let from_k = from_phase.as_ref().and_then(|p| phase(phases, p, diags));
-        let (target_rate, perturbation) = measure_options(options, diags);
+        let (target_rate, perturbation, analysis) = measure_options(options, diags);
+        analysis_options_apply(&analysis, metrics, diags);
         let projection = match &target.post {
             Some(post) => match projection(net, target, post, diags) {
                 Some(k) => Some(k),
@@ -48,6 +49,7 @@ pub(super) fn measures(
             from_span: from_phase.as_ref().map(|p| p.span),
             target_rate,
             perturbation,
+            analysis: &analysis,
             span: *span,
         };
         for id in metrics {
@@ -75,22 +77,139 @@ fn phase(phases: &[Phase], p: &ast::Ident, diags: &mut Vec<Diagnostic>) -> Optio
     }
 }
 
+/// An analysis option: its name, dimension, whether it counts (a whole
+/// number), the least value it takes (and whether it must exceed it), and
+/// the metrics that take it.
+struct AnalysisOption {
+    name: &'static str,
+    dim: Dim,
+    whole: bool,
+    least: f64,
+    strictly: bool,
+    metrics: &'static [Metric],
+}
+
+const ANALYSIS_OPTIONS: [AnalysisOption; 6] = [
+    AnalysisOption {
+        name: "bin",
+        dim: Dim::TIME,
+        whole: false,
+        least: 0.0,
+        strictly: true,
+        metrics: &[Metric::Fano, Metric::Correlation, Metric::Synchrony, Metric::Spectrum, Metric::Control],
+    },
+    AnalysisOption {
+        name: "pairs",
+        dim: Dim::ONE,
+        whole: true,
+        least: 1.0,
+        strictly: false,
+        metrics: &[Metric::Correlation],
+    },
+    AnalysisOption {
+        name: "min_isis",
+        dim: Dim::ONE,
+        whole: true,
+        least: 2.0,
+        strictly: false,
+        metrics: &[Metric::CvIsi],
+    },
+    AnalysisOption {
+        name: "folds",
+        dim: Dim::ONE,
+        whole: true,
+        least: 2.0,
+        strictly: false,
+        metrics: &[Metric::Information, Metric::Decoding, Metric::Recall],
+    },
+    AnalysisOption {
+        name: "shuffles",
+        dim: Dim::ONE,
+        whole: true,
+        least: 0.0,
+        strictly: false,
+        metrics: &[Metric::Information],
+    },
+    AnalysisOption {
+        name: "tolerance",
+        dim: Dim::ONE,
+        whole: false,
+        least: 0.0,
+        strictly: true,
+        metrics: &[Metric::Control],
+    },
+];
+
 /// Rule: the options of a measure are `target = R` (a rate) and
-/// `perturbation = T` (a time).
-fn measure_options(options: &[ast::Opt], diags: &mut Vec<Diagnostic>) -> (Option<f64>, Option<f64>) {
-    let (mut target_rate, mut perturbation) = (None, None);
-    for o in options {
-        match (o.name.name.as_str(), &o.value) {
-            ("target", Some(v)) => target_rate = constant(v, Dim::HERTZ, "the target rate", diags).filter(|r| *r > 0.0),
-            ("perturbation", Some(v)) => perturbation = constant(v, Dim::TIME, "the perturbation time", diags),
-            (other, _) => diags.push(
+/// `perturbation = T` (a time) for `control`, and the analysis options of
+/// `ANALYSIS_OPTIONS` (positive; whole numbers where counted); each once.
+fn measure_options(
+    options: &[ast::Opt],
+    diags: &mut Vec<Diagnostic>,
+) -> (Option<f64>, Option<f64>, Vec<(String, f64, Span)>) {
+    let (mut target_rate, mut perturbation, mut analysis) = (None, None, Vec::new());
+    let names: Vec<&str> =
+        ["target", "perturbation"].into_iter().chain(ANALYSIS_OPTIONS.iter().map(|o| o.name)).collect();
+    for (k, o) in options.iter().enumerate() {
+        if options[..k].iter().any(|p| p.name.name == o.name.name) {
+            diags.push(
+                Diagnostic::error("hebb::measure::option", format!("the option `{}` is given twice", o.name.name))
+                    .label(o.span, "again here"),
+            );
+            continue;
+        }
+        let known = ANALYSIS_OPTIONS.iter().find(|x| x.name == o.name.name);
+        match (o.name.name.as_str(), &o.value, known) {
+            ("target", Some(v), _) => {
+                target_rate = constant(v, Dim::HERTZ, "the target rate", diags).filter(|r| *r > 0.0)
+            }
+            ("perturbation", Some(v), _) => perturbation = constant(v, Dim::TIME, "the perturbation time", diags),
+            (name, Some(v), Some(opt)) => {
+                let Some(x) = constant(v, opt.dim, &format!("`{name}`"), diags) else { continue };
+                let above = if opt.strictly { x > opt.least } else { x >= opt.least };
+                if x.is_finite() && above && (!opt.whole || x.fract() == 0.0) {
+                    analysis.push((name.to_string(), x, o.span));
+                } else {
+                    let what = if opt.whole { "a whole number" } else { "a number" };
+                    let bound = if opt.strictly { "above" } else { "at least" };
+                    diags.push(
+                        Diagnostic::error(
+                            "hebb::measure::option",
+                            format!("`{name}` must be {what}, {bound} {}", opt.least),
+                        )
+                        .label(v.span, "not allowed"),
+                    );
+                }
+            }
+            (other, _, _) => diags.push(
                 Diagnostic::error("hebb::measure::option", format!("metrics have no option `{other}`"))
                     .label(o.span, "unknown option")
-                    .help("the options are `target = R` and `perturbation = T` (for `control`)"),
+                    .with_help(did_you_mean(suggest(other, names.iter().copied())).or_else(|| {
+                        Some(format!(
+                            "the options are {}",
+                            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                        ))
+                    })),
             ),
         }
     }
-    (target_rate, perturbation)
+    (target_rate, perturbation, analysis)
+}
+
+/// Rule: an analysis option applies to at least one metric of its line.
+fn analysis_options_apply(analysis: &[(String, f64, Span)], metrics: &[ast::Ident], diags: &mut Vec<Diagnostic>) {
+    for (name, _, span) in analysis {
+        let Some(opt) = ANALYSIS_OPTIONS.iter().find(|x| x.name == name) else { continue };
+        let applies = metrics.iter().any(|m| opt.metrics.iter().any(|t| t.name() == m.name));
+        if !applies {
+            let which = opt.metrics.iter().map(|t| format!("`{}`", t.name())).collect::<Vec<_>>().join(", ");
+            diags.push(
+                Diagnostic::error("hebb::measure::option", format!("no metric of this line takes `{name}`"))
+                    .label(*span, "ignored by every metric here")
+                    .help(format!("`{name}` is an option of {which}")),
+            );
+        }
+    }
 }
 
 /// Rule: a measured projection `A -> B` exists.
@@ -129,6 +248,8 @@ struct MeasureLine<'a> {
     from_span: Option<Span>,
     target_rate: Option<f64>,
     perturbation: Option<f64>,
+    /// Analysis options: name, value (SI), where written.
+    analysis: &'a [(String, f64, Span)],
     span: Span,
 }
 
@@ -181,6 +302,12 @@ fn measure(line: &MeasureLine<'_>, id: &ast::Ident, diags: &mut Vec<Diagnostic>)
         train_phase: if metric.across_phases() { line.from } else { None },
         target_rate: line.target_rate,
         perturbation: line.perturbation,
+        options: line
+            .analysis
+            .iter()
+            .filter(|(name, _, _)| ANALYSIS_OPTIONS.iter().any(|o| o.name == name && o.metrics.contains(&metric)))
+            .map(|(name, x, _)| (name.clone(), *x))
+            .collect(),
         span: line.span,
     })
 }
