@@ -140,13 +140,14 @@ const ANALYSIS_OPTIONS: [AnalysisOption; 6] = [
     },
 ];
 
+/// A measure's options: the target rate, the perturbation time, and the
+/// analysis options (name, value in SI, where written).
+type Options = (Option<f64>, Option<f64>, Vec<(String, f64, Span)>);
+
 /// Rule: the options of a measure are `target = R` (a rate) and
 /// `perturbation = T` (a time) for `control`, and the analysis options of
 /// `ANALYSIS_OPTIONS` (positive; whole numbers where counted); each once.
-fn measure_options(
-    options: &[ast::Opt],
-    diags: &mut Vec<Diagnostic>,
-) -> (Option<f64>, Option<f64>, Vec<(String, f64, Span)>) {
+fn measure_options(options: &[ast::Opt], diags: &mut Vec<Diagnostic>) -> Options {
     let (mut target_rate, mut perturbation, mut analysis) = (None, None, Vec::new());
     let names: Vec<&str> =
         ["target", "perturbation"].into_iter().chain(ANALYSIS_OPTIONS.iter().map(|o| o.name)).collect();
