@@ -117,6 +117,9 @@ pub struct InformationResult {
     /// Trials per pattern (mean), and whether it is below `TRIALS_PER_PATTERN_FACTOR` × patterns.
     pub trials_per_pattern: f64,
     pub few_trials: bool,
+    /// `mi_bits` per spike: divided by the mean summed response (spike count of the population,
+    /// for counts) per presentation; `None` for silent responses.
+    pub bits_per_spike: Option<f64>,
     pub n_trials: usize,
     pub n_patterns: usize,
 }
@@ -170,7 +173,10 @@ pub fn mutual_information_with(
     sorted.sort_by(f64::total_cmp);
     let p95 = sorted.get(((sorted.len() as f64 * 0.95).ceil() as usize).saturating_sub(1)).copied().unwrap_or(f64::NAN);
     let trials_per_pattern = n_trials as f64 / n_patterns as f64;
+    let per_trial = (0..responses.n_trials()).map(|t| responses.row(t).iter().sum::<f64>()).sum::<f64>()
+        / responses.n_trials().max(1) as f64;
     Ok(InformationResult {
+        bits_per_spike: (per_trial > 0.0).then(|| (mi.corrected_bits - mean) / per_trial),
         mi_bits: mi.corrected_bits - mean,
         mi_pt_bits: mi.corrected_bits,
         mi_naive_bits: mi.naive_bits,
@@ -360,5 +366,7 @@ mod tests {
         let x = r.extrapolated_bits.expect("enough trials to extrapolate");
         assert!((x - truth).abs() < 0.15, "extrapolated {x} vs {truth}");
         assert!(r.above_shuffles && !r.few_trials);
+        // One "spike" of 10 per trial: the bits per unit of response.
+        assert!((r.bits_per_spike.unwrap() - r.mi_bits / 10.0).abs() < 1e-12);
     }
 }

@@ -17,6 +17,13 @@ pub const DEFAULT_FANO_BIN_S: f64 = 0.1;
 pub struct CvStats {
     /// Mean over the qualifying neurons of CVᵢ; `None` when no neuron qualifies.
     pub mean_cv: Option<f64>,
+    /// Mean over the same neurons of the local variation measures, which compare each interval
+    /// with its neighbour and so are not inflated by slow rate changes (stimulus switches) as
+    /// CV is: CV2 = mean of 2|d_{k+1} − d_k| / (d_{k+1} + d_k) (Holt et al. 1996) and
+    /// LV = 3/(n−1) Σ ((d_k − d_{k+1}) / (d_k + d_{k+1}))² (Shinomoto et al. 2003). Both are 1 for
+    /// a Poisson process and 0 for a regular one.
+    pub mean_cv2: Option<f64>,
+    pub mean_lv: Option<f64>,
     /// Number of neurons that had at least `min_isis` ISIs in the window.
     pub n_neurons_used: usize,
     pub min_isis: usize,
@@ -42,7 +49,7 @@ pub fn cv_isi(spikes: &SpikeTrains, window: Window, min_isis: usize) -> Result<C
     if min_isis < 2 {
         return Err(AnalysisError::Invalid(format!("min_isis must be at least 2, got {min_isis}")));
     }
-    let mut sum_cv = 0.0;
+    let (mut sum_cv, mut sum_cv2, mut sum_lv) = (0.0, 0.0, 0.0);
     let mut used = 0usize;
     for train in spikes.per_neuron_times(window) {
         let n = train.len().saturating_sub(1);
@@ -56,11 +63,27 @@ pub fn cv_isi(spikes: &SpikeTrains, window: Window, min_isis: usize) -> Result<C
         }
         // Two-pass variance: numerically stable for long, nearly regular trains where the
         // one-pass Σd² − nμ² would cancel catastrophically.
-        let var = isis.map(|d| (d - mean) * (d - mean)).sum::<f64>() / (n - 1) as f64;
+        let var = isis.clone().map(|d| (d - mean) * (d - mean)).sum::<f64>() / (n - 1) as f64;
         sum_cv += var.sqrt() / mean;
+        let d: Vec<f64> = isis.collect();
+        let pairs = d.windows(2).filter(|p| p[0] + p[1] > 0.0);
+        let (mut cv2, mut lv) = (0.0, 0.0);
+        for p in pairs {
+            cv2 += 2.0 * (p[1] - p[0]).abs() / (p[1] + p[0]);
+            lv += ((p[0] - p[1]) / (p[0] + p[1])).powi(2);
+        }
+        sum_cv2 += cv2 / (n - 1) as f64;
+        sum_lv += 3.0 * lv / (n - 1) as f64;
         used += 1;
     }
-    Ok(CvStats { mean_cv: (used > 0).then(|| sum_cv / used as f64), n_neurons_used: used, min_isis })
+    let mean = |s: f64| (used > 0).then(|| s / used as f64);
+    Ok(CvStats {
+        mean_cv: mean(sum_cv),
+        mean_cv2: mean(sum_cv2),
+        mean_lv: mean(sum_lv),
+        n_neurons_used: used,
+        min_isis,
+    })
 }
 
 /// Result of [`fano`].
@@ -127,6 +150,9 @@ mod tests {
         let cv = cv_isi(&s, w, DEFAULT_MIN_ISIS).unwrap();
         assert_eq!(cv.n_neurons_used, 100);
         assert_close(cv.mean_cv.unwrap(), 1.0, 0.05);
+        // CV2 and LV are 1 for Poisson too (their per-neuron sds are of the same order as CV's).
+        assert_close(cv.mean_cv2.unwrap(), 1.0, 0.05);
+        assert_close(cv.mean_lv.unwrap(), 1.0, 0.05);
         let f = fano(&s, w, DEFAULT_FANO_BIN_S).unwrap();
         assert_eq!((f.n_neurons_used, f.n_bins), (100, 500));
         assert_close(f.mean_fano.unwrap(), 1.0, 0.05);
@@ -139,6 +165,26 @@ mod tests {
         let cv = cv_isi(&s, Window::new(0.0, 10.0).unwrap(), DEFAULT_MIN_ISIS).unwrap();
         assert_eq!(cv.n_neurons_used, 20);
         assert!(cv.mean_cv.unwrap() < 0.01);
+        assert!(cv.mean_cv2.unwrap() < 0.01 && cv.mean_lv.unwrap() < 0.01);
+    }
+
+    /// A neuron switching between 5 and 50 Hz Poisson every second (as a stimulus switch does):
+    /// CV is inflated well above 1, CV2 and LV stay near 1.
+    #[test]
+    fn local_variation_ignores_rate_switches() {
+        let mut g = crate::rng::SplitMix64::new(9);
+        let mut train = Vec::new();
+        let mut t = 0.0;
+        while t < 200.0 {
+            let rate = if (t as u64) % 2 == 0 { 5.0 } else { 50.0 };
+            t += -(1.0 - g.next_f64()).ln() / rate;
+            train.push(t);
+        }
+        train.pop();
+        let s = SpikeTrains::from_per_neuron(&[train]).unwrap();
+        let cv = cv_isi(&s, Window::new(0.0, 200.0).unwrap(), DEFAULT_MIN_ISIS).unwrap();
+        assert!(cv.mean_cv.unwrap() > 1.4, "{cv:?}");
+        assert!((cv.mean_cv2.unwrap() - 1.0).abs() < 0.15 && (cv.mean_lv.unwrap() - 1.0).abs() < 0.2, "{cv:?}");
     }
 
     #[test]
