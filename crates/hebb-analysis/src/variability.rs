@@ -176,7 +176,7 @@ mod tests {
         let mut train = Vec::new();
         let mut t = 0.0;
         while t < 200.0 {
-            let rate = if (t as u64) % 2 == 0 { 5.0 } else { 50.0 };
+            let rate = if (t as u64).is_multiple_of(2) { 5.0 } else { 50.0 };
             t += -(1.0 - g.next_f64()).ln() / rate;
             train.push(t);
         }
