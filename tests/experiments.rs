@@ -176,6 +176,18 @@ fn sweep_runs_a_grid_and_plot_draws_a_run() {
     assert!(String::from_utf8_lossy(&v.stderr).contains("did you mean `scaling`"));
 }
 
+/// Runs `text` (a model) in `dir` and returns its `metrics.json` entries.
+fn run_metrics(dir: &Path, text: &str) -> Vec<serde_json::Value> {
+    let model = dir.join("model.hebb");
+    std::fs::write(&model, text).unwrap();
+    let run = dir.join("run");
+    let o = hebb(&["run", model.to_str().unwrap(), "-o", run.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    metrics.as_array().unwrap().clone()
+}
+
 /// `recall`: a readout trained in one test phase and applied in a later
 /// one. With plasticity off in both, the code does not change, so recall
 /// matches the later phase's own cross-validated accuracy (within 0.1: two
@@ -194,22 +206,9 @@ fn recall_applies_a_readout_fixed_in_an_earlier_phase() {
             "measure rates of exc in test\n    measure recall, similarity of exc about patterns from test in later\n    measure decoding, drift of exc about patterns in later",
         );
     assert!(text.contains("measure recall"));
-    let model = dir.join("recall.hebb");
-    std::fs::write(&model, text).unwrap();
-    let run = dir.join("run");
-    let o = hebb(&["run", model.to_str().unwrap(), "-o", run.to_str().unwrap(), "-q"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let metrics: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
-    let find = |c: &str| {
-        metrics
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["column"] == c)
-            .unwrap_or_else(|| panic!("{c}: {metrics}"))
-            .clone()
-    };
+    let metrics = run_metrics(&dir, &text);
+    let find =
+        |c: &str| metrics.iter().find(|m| m["column"] == c).unwrap_or_else(|| panic!("{c}: {metrics:?}")).clone();
     let recall = find("recall.exc.test-later");
     let decoding = find("decoding.exc.later");
     let (r, d) = (recall["value"].as_f64().unwrap(), decoding["value"].as_f64().unwrap());
@@ -236,15 +235,8 @@ fn analysis_options_are_set_per_measure() {
         "measure rates of exc in test",
         "measure rates of exc in test\n    measure fano of exc in test\n    measure fano, synchrony of exc in test { bin = 50 ms }\n    measure information of exc about patterns in test { folds = 4; shuffles = 12 }",
     );
-    let model = dir.join("options.hebb");
-    std::fs::write(&model, text).unwrap();
-    let run = dir.join("run");
-    let o = hebb(&["run", model.to_str().unwrap(), "-o", run.to_str().unwrap(), "-q"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let metrics: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
-    let all: Vec<&serde_json::Value> = metrics.as_array().unwrap().iter().collect();
-    let fanos: Vec<&&serde_json::Value> = all.iter().filter(|m| m["column"] == "fano.exc.test").collect();
+    let all = run_metrics(&dir, &text);
+    let fanos: Vec<&serde_json::Value> = all.iter().filter(|m| m["column"] == "fano.exc.test").collect();
     assert_eq!(fanos.len(), 2);
     assert_eq!(fanos[0]["details"]["bin_width_s"], 0.1, "{}", fanos[0]);
     assert_eq!(fanos[1]["details"]["bin_width_s"], 0.05, "{}", fanos[1]);

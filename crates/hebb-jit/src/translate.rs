@@ -568,28 +568,35 @@ impl Translator<'_> {
     }
 
     fn if_else(&mut self, c: &Expr, then_body: &[Stmt], else_body: &[Stmt]) {
-        // Values computed in a branch are not available after it.
         self.flush_pending();
         let cond = self.expr(c);
+        self.branches(cond, then_body, else_body, Self::stmts);
+    }
+
+    /// `if cond { then_body } else { else_body }` (scalar), the bodies
+    /// translated by `body`. Values loaded or computed in a branch are not
+    /// available after it.
+    fn branches(&mut self, cond: Value, then_body: &[Stmt], else_body: &[Stmt], body: fn(&mut Self, &[Stmt])) {
         let then_block = self.b.create_block();
         let else_block = self.b.create_block();
         let merge = self.b.create_block();
         self.b.ins().brif(cond, then_block, &[], else_block, &[]);
         self.b.switch_to_block(then_block);
         self.b.seal_block(then_block);
-        let saved = self.cache.clone();
-        self.stmts(then_body);
+        let saved = (self.cache.clone(), self.ncache.clone());
+        body(self, then_body);
         self.flush_pending();
         self.b.ins().jump(merge, &[]);
         self.b.switch_to_block(else_block);
         self.b.seal_block(else_block);
-        self.cache = saved;
-        self.stmts(else_body);
+        (self.cache, self.ncache) = saved;
+        body(self, else_body);
         self.flush_pending();
         self.b.ins().jump(merge, &[]);
         self.b.switch_to_block(merge);
         self.b.seal_block(merge);
         self.cache.clear();
+        self.ncache.clear();
     }
 
     fn spike(&mut self, c: &Expr) {

@@ -128,25 +128,7 @@ impl Translator<'_> {
     fn narrow_if(&mut self, c: &Expr, then_body: &[Stmt], else_body: &[Stmt]) {
         self.flush_pending();
         let cond = self.nmask(c);
-        let then_block = self.b.create_block();
-        let else_block = self.b.create_block();
-        let merge = self.b.create_block();
-        self.b.ins().brif(cond, then_block, &[], else_block, &[]);
-        self.b.switch_to_block(then_block);
-        self.b.seal_block(then_block);
-        let saved = self.ncache.clone();
-        self.narrow_stmts(then_body);
-        self.flush_pending();
-        self.b.ins().jump(merge, &[]);
-        self.b.switch_to_block(else_block);
-        self.b.seal_block(else_block);
-        self.ncache = saved;
-        self.narrow_stmts(else_body);
-        self.flush_pending();
-        self.b.ins().jump(merge, &[]);
-        self.b.switch_to_block(merge);
-        self.b.seal_block(merge);
-        self.ncache.clear();
+        self.branches(cond, then_body, else_body, Self::narrow_stmts);
     }
 
     /// A condition: `I8`, or an `I32X4` mask.
