@@ -295,7 +295,7 @@ fn finish(dir: &Path, plan: &Plan, quiet: bool) -> u8 {
     let rows = collect::read_rows(plan, dir);
     let analysis = collect::analyse(plan, &rows);
     if let Err(e) = collect::write(dir, plan, &rows, &analysis) {
-        eprintln!("error: cannot write the study's files in `{}`: {e}", dir.display());
+        eprintln!("error: {e}");
         return EXIT_RUNTIME;
     }
     draw(&dir.join("plots"), plan, &rows, &analysis);
@@ -388,7 +388,7 @@ fn study(file: &Path, variants: &[String], axes: &[String], args: &StudyArgs) ->
         return fail(&e, false);
     }
     if let Err(e) = plan.write(&dir) {
-        eprintln!("error: cannot write the plan into `{}`: {e}", dir.display());
+        eprintln!("error: {e}");
         return EXIT_RUNTIME;
     }
     if !args.quiet {
@@ -486,7 +486,7 @@ pub fn plan(file: &Path, args: &PlanArgs) -> u8 {
         return fail(&e, false);
     }
     if let Err(e) = plan.write(&dir) {
-        eprintln!("error: cannot write the plan into `{}`: {e}", dir.display());
+        eprintln!("error: {e}");
         return EXIT_RUNTIME;
     }
     let plan_file = dir.join(plan::PLAN_FILE);

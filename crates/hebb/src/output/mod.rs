@@ -64,14 +64,20 @@ pub struct RunRecord<'a> {
     pub profile: &'a [ProfileEntry],
 }
 
-/// Writes `value` as `path` atomically: to a temporary file beside it,
-/// then renamed over it, so a reader sees the old or the new file, never
-/// half of one.
+/// Writes `value` as `path` atomically (see [`write_atomic`]), pretty,
+/// with a final newline.
 pub fn write_json_atomic(path: &Path, value: &Value) -> Result<(), WriteError> {
     let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other).at(path)?;
+    write_atomic(path, &(text + "\n"))
+}
+
+/// Writes `text` as `path` atomically: to a temporary file beside it,
+/// then renamed over it, so a reader sees the old or the new file, never
+/// half of one.
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), WriteError> {
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&tmp, text + "\n").at(&tmp)?;
+    std::fs::write(&tmp, text).at(&tmp)?;
     std::fs::rename(&tmp, path).at(path)
 }
 

@@ -7,7 +7,7 @@
 
 use super::plan::{Kind, Plan};
 use super::{csv_field, fmt_value, header};
-use crate::output::json_number;
+use crate::output::{WriteError, json_number, write_atomic, write_json_atomic};
 use hebb_analysis::stats::{self, Paired, Summary};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -199,7 +199,7 @@ fn pair(ci: Option<(f64, f64)>) -> Value {
 
 /// Writes `compare.json`, `compare.csv`, `summary.json` and `summary.csv`
 /// into `study` (which must exist).
-pub fn write(study: &Path, plan: &Plan, rows: &[Row], analysis: &Analysis) -> std::io::Result<()> {
+pub fn write(study: &Path, plan: &Plan, rows: &[Row], analysis: &Analysis) -> Result<(), WriteError> {
     let columns = &analysis.columns;
     let json_rows: Vec<Value> = rows
         .iter()
@@ -225,7 +225,7 @@ pub fn write(study: &Path, plan: &Plan, rows: &[Row], analysis: &Analysis) -> st
         "units": units,
         "rows": json_rows,
     });
-    write_text(&study.join("compare.json"), &(pretty(&compare)? + "\n"))?;
+    write_json_atomic(&study.join("compare.json"), &compare)?;
     let mut csv = format!("{},seed,status", label_heading(plan));
     for (c, _) in columns {
         csv.push(',');
@@ -244,11 +244,11 @@ pub fn write(study: &Path, plan: &Plan, rows: &[Row], analysis: &Analysis) -> st
         }
         csv.push('\n');
     }
-    write_text(&study.join("compare.csv"), &csv)?;
+    write_atomic(&study.join("compare.csv"), &csv)?;
     write_summary(study, plan, analysis)
 }
 
-fn write_summary(study: &Path, plan: &Plan, analysis: &Analysis) -> std::io::Result<()> {
+fn write_summary(study: &Path, plan: &Plan, analysis: &Analysis) -> Result<(), WriteError> {
     let unit = |c: &str| analysis.columns.iter().find(|(k, _)| k == c).map_or("", |(_, u)| u.as_str()).to_string();
     let stats_json: Vec<Value> = analysis
         .stats
@@ -297,7 +297,7 @@ fn write_summary(study: &Path, plan: &Plan, analysis: &Analysis) -> std::io::Res
         "stats": stats_json,
         "contrasts": contrasts_json,
     });
-    write_text(&study.join("summary.json"), &(pretty(&summary)? + "\n"))?;
+    write_json_atomic(&study.join("summary.json"), &summary)?;
     let mut csv = String::from("kind,label,metric,n,mean,sd,ci_low,ci_high,d_z,p,p_holm\n");
     let num = |x: Option<f64>| x.filter(|v| v.is_finite()).map(|v| format!("{v}")).unwrap_or_default();
     for s in &analysis.stats {
@@ -331,18 +331,7 @@ fn write_summary(study: &Path, plan: &Plan, analysis: &Analysis) -> std::io::Res
             num(k.p_holm),
         ));
     }
-    write_text(&study.join("summary.csv"), &csv)
-}
-
-fn pretty(v: &Value) -> std::io::Result<String> {
-    serde_json::to_string_pretty(v).map_err(std::io::Error::other)
-}
-
-/// Writes a file atomically (a reader never sees half of it).
-fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(tmp, path)
+    write_atomic(&study.join("summary.csv"), &csv)
 }
 
 /// Lays out a table: a heading row, then rows; the first two columns

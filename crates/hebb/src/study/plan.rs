@@ -11,7 +11,7 @@
 //! directory that already holds a finished run with the same hash is
 //! skipped: a study resumes after preemption.
 
-use crate::output::sha256_hex;
+use crate::output::{WriteError, sha256_hex};
 use crate::session::{self, Checked, Error, Observer, Request, RunSummary};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -177,7 +177,7 @@ impl Plan {
     }
 
     /// Writes `plan.jsonl` into `dir` (which must exist).
-    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+    pub fn write(&self, dir: &Path) -> Result<(), WriteError> {
         let head = json!({
             "hebb_plan": 1,
             "kind": self.kind.name(),
@@ -203,9 +203,7 @@ impl Plan {
             text.push_str(&line.to_string());
             text.push('\n');
         }
-        let tmp = dir.join(format!("{PLAN_FILE}.tmp"));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(tmp, dir.join(PLAN_FILE))
+        crate::output::write_atomic(&dir.join(PLAN_FILE), &text)
     }
 
     /// Reads a plan file (or the plan of a study directory).
