@@ -134,6 +134,32 @@ impl<'a> Stepper<'a> {
         (part.splittable[k.index()] && work >= part.grain * part.threads).then_some((team, part))
     }
 
+    /// Runs kernel `k` split across the team over element ranges, thread τ
+    /// over `bounds[τ]..bounds[τ + 1]` with the arguments `base` otherwise.
+    ///
+    /// # Safety
+    /// As [`Stepper::call_split`]: the ranges are disjoint, and the kernel
+    /// writes its own element only.
+    unsafe fn call_ranges(
+        &mut self,
+        team: &Team<'_>,
+        k: KernelId,
+        bounds: &[usize],
+        base: KernelArgs,
+        blame: usize,
+        n: u64,
+    ) -> Result<(), RunError> {
+        let mut args = split_args(&mut self.args_buf, bounds.len() - 1, |tau| KernelArgs {
+            start: bounds[tau] as u64,
+            end: bounds[tau + 1] as u64,
+            ..base
+        });
+        // SAFETY: the caller's contract.
+        let result = unsafe { self.call_split(team, k, &mut args, blame, n) };
+        self.args_buf = args;
+        result
+    }
+
     /// Runs kernel `k` split across the team, thread τ with `args[τ]`; a
     /// NaN accumulator becomes an error as in [`Stepper::call`].
     ///
@@ -222,16 +248,9 @@ impl<'a> Stepper<'a> {
         if let Some((team, part)) = self.split(k, n_syn) {
             let b = crate::team::split(n_syn, part.threads, 8);
             let base = self.proj_args(p);
-            let mut args = split_args(&mut self.args_buf, part.threads, |tau| KernelArgs {
-                start: b[tau] as u64,
-                end: b[tau + 1] as u64,
-                ..base
-            });
             // SAFETY: disjoint synapse ranges of a splittable kernel, which
             // writes its own synapse only.
-            let result = unsafe { self.call_split(team, k, &mut args, blame, n) };
-            self.args_buf = args;
-            return result;
+            return unsafe { self.call_ranges(team, k, &b, base, blame, n) };
         }
         // Synapses `0..n_synapses`; `syn_pre` and `targets` give their
         // neurons.
@@ -366,17 +385,9 @@ impl<'a> Stepper<'a> {
                 let size = self.st.groups[g].size;
                 let t = self.clock();
                 if let Some((team, part)) = self.split(k, size) {
-                    let b = &part.groups[g];
                     let base = self.group_args(g);
-                    let mut args = split_args(&mut self.args_buf, part.threads, |tau| KernelArgs {
-                        start: b[tau] as u64,
-                        end: b[tau + 1] as u64,
-                        ..base
-                    });
                     // SAFETY: disjoint neuron ranges of a splittable kernel.
-                    let result = unsafe { self.call_split(team, k, &mut args, g, n) };
-                    self.args_buf = args;
-                    result?;
+                    unsafe { self.call_ranges(team, k, &part.groups[g], base, g, n) }?;
                 } else {
                     // Elements `0..size`; every kernels write no spikes.
                     let mut args = KernelArgs { end: size as u64, ..self.group_args(g) };
