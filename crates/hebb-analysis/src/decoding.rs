@@ -66,6 +66,11 @@ impl Responses {
     }
 
     /// The same responses with different trial labels (used for the shuffled-label control).
+    /// The labels, to permute in place.
+    pub(crate) fn patterns_mut(&mut self) -> &mut [usize] {
+        &mut self.patterns
+    }
+
     /// The trials `keep` (indices, in order).
     pub(crate) fn subset(&self, keep: &[usize]) -> Self {
         let values = keep.iter().flat_map(|&t| self.row(t).iter().copied()).collect();

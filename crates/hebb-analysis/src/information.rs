@@ -163,10 +163,11 @@ pub fn mutual_information_with(
     let (mi, n_trials, n_patterns) = pt_mi(responses, config)?;
     let mut g = SplitMix64::for_purpose(config.seed, SHUFFLE_STREAM);
     let mut controls = Vec::with_capacity(shuffles);
-    let mut labels = responses.patterns().to_vec();
+    // One copy of the responses, its labels permuted again for each shuffle.
+    let mut shuffled = responses.with_patterns(responses.patterns().to_vec());
     for _ in 0..shuffles {
-        g.shuffle(&mut labels);
-        controls.push(pt_mi(&responses.with_patterns(labels.clone()), config)?.0.corrected_bits);
+        g.shuffle(shuffled.patterns_mut());
+        controls.push(pt_mi(&shuffled, config)?.0.corrected_bits);
     }
     let mean = if controls.is_empty() { 0.0 } else { controls.iter().sum::<f64>() / controls.len() as f64 };
     let mut sorted = controls.clone();
