@@ -244,3 +244,45 @@ fn analysis_options_are_set_per_measure() {
     let info = all.iter().find(|m| m["column"] == "information.exc.test").unwrap();
     assert_eq!(info["details"]["n_shuffles"], 12, "{info}");
 }
+
+/// `spectral_radius` of a recurrent projection, read back from the weight
+/// record: all-to-all without self-connections at a constant weight c is
+/// c (J − I), whose spectral radius is c (N − 1) exactly (tolerance 1e-9:
+/// the power iteration stops when its bounds are within 1e-12); the value
+/// is the last sample in the window (t = 1.5 s of a record every 0.5 s in
+/// [1, 2)), and each sample is in the details.
+#[test]
+fn spectral_radius_of_a_recorded_recurrent_projection() {
+    let dir = temp_dir("spectral");
+    let text = r#"
+neuron LIF {
+    param tau = 20 ms
+    state v = -70 mV
+    state g : 1 = 0
+    dv/dt = (-70 mV - v + g * (0 mV - v)) / tau
+    dg/dt = -g / 5 ms
+    spike when v > -50 mV
+    reset { v = -70 mV }
+}
+network net {
+    population exc = 40 LIF
+    connect exc -> exc with Static(target = g) { all_to_all; w = 0.01 }
+    record w of exc -> exc every 500 ms
+}
+experiment {
+    network = net
+    phase a 1 s { }
+    phase b 1 s { }
+    measure spectral_radius of exc -> exc in b
+    measure spectral_radius of exc -> exc
+}
+"#;
+    let metrics = run_metrics(&dir, text);
+    let b = metrics.iter().find(|m| m["column"] == "spectral_radius.exc-exc.b").expect("measured");
+    assert!((b["value"].as_f64().unwrap() - 0.01 * 39.0).abs() < 1e-9, "{b}");
+    assert_eq!(b["details"]["t"], serde_json::json!([1.0, 1.5]), "{b}");
+    assert_eq!(b["details"]["converged"], true);
+    assert!((b["details"]["structure"][0].as_f64().unwrap() - 1.0).abs() < 1e-9, "{b}");
+    let all = metrics.iter().find(|m| m["column"] == "spectral_radius.exc-exc").expect("measured");
+    assert_eq!(all["details"]["radius"].as_array().unwrap().len(), 4, "{all}");
+}

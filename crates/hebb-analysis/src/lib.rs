@@ -30,7 +30,8 @@
 //! | mutual information | [`mutual_information`], [`information`], [`confusion_mi`] |
 //! | representational drift | [`drift`], [`drift_responses`] |
 //! | weights | [`weight_stats`] |
-//! | homeostatic control | [`control_quality`] |
+//! | homeostatic control | [`control_quality`], [`per_neuron_control`] |
+//! | recurrent stability | [`spectral_radius`] |
 //! | statistics across seeds | [`stats`] |
 //!
 //! ```
@@ -48,6 +49,7 @@ mod decoding;
 mod drift;
 mod error;
 mod information;
+mod matrix;
 mod rates;
 mod rng;
 mod series;
@@ -78,6 +80,7 @@ pub use information::{
     DEFAULT_SHUFFLES, InformationResult, MiEstimate, TRIALS_PER_PATTERN_FACTOR, confusion_mi, information,
     mutual_information, mutual_information_with,
 };
+pub use matrix::{SpectralRadius, spectral_radius};
 pub use rates::{RateStats, per_neuron_rates, rates};
 pub use series::RateSeries;
 pub use similarity::{SimilarityResult, pattern_similarity};

@@ -673,6 +673,7 @@ pub enum Metric {
     Similarity,
     Drift,
     Weights,
+    SpectralRadius,
     Control,
 }
 
@@ -692,6 +693,7 @@ impl Metric {
             Metric::Similarity => "similarity",
             Metric::Drift => "drift",
             Metric::Weights => "weights",
+            Metric::SpectralRadius => "spectral_radius",
             Metric::Control => "control",
         }
     }

@@ -614,11 +614,14 @@ pub enum Metric {
     Similarity,
     Drift,
     Weights,
+    /// Spectral radius of a projection of a population onto itself, over
+    /// its recorded weights.
+    SpectralRadius,
     Control,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 14] = [
         Metric::Rates,
         Metric::CvIsi,
         Metric::Fano,
@@ -631,6 +634,7 @@ impl Metric {
         Metric::Similarity,
         Metric::Drift,
         Metric::Weights,
+        Metric::SpectralRadius,
         Metric::Control,
     ];
 
@@ -648,6 +652,7 @@ impl Metric {
             Metric::Similarity => "similarity",
             Metric::Drift => "drift",
             Metric::Weights => "weights",
+            Metric::SpectralRadius => "spectral_radius",
             Metric::Control => "control",
         }
     }

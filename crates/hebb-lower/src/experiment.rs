@@ -140,6 +140,7 @@ fn metric(m: hir::Metric) -> Metric {
         hir::Metric::Similarity => Metric::Similarity,
         hir::Metric::Drift => Metric::Drift,
         hir::Metric::Weights => Metric::Weights,
+        hir::Metric::SpectralRadius => Metric::SpectralRadius,
         hir::Metric::Control => Metric::Control,
     }
 }

@@ -49,6 +49,8 @@ pub enum MetricError {
     NoTarget,
     #[error("no weights were taken at the end of the window")]
     NoWeights,
+    #[error("the weights of every synapse were not recorded over the window")]
+    NoWeightRecord,
     #[error("projection `{0}` has no synapses")]
     NoSynapses(String),
     #[error("{0}")]
@@ -136,6 +138,9 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
     let seed = program.seed;
     let g = match m.target {
         MeasureTarget::Group(g) => g,
+        MeasureTarget::Projection(p) if m.metric == Metric::SpectralRadius => {
+            return spectral_radius(program, rec, p, w);
+        }
         MeasureTarget::Projection(p) => return weights(program, rec, m, p),
     };
     let st = spikes(program, rec, g)?;
@@ -169,7 +174,7 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
         Metric::Information | Metric::Decoding | Metric::Drift => coding(rec, m, &st, w, seed),
         Metric::Recall | Metric::Similarity => across_phases(program, rec, m, &st, w, seed),
         Metric::Control => control(m, &st, w),
-        Metric::Weights => unreachable!("weights measure projections"),
+        Metric::Weights | Metric::SpectralRadius => unreachable!("weights and spectral radii measure projections"),
     }
 }
 
@@ -336,4 +341,47 @@ fn weights(program: &Program, rec: &Recordings, m: &Measure, p: ProjectionId) ->
     }
     let r = ha::weight_stats(w, &cfg, previous)?;
     Ok((r.mean, json!(r)))
+}
+
+/// The spectral radius of a recurrent projection's weight matrix at every
+/// recorded sample in the window (the headline: the last), with the mean
+/// weight and the fraction of weights at the upper bound at each sample.
+fn spectral_radius(program: &Program, rec: &Recordings, p: ProjectionId, w: ha::Window) -> Measured {
+    let proj = &program.projections[p.index()];
+    let n = program.groups[proj.post.group.index()].size;
+    let (r, values) = rec
+        .synapses
+        .iter()
+        .filter(|r| r.proj == p && r.sample.is_none())
+        .find_map(|r| r.vars.iter().find(|v| v.0 == hebb_ir::WEIGHT).map(|v| (r, &v.2)))
+        .ok_or(MetricError::NoWeightRecord)?;
+    let m = r.pre.len();
+    if m == 0 {
+        return Err(MetricError::NoSynapses(proj.name.clone()));
+    }
+    let hi = clip_bound(program, p);
+    let (mut times, mut radii, mut structure, mut means, mut at_bound, mut converged) =
+        (vec![], vec![], vec![], vec![], vec![], true);
+    for (k, &t) in r.times.iter().enumerate() {
+        if t < w.t0() - 1e-12 || t > w.t1() + 1e-12 || values.len() < (k + 1) * m {
+            continue;
+        }
+        let row = &values[k * m..(k + 1) * m];
+        let s = ha::spectral_radius(n, &r.pre, &r.post, row)?;
+        converged &= s.converged;
+        times.push(t);
+        radii.push(s.radius);
+        structure.push(s.structure);
+        means.push(row.iter().sum::<f64>() / m as f64);
+        at_bound.push(hi.map(|h| row.iter().filter(|x| **x >= h * (1.0 - 1e-3)).count() as f64 / m as f64));
+    }
+    let last = *radii.last().ok_or(MetricError::NoWeightRecord)?;
+    Ok((
+        last,
+        json!({
+            "t": times, "radius": radii, "structure": structure, "mean_weight": means,
+            "upper_bound": hi, "fraction_at_upper_bound": at_bound, "converged": converged,
+            "neurons": n, "synapses": m,
+        }),
+    ))
 }

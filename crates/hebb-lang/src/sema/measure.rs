@@ -38,6 +38,7 @@ pub(super) fn measures(
         };
         let pop = if projection.is_none() { population(net, &target.pre.name, diags) } else { None };
         let line = MeasureLine {
+            net,
             target,
             projection,
             pop,
@@ -237,6 +238,7 @@ fn projection(net: &Network, target: &ast::Target, post: &ast::PopRef, diags: &m
 
 /// What a `measure` line gives each of its metrics.
 struct MeasureLine<'a> {
+    net: &'a Network,
     target: &'a ast::Target,
     projection: Option<u32>,
     pop: Option<u32>,
@@ -352,15 +354,16 @@ fn recall_phases(metric: Metric, line: &MeasureLine<'_>, id: &ast::Ident, diags:
     }
 }
 
-/// Rule: `weights` measures a projection `A -> B`, the other metrics a
-/// population.
+/// Rule: `weights` and `spectral_radius` measure a projection `A -> B`,
+/// the other metrics a population.
 fn measure_target(metric: Metric, line: &MeasureLine<'_>, diags: &mut Vec<Diagnostic>) -> Option<MeasureTarget> {
     match (metric, line.projection, line.pop) {
         (Metric::Weights, Some(p), _) => Some(MeasureTarget::Projection(p)),
-        (Metric::Weights, None, _) => {
+        (Metric::SpectralRadius, Some(p), _) => spectral_radius_target(line, p, diags),
+        (Metric::Weights | Metric::SpectralRadius, None, _) => {
             diags.push(
-                Diagnostic::error("hebb::measure::target", "`weights` measures a projection")
-                    .label(line.target.span, "write `weights of A -> B`"),
+                Diagnostic::error("hebb::measure::target", format!("`{}` measures a projection", metric.name()))
+                    .label(line.target.span, format!("write `{} of A -> B`", metric.name())),
             );
             None
         }
@@ -377,4 +380,36 @@ fn measure_target(metric: Metric, line: &MeasureLine<'_>, diags: &mut Vec<Diagno
         }
         _ => None,
     }
+}
+
+/// Rule: `spectral_radius` measures a projection of a population onto
+/// itself (a square matrix) whose weight `w` is recorded over time for every
+/// synapse (`record w of A -> A every D`, without `sample`).
+fn spectral_radius_target(line: &MeasureLine<'_>, p: u32, diags: &mut Vec<Diagnostic>) -> Option<MeasureTarget> {
+    let proj = &line.net.projections[p as usize];
+    if proj.pre.pop != proj.post.pop {
+        diags.push(
+            Diagnostic::error("hebb::measure::spectral_radius", "`spectral_radius` needs a recurrent projection")
+                .label(line.target.span, "connects two different populations: its matrix is not square")
+                .help("measure it on a projection of a population onto itself, such as `exc -> exc`"),
+        );
+        return None;
+    }
+    let recorded = line.net.records.iter().any(|r| {
+        matches!(r, Record::Synapses { proj, vars, sample: None, .. } if *proj == p && vars.iter().any(|(n, _)| n == "w"))
+    });
+    if !recorded {
+        let pop = &line.net.populations[proj.pre.pop as usize].name;
+        let name = format!("{pop} -> {pop}");
+        diags.push(
+            Diagnostic::error(
+                "hebb::measure::spectral_radius",
+                "`spectral_radius` is computed from the weights recorded over time",
+            )
+            .label(line.target.span, "its `w` is not recorded for every synapse")
+            .help(format!("add `record w of {name} every 1 s` (without `sample`) to the network")),
+        );
+        return None;
+    }
+    Some(MeasureTarget::Projection(p))
 }

@@ -145,6 +145,7 @@ pub fn read_back(dir: &Path, program: &Program, kept: &Recordings) -> std::io::R
         }
     }
     rec.presentations.sort_by(|a, b| a.t0.total_cmp(&b.t0).then(a.stimuli.cmp(&b.stimuli)));
+    read_back_weight_records(dir, program, kept, &mut rec)?;
     for p in program.measured_projections() {
         let proj = &program.projections[p.index()];
         for (k, phase) in program.phases.iter().enumerate() {
@@ -156,6 +157,29 @@ pub fn read_back(dir: &Path, program: &Program, kept: &Recordings) -> std::io::R
         }
     }
     Ok(rec)
+}
+
+/// The weight records of projections measured with `spectral_radius`
+/// (every synapse, over time).
+fn read_back_weight_records(dir: &Path, program: &Program, kept: &Recordings, rec: &mut Recordings) -> std::io::Result<()> {
+    let measured = |p: hebb_ir::ProjectionId| {
+        program.measures.iter().any(|m| {
+            m.metric == hebb_ir::Metric::SpectralRadius && m.target == hebb_ir::MeasureTarget::Projection(p)
+        })
+    };
+    for r in kept.synapses.iter().filter(|r| measured(r.proj) && r.sample.is_none()) {
+        let Some((name, var, _)) = r.vars.iter().find(|v| v.0 == hebb_ir::WEIGHT) else { continue };
+        let base = format!("weights/{}", program.projections[r.proj.index()].name);
+        let (_, times) = read_f64(&dir.join(format!("{base}.t.npy")))?;
+        let (_, values) = read_f64(&dir.join(format!("{base}.{name}.npy")))?;
+        let samples = times.len().min(values.len() / r.pre.len().max(1));
+        rec.synapses.push(hebb_runtime::record::SynapseRecord {
+            times: times[..samples].to_vec(),
+            vars: vec![(name.clone(), *var, values[..samples * r.pre.len()].to_vec())],
+            ..r.clone()
+        });
+    }
+    Ok(())
 }
 
 /// `run.json`: how the run was made and how it ended.
