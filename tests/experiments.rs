@@ -286,3 +286,57 @@ experiment {
     let all = metrics.iter().find(|m| m["column"] == "spectral_radius.exc-exc").expect("measured");
     assert_eq!(all["details"]["radius"].as_array().unwrap().len(), 4, "{all}");
 }
+
+/// `set P.param = e` in a phase: from the phase's start the param has the
+/// new value in every neuron. An adaptive threshold whose rate `eta` a
+/// test phase sets to 0 stops moving exactly (the same f64 at every sample
+/// of that phase) after it moved during learning; and it moves again when
+/// a later phase sets `eta` back. Interpreter and JIT agree bit for bit.
+#[test]
+fn a_phase_sets_a_param_from_its_start_on() {
+    use hebb::session::{Backend, Request};
+    let text = r#"
+neuron Adaptive {
+    param eta = 2 mV
+    state v = -70 mV
+    state g : 1 = 0
+    state theta = -55 mV
+    dv/dt = (-70 mV - v + g * (0 mV - v)) / 20 ms
+    dg/dt = -g / 5 ms
+    dtheta/dt = eta / 1 s
+    spike when v > theta
+    reset { v = -70 mV }
+}
+network net {
+    population input = 50 poisson { rate = 20 Hz }
+    population exc = 5 Adaptive
+    connect input -> exc with Static(target = g) { all_to_all; w = 0.1 }
+    record theta of exc every 10 ms
+}
+experiment {
+    network = net
+    phase learn 1 s { }
+    phase test 1 s { set exc.eta = 0 mV }
+    phase again 1 s { set exc.eta = -1 mV }
+}
+"#;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/set_param.hebb");
+    let theta = |backend: Backend| {
+        let out = common::simulate(&Request { backend, ..Request::text(text, path.clone()) }).expect("runs");
+        out.result.clone().expect("runs");
+        let r = &out.recordings().states[0];
+        (r.times.clone(), r.vars[0].2.clone())
+    };
+    let (times, th) = theta(Backend::Jit);
+    assert_eq!(theta(Backend::Interpreter).1, th, "JIT and interpreter differ");
+    let at = |t: f64| th[times.iter().position(|x| (x - t).abs() < 1e-9).unwrap() * 5];
+    // Learning: theta rises by eta · t = 2 mV per s (tolerance 1e-9 V: the
+    // exact integrator of a constant slope).
+    assert!((at(0.5) - (-0.055 + 0.001)).abs() < 1e-9, "{}", at(0.5));
+    // Test: frozen, exactly.
+    let frozen: Vec<f64> = times.iter().zip(th.chunks(5)).filter(|(t, _)| **t > 1.0 && **t <= 2.0).map(|(_, r)| r[0]).collect();
+    assert!(frozen.len() > 90 && frozen.iter().all(|x| *x == frozen[0]), "{frozen:?}");
+    assert!((frozen[0] - (-0.053)).abs() < 1e-6, "{}", frozen[0]);
+    // Again: falling by 1 mV per s.
+    assert!((at(2.5) - (frozen[0] - 0.0005)).abs() < 1e-6, "{}", at(2.5));
+}

@@ -590,6 +590,9 @@ pub enum SetAction {
     /// A state of every neuron of a population (`e` may use `i`, `N`,
     /// distributions).
     State { pop: u32, state: u32, value: Expr },
+    /// A param of every neuron of a population, from the phase's start on
+    /// (the same values as a state's; the param is then stored per neuron).
+    Param { pop: u32, param: u32, value: Expr },
     /// The rate of a poisson population (Hz, constant).
     Rate { pop: u32, rate: f64 },
     /// A state of a signal.

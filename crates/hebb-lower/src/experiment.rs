@@ -1,7 +1,7 @@
 //! Lowering of an experiment's protocol: its phases (with their `set`
 //! actions), stimulus sets, abort conditions and measures.
 
-use crate::{Lowerer, VarMap};
+use crate::{Lowerer, ParamVal, VarMap};
 use hebb_ir::symbolic::fold;
 use hebb_ir::{Abort, GroupId, Measure, MeasureTarget, Metric, Phase, ProjectionId, Record, SetAction, Stimuli};
 use hebb_lang::hir;
@@ -60,6 +60,14 @@ impl Lowerer<'_> {
             hir::SetAction::State { pop, state, value } => {
                 let map = &pop_maps[*pop as usize];
                 let col = map.states[*state as usize]?;
+                let mut ctx = self.ctx(map);
+                Some(SetAction::Column { group: GroupId(*pop), column: col, value: fold(&ctx.expr(value)) })
+            }
+            hir::SetAction::Param { pop, param, value } => {
+                let map = &pop_maps[*pop as usize];
+                let ParamVal::Column(col) = map.params[*param as usize] else {
+                    unreachable!("a param set in a phase is stored per neuron (lower::set_params_per_neuron)")
+                };
                 let mut ctx = self.ctx(map);
                 Some(SetAction::Column { group: GroupId(*pop), column: col, value: fold(&ctx.expr(value)) })
             }

@@ -97,6 +97,7 @@ pub fn lower(model: &Model, options: &Options) -> (Program, Vec<Diagnostic>) {
             l.poisson_rate(g, &pop.name, rate, &pop_maps[g]);
         }
     }
+    l.set_params_per_neuron(exp, &mut pop_maps);
     // Kernels of groups are made after signals exist (they may read them).
     for (g, pop) in net.populations.iter().enumerate() {
         if let hir::PopulationKind::Neurons { type_id } = pop.kind {
@@ -407,6 +408,38 @@ impl Lowerer<'_> {
         self.every_kernels(g, &sig.dynamics, map, &sig.name);
     }
 
+    /// The column of param `k` of group `g`, made (holding its constant)
+    /// if the param was folded.
+    fn param_column(&mut self, g: usize, k: usize, name: &str, map: &mut VarMap) -> u32 {
+        match map.params[k] {
+            ParamVal::Column(c) => c,
+            ParamVal::Const(x) => {
+                let group = &mut self.program.groups[g];
+                let c = group.columns.len() as u32;
+                group.columns.push(Column { name: name.to_string(), role: ColumnRole::Param, init: Expr::Const(x) });
+                map.params[k] = ParamVal::Column(c);
+                c
+            }
+        }
+    }
+
+    /// Params that a phase sets are stored per neuron (a column the phase
+    /// writes), before any kernel reads them.
+    fn set_params_per_neuron(&mut self, exp: &hir::Experiment, pop_maps: &mut [VarMap]) {
+        for set in exp.phases.iter().flat_map(|ph| &ph.sets) {
+            if let hir::SetAction::Param { pop, param, .. } = set {
+                let hir::PopulationKind::Neurons { type_id } = self.model.networks[exp.network as usize].populations
+                    [*pop as usize]
+                    .kind
+                else {
+                    continue;
+                };
+                let name = self.model.neurons[type_id as usize].dynamics.params[*param as usize].name.clone();
+                self.param_column(*pop as usize, *param as usize, &name, &mut pop_maps[*pop as usize]);
+            }
+        }
+    }
+
     fn steps(&self, seconds: f64) -> u64 {
         ((seconds / self.program.dt).round() as u64).max(1)
     }
@@ -421,21 +454,8 @@ impl Lowerer<'_> {
                 for (name, v) in vars {
                     let col = match v.kind {
                         VarKind::State => pop_maps[g].states[v.index as usize],
-                        _ => match pop_maps[g].params[v.index as usize] {
-                            ParamVal::Column(c) => Some(c),
-                            ParamVal::Const(x) => {
-                                // A constant param gets a column so it can be recorded.
-                                let group = &mut self.program.groups[g];
-                                let c = group.columns.len() as u32;
-                                group.columns.push(Column {
-                                    name: name.clone(),
-                                    role: ColumnRole::Param,
-                                    init: Expr::Const(x),
-                                });
-                                pop_maps[g].params[v.index as usize] = ParamVal::Column(c);
-                                Some(c)
-                            }
-                        },
+                        // A constant param gets a column so it can be recorded.
+                        _ => Some(self.param_column(g, v.index as usize, name, &mut pop_maps[g])),
                     };
                     if let Some(c) = col {
                         cols.push((name.clone(), c));

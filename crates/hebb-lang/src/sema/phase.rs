@@ -191,8 +191,8 @@ fn set_rate(
     Some(SetAction::Rate { pop: pop as u32, rate })
 }
 
-/// Rule: `set P.x = e` sets a state (not a param) of the population's
-/// neurons to a value of its dimension that reads no states.
+/// Rule: `set P.x = e` sets a state or a param of the population's neurons
+/// to a value of its dimension that reads no states.
 fn set_state(
     pop: usize,
     d: &Dynamics,
@@ -202,24 +202,28 @@ fn set_state(
     value: &ast::Expr,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<SetAction> {
-    let Some(s) = d.state(&var.name) else {
-        let cands = d.states.iter().map(|s| s.name.as_str());
-        diags.push(
-            Diagnostic::error(
-                "hebb::phase::set_target",
-                format!("population `{}` has no state `{}`", owner.name, var.name),
-            )
-            .label(var.span, if d.param(&var.name).is_some() { "a param: params are constant" } else { "unknown" })
-            .with_help(did_you_mean(suggest(&var.name, cands))),
-        );
-        return None;
+    let (s, want) = match (d.state(&var.name), d.param(&var.name)) {
+        (Some(s), _) => (Ok(s), d.states[s].ty),
+        (None, Some(k)) => (Err(k), d.params[k].ty),
+        (None, None) => {
+            let cands = d.states.iter().map(|s| s.name.as_str()).chain(d.params.iter().map(|p| p.name.as_str()));
+            diags.push(
+                Diagnostic::error(
+                    "hebb::phase::set_target",
+                    format!("population `{}` has no state or param `{}`", owner.name, var.name),
+                )
+                .label(var.span, "unknown")
+                .with_help(did_you_mean(suggest(&var.name, cands))),
+            );
+            return None;
+        }
     };
     let mut scope = Scope::constant("a `set` value", &[Builtin::I, Builtin::N]);
     scope.own = Some(d);
     scope.allow_dist = true;
     scope.allow_rand = true;
     let e = expr::check(&scope, value, diags);
-    if let Ty::Num(want) = d.states[s].ty {
+    if let Ty::Num(want) = want {
         expect_dim(&e, want, &format!("`{}`", target.dotted()), diags, true);
     }
     if e.any(|x| matches!(x.kind, ExprKind::Var(v) if v.kind == VarKind::State)) {
@@ -230,5 +234,8 @@ fn set_state(
         );
         return None;
     }
-    Some(SetAction::State { pop: pop as u32, state: s as u32, value: e })
+    Some(match s {
+        Ok(s) => SetAction::State { pop: pop as u32, state: s as u32, value: e },
+        Err(k) => SetAction::Param { pop: pop as u32, param: k as u32, value: e },
+    })
 }
