@@ -615,6 +615,9 @@ pub enum Metric {
     /// Representational similarity of the code in one phase (`from`) and
     /// another (`in`).
     Similarity,
+    /// How much accuracy a code lost between two phases: the
+    /// cross-validated accuracy in `from` minus the `recall` in `in`.
+    Forgetting,
     Drift,
     Weights,
     /// Spectral radius of a projection of a population onto itself, over
@@ -624,7 +627,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 15] = [
         Metric::Rates,
         Metric::CvIsi,
         Metric::Fano,
@@ -635,6 +638,7 @@ impl Metric {
         Metric::Decoding,
         Metric::Recall,
         Metric::Similarity,
+        Metric::Forgetting,
         Metric::Drift,
         Metric::Weights,
         Metric::SpectralRadius,
@@ -653,6 +657,7 @@ impl Metric {
             Metric::Decoding => "decoding",
             Metric::Recall => "recall",
             Metric::Similarity => "similarity",
+            Metric::Forgetting => "forgetting",
             Metric::Drift => "drift",
             Metric::Weights => "weights",
             Metric::SpectralRadius => "spectral_radius",
@@ -662,12 +667,20 @@ impl Metric {
 
     /// Whether the metric is about stimulus coding (needs `about S`).
     pub fn needs_stimuli(self) -> bool {
-        matches!(self, Metric::Information | Metric::Decoding | Metric::Recall | Metric::Similarity | Metric::Drift)
+        matches!(
+            self,
+            Metric::Information
+                | Metric::Decoding
+                | Metric::Recall
+                | Metric::Similarity
+                | Metric::Forgetting
+                | Metric::Drift
+        )
     }
 
     /// Whether the metric compares two phases (`from A in B`).
     pub fn across_phases(self) -> bool {
-        matches!(self, Metric::Recall | Metric::Similarity)
+        matches!(self, Metric::Recall | Metric::Similarity | Metric::Forgetting)
     }
 }
 

@@ -146,6 +146,7 @@ fn metric(m: hir::Metric) -> Metric {
         hir::Metric::Decoding => Metric::Decoding,
         hir::Metric::Recall => Metric::Recall,
         hir::Metric::Similarity => Metric::Similarity,
+        hir::Metric::Forgetting => Metric::Forgetting,
         hir::Metric::Drift => Metric::Drift,
         hir::Metric::Weights => Metric::Weights,
         hir::Metric::SpectralRadius => Metric::SpectralRadius,

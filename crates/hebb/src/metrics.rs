@@ -81,7 +81,7 @@ fn unit(metric: Metric) -> &'static str {
         Metric::Rates => "Hz",
         Metric::Spectrum => "Hz",
         Metric::Information => "bit",
-        Metric::Decoding | Metric::Recall => "fraction",
+        Metric::Decoding | Metric::Recall | Metric::Forgetting => "fraction",
         Metric::Control => "relative error",
         _ => "",
     }
@@ -172,7 +172,7 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
         }
         Metric::Spectrum => spectrum(&st, w, m.option("bin", SPECTRUM_BIN_S)),
         Metric::Information | Metric::Decoding | Metric::Drift => coding(rec, m, &st, w, seed),
-        Metric::Recall | Metric::Similarity => across_phases(program, rec, m, &st, w, seed),
+        Metric::Recall | Metric::Similarity | Metric::Forgetting => across_phases(program, rec, m, &st, w, seed),
         Metric::Control => control(m, &st, w),
         Metric::Weights | Metric::SpectralRadius => unreachable!("weights and spectral radii measure projections"),
     }
@@ -267,7 +267,21 @@ fn across_phases(
     }
     let r = ha::fixed_readout(&train, &test)?;
     let folds = m.option("folds", FOLDS as f64) as usize;
-    let within = ha::decode(&test, &ha::DecoderConfig { n_folds: folds, seed }).ok().map(|d| d.accuracy);
+    let cfg = ha::DecoderConfig { n_folds: folds, seed };
+    if m.metric == Metric::Forgetting {
+        // What the code lost: its accuracy when the readout was fitted
+        // (cross-validated within the `from` phase) minus the readout's
+        // accuracy later.
+        let before = ha::decode(&train, &cfg)?.accuracy;
+        return Ok((
+            before - r.accuracy,
+            json!({
+                "accuracy_before": before, "recall": r.accuracy, "chance_level": r.chance_level,
+                "n_train": r.n_train, "n_test": r.n_test, "n_patterns": r.n_patterns,
+            }),
+        ));
+    }
+    let within = ha::decode(&test, &cfg).ok().map(|d| d.accuracy);
     Ok((
         r.accuracy,
         json!({

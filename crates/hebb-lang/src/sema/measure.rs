@@ -121,7 +121,7 @@ const ANALYSIS_OPTIONS: [AnalysisOption; 6] = [
         whole: true,
         least: 2.0,
         strictly: false,
-        metrics: &[Metric::Information, Metric::Decoding, Metric::Recall],
+        metrics: &[Metric::Information, Metric::Decoding, Metric::Recall, Metric::Forgetting],
     },
     AnalysisOption {
         name: "shuffles",
@@ -322,7 +322,7 @@ fn recall_phases(metric: Metric, line: &MeasureLine<'_>, id: &ast::Ident, diags:
         if let (Some(span), false) = (line.from_span, line.from.is_none()) {
             diags.push(
                 Diagnostic::error("hebb::measure::from", format!("`{}` has no `from` phase", metric.name()))
-                    .label(span, "only `recall` and `similarity` compare two phases")
+                    .label(span, "only `recall`, `similarity` and `forgetting` compare two phases")
                     .help("write `measure recall of exc about patterns from learn_a in test_b`"),
             );
             return false;
@@ -344,7 +344,10 @@ fn recall_phases(metric: Metric, line: &MeasureLine<'_>, id: &ast::Ident, diags:
             diags.push(
                 Diagnostic::error(
                     "hebb::measure::recall",
-                    "`recall` needs the phase its readout is trained in and the phase it is tested in",
+                    format!(
+                        "`{}` needs the phase its readout is trained in and the phase it is tested in",
+                        metric.name()
+                    ),
                 )
                 .label(id.span, "from which phase, in which?")
                 .help("write `measure recall of exc about patterns from learn_a in test_b`"),
