@@ -68,6 +68,8 @@ fn program_for(e: Expr, n: usize, precision: Precision) -> Program {
             step: Some(KernelId(0)),
             reset: None,
             every: Vec::new(),
+            frozen_step: None,
+            frozen_every: Vec::new(),
             integrator: None,
             spikes: true,
             units: Vec::new(),

@@ -203,7 +203,7 @@ fn recall_applies_a_readout_fixed_in_an_earlier_phase() {
         )
         .replace(
             "measure rates of exc in test",
-            "measure rates of exc in test\n    measure recall, similarity of exc about patterns from test in later\n    measure decoding, drift of exc about patterns in later",
+            "measure rates of exc in test\n    measure recall, similarity, forgetting of exc about patterns from test in later\n    measure decoding, drift of exc about patterns in later\n    measure decoding of exc about patterns in test",
         );
     assert!(text.contains("measure recall"));
     let metrics = run_metrics(&dir, &text);
@@ -216,6 +216,15 @@ fn recall_applies_a_readout_fixed_in_an_earlier_phase() {
     assert_eq!(recall["details"]["within_phase_accuracy"], decoding["value"]);
     assert!((r - d).abs() < 0.1, "recall {r}, within-phase decoding {d}");
     assert!(r > 0.5 && d > 0.5, "chance is 0.25: {r} {d}");
+    // `forgetting`: the accuracy in `test` (cross-validated, as `decoding`
+    // measures it there) minus the recall in `later`; an unchanged code
+    // forgets nothing (within 0.1, as above).
+    let forgetting = find("forgetting.exc.test-later");
+    let before = find("decoding.exc.test")["value"].as_f64().unwrap();
+    assert_eq!(forgetting["details"]["accuracy_before"].as_f64().unwrap(), before, "{forgetting}");
+    assert_eq!(forgetting["details"]["recall"].as_f64().unwrap(), r);
+    assert_eq!(forgetting["value"].as_f64().unwrap(), before - r);
+    assert!((before - r).abs() < 0.1, "{forgetting}");
     // The code is as similar across the phases as the noise allows, and
     // within `later` (its drift, first half against second).
     for c in ["similarity.exc.test-later", "drift.exc.later"] {
@@ -339,4 +348,66 @@ experiment {
     assert!((frozen[0] - (-0.053)).abs() < 1e-6, "{}", frozen[0]);
     // Again: falling by 1 mV per s.
     assert!((at(2.5) - (frozen[0] - 0.0005)).abs() < 1e-6, "{}", at(2.5));
+}
+
+/// `plasticity off all` stops the `plastic` equations and `every` blocks of
+/// neurons, which `plasticity off` leaves running: an adaptive threshold
+/// (a `plastic` ODE) and a slow gain (a `plastic every` block) move in a
+/// `plasticity off` phase and stay exactly constant in a `plasticity off
+/// all` phase, while the membrane keeps integrating (the neurons spike in
+/// both). Interpreter and JIT agree bit for bit.
+#[test]
+fn plasticity_off_all_freezes_plastic_neuron_equations() {
+    use hebb::session::{Backend, Request};
+    let text = r#"
+neuron Adaptive {
+    state v = -70 mV
+    state g : 1 = 0
+    state theta = -55 mV
+    state gain = 1
+    dv/dt = (-70 mV - v + gain * g * (0 mV - v)) / 20 ms
+    dg/dt = -g / 5 ms
+    plastic dtheta/dt = 2 mV / 1 s
+    spike when v > theta
+    reset { v = -70 mV }
+    plastic every 100 ms { gain = gain * 1.01 }
+}
+network net {
+    population input = 50 poisson { rate = 20 Hz }
+    population exc = 5 Adaptive
+    connect input -> exc with Static(target = g) { all_to_all; w = 0.1 }
+    record theta, gain of exc every 10 ms
+    record spikes of exc
+}
+experiment {
+    network = net
+    phase off 1 s { plasticity off }
+    phase off_all 1 s { plasticity off all }
+}
+"#;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/off_all.hebb");
+    let run = |backend: Backend| {
+        let out = common::simulate(&Request { backend, ..Request::text(text, path.clone()) }).expect("runs");
+        out.result.clone().expect("runs");
+        let r = &out.recordings().states[0];
+        let spikes = out.recordings().spikes[0].times.clone();
+        (r.times.clone(), r.vars[0].2.clone(), r.vars[1].2.clone(), spikes)
+    };
+    let (times, theta, gain, spikes) = run(Backend::Jit);
+    let other = run(Backend::Interpreter);
+    assert_eq!((&other.1, &other.2, &other.3), (&theta, &gain, &spikes), "JIT and interpreter differ");
+    let column = |x: &[f64], lo: f64, hi: f64| -> Vec<f64> {
+        times.iter().zip(x.chunks(5)).filter(|(t, _)| **t > lo && **t <= hi).map(|(_, r)| r[0]).collect()
+    };
+    // `plasticity off`: theta rises by 2 mV/s (1e-9 V: exact integration of
+    // a constant slope), the gain grows 1 % per 100 ms.
+    let (th_off, g_off) = (column(&theta, 0.0, 1.0), column(&gain, 0.0, 1.0));
+    assert!((th_off[th_off.len() - 1] - (-0.055 + 0.002)).abs() < 1e-9, "{th_off:?}");
+    assert!(g_off[g_off.len() - 1] > 1.09, "{g_off:?}");
+    // `plasticity off all`: both stay exactly where the first phase left them.
+    let (th_all, g_all) = (column(&theta, 1.0, 2.0), column(&gain, 1.0, 2.0));
+    assert!(th_all.iter().all(|x| *x == th_all[0]) && g_all.iter().all(|x| *x == g_all[0]), "{th_all:?} {g_all:?}");
+    assert_eq!(th_all[0], th_off[th_off.len() - 1]);
+    // The neurons still integrate and spike in the frozen phase.
+    assert!(spikes.iter().filter(|t| **t > 1.0).count() > 10, "{} spikes", spikes.len());
 }

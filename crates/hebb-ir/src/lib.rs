@@ -387,6 +387,10 @@ pub struct Group {
     pub reset: Option<KernelId>,
     /// `every` kernels and their period in steps.
     pub every: Vec<(u64, KernelId)>,
+    /// `plasticity off all`: the step without the `plastic` equations (None
+    /// when it has none), and the `every` kernels that are not `plastic`.
+    pub frozen_step: Option<KernelId>,
+    pub frozen_every: Vec<(u64, KernelId)>,
     pub integrator: Option<IntegratorInfo>,
     /// Whether elements of this group can spike.
     pub spikes: bool,
@@ -585,6 +589,8 @@ pub struct Phase {
     pub start: u64,
     pub steps: u64,
     pub plasticity: bool,
+    /// `plasticity off all`: groups run their frozen step and every kernels.
+    pub freeze_neurons: bool,
     /// A stimulus set and its presentation period in steps.
     pub present: Option<(u32, u64)>,
     pub sets: Vec<SetAction>,

@@ -64,7 +64,8 @@ pub fn verify(p: &Program) -> Result<(), Vec<VerifyError>> {
                 errors.push(VerifyError { location, message });
             }
         }
-        for k in group.step.iter().chain(&group.reset).chain(group.every.iter().map(|(_, k)| k)) {
+        let every = group.every.iter().chain(&group.frozen_every).map(|(_, k)| k);
+        for k in group.step.iter().chain(&group.frozen_step).chain(&group.reset).chain(every) {
             if k.index() >= p.kernels.len() {
                 let message = format!("refers to missing kernel k{k}");
                 errors.push(VerifyError { location: Location::Group(g as u32), message });

@@ -322,6 +322,8 @@ pub struct Ode {
     pub unless_refractory: bool,
     /// Synapses only: integrated every step rather than lazily at events.
     pub continuous: bool,
+    /// Neurons and signals: not integrated in a `plasticity off all` phase.
+    pub plastic: bool,
     pub span: Span,
 }
 
@@ -356,6 +358,8 @@ pub struct Every {
     /// The period in seconds.
     pub period: f64,
     pub body: Vec<Stmt>,
+    /// Neurons and signals: skipped in a `plasticity off all` phase.
+    pub plastic: bool,
     pub span: Span,
 }
 
@@ -578,6 +582,9 @@ pub struct Phase {
     /// Seconds.
     pub duration: f64,
     pub plasticity: bool,
+    /// `plasticity off all`: `plastic` equations and `every` blocks of
+    /// neurons and signals stop too.
+    pub freeze_neurons: bool,
     /// Cycle through a stimulus set, one pattern every `each` seconds.
     pub present: Option<(u32, f64)>,
     pub sets: Vec<SetAction>,

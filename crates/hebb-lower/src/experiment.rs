@@ -28,6 +28,7 @@ impl Lowerer<'_> {
                 start,
                 steps: n,
                 plasticity: ph.plasticity,
+                freeze_neurons: ph.freeze_neurons,
                 present: ph.present.map(|(s, each)| (s, self.steps(each))),
                 sets,
             });
@@ -39,6 +40,7 @@ impl Lowerer<'_> {
                 start: 0,
                 steps: self.program.n_steps,
                 plasticity: true,
+                freeze_neurons: false,
                 present: None,
                 sets: Vec::new(),
             }];

@@ -151,6 +151,8 @@ impl Lowerer<'_> {
             step: None,
             reset: None,
             every: Vec::new(),
+            frozen_step: None,
+            frozen_every: Vec::new(),
             integrator: None,
             spikes: true,
             units: Vec::new(),
@@ -241,6 +243,32 @@ impl Lowerer<'_> {
     /// The step kernel: integration and threshold; the reset kernel; `every`.
     fn neuron_kernels(&mut self, g: GroupId, nt: &hir::NeuronType, map: &VarMap) {
         let name = self.program.groups[g.index()].name.clone();
+        let (step, info) = self.neuron_step(g, nt, &nt.dynamics, map, format!("{name}.step"));
+        self.program.groups[g.index()].step = Some(step);
+        self.program.groups[g.index()].integrator = Some(info);
+        if let Some(frozen) = without_plastic(&nt.dynamics) {
+            let (k, _) = self.neuron_step(g, nt, &frozen, map, format!("{name}.step_frozen"));
+            self.program.groups[g.index()].frozen_step = Some(k);
+        }
+        if !nt.reset.is_empty() {
+            let mut ctx = self.ctx(map);
+            let body = ctx.stmts(&nt.reset);
+            let k = self.add_kernel(format!("{name}.reset"), KernelKind::Listed, Owner::Group(g), body, 0);
+            self.program.groups[g.index()].reset = Some(k);
+        }
+        self.every_kernels(g, &nt.dynamics, map, &name);
+    }
+
+    /// A neuron step kernel over dynamics `d` (the type's, or the type's
+    /// without its `plastic` equations): integration and threshold.
+    fn neuron_step(
+        &mut self,
+        g: GroupId,
+        nt: &hir::NeuronType,
+        d: &hir::Dynamics,
+        map: &VarMap,
+        kernel: String,
+    ) -> (KernelId, IntegratorInfo) {
         let mut ctx = self.ctx(map);
         let not_refractory = nt.refractory.as_ref().and_then(|r| {
             let r = fold(&ctx.expr(r));
@@ -253,11 +281,10 @@ impl Lowerer<'_> {
         });
         let mut body = Vec::new();
         let mut locals = Locals::default();
-        let draws_before = ctx.draws;
         let mut diags = Vec::new();
         let info = integrate_into(
             &mut ctx,
-            &nt.dynamics,
+            d,
             map,
             not_refractory.clone(),
             &mut body,
@@ -273,18 +300,8 @@ impl Lowerer<'_> {
             };
             body.push(Stmt::Spike(fold(&cond)));
         }
-        let _ = draws_before;
         self.diags.extend(diags);
-        let step = self.add_kernel(format!("{name}.step"), KernelKind::Step, Owner::Group(g), body, locals.next);
-        self.program.groups[g.index()].step = Some(step);
-        self.program.groups[g.index()].integrator = Some(info);
-        if !nt.reset.is_empty() {
-            let mut ctx = self.ctx(map);
-            let body = ctx.stmts(&nt.reset);
-            let k = self.add_kernel(format!("{name}.reset"), KernelKind::Listed, Owner::Group(g), body, 0);
-            self.program.groups[g.index()].reset = Some(k);
-        }
-        self.every_kernels(g, &nt.dynamics, map, &name);
+        (self.add_kernel(kernel, KernelKind::Step, Owner::Group(g), body, locals.next), info)
     }
 
     fn every_kernels(&mut self, g: GroupId, d: &hir::Dynamics, map: &VarMap, name: &str) {
@@ -293,7 +310,11 @@ impl Lowerer<'_> {
             let body = ctx.stmts(&ev.body);
             let steps = ((ev.period / self.program.dt).round() as u64).max(1);
             let k = self.add_kernel(format!("{name}.every{i}"), KernelKind::Every, Owner::Group(g), body, 0);
-            self.program.groups[g.index()].every.push((steps, k));
+            let group = &mut self.program.groups[g.index()];
+            group.every.push((steps, k));
+            if !ev.plastic {
+                group.frozen_every.push((steps, k));
+            }
         }
     }
 }
@@ -374,6 +395,8 @@ impl Lowerer<'_> {
             step: None,
             reset: None,
             every: Vec::new(),
+            frozen_step: None,
+            frozen_every: Vec::new(),
             integrator: None,
             spikes: false,
             units: units_of(&sig.dynamics),
@@ -404,6 +427,14 @@ impl Lowerer<'_> {
             let k = self.add_kernel(format!("{}.step", sig.name), KernelKind::Step, Owner::Group(g), body, locals.next);
             self.program.groups[g.index()].step = Some(k);
             self.program.groups[g.index()].integrator = Some(info);
+            if let Some(frozen) = without_plastic(&sig.dynamics) {
+                let (mut ctx, mut body, mut locals, mut diags) = (self.ctx(map), Vec::new(), Locals::default(), Vec::new());
+                let what = format!("signal `{}`", sig.name);
+                integrate_into(&mut ctx, &frozen, map, None, &mut body, &mut locals, &what, &mut diags);
+                let name = format!("{}.step_frozen", sig.name);
+                let k = self.add_kernel(name, KernelKind::Step, Owner::Group(g), body, locals.next);
+                self.program.groups[g.index()].frozen_step = Some(k);
+            }
         }
         self.every_kernels(g, &sig.dynamics, map, &sig.name);
     }
@@ -488,6 +519,15 @@ impl Lowerer<'_> {
         };
         self.program.records.push(rec);
     }
+}
+
+/// The dynamics without their `plastic` equations (what a `plasticity off
+/// all` phase integrates), or None when no equation is `plastic`.
+fn without_plastic(d: &hir::Dynamics) -> Option<hir::Dynamics> {
+    d.odes.iter().any(|o| o.plastic).then(|| hir::Dynamics {
+        odes: d.odes.iter().filter(|o| !o.plastic).cloned().collect(),
+        ..d.clone()
+    })
 }
 
 /// `lastspike` (in steps) of a neuron that has not spiked yet: far enough in

@@ -74,6 +74,7 @@ pub(crate) fn build(
         step: 0,
         group_table,
         plastic: true,
+        freeze_neurons: false,
         phase: 0,
         base_rates,
         presenting: None,

@@ -141,6 +141,8 @@ impl Simulation {
         st.step = d.u64()?;
         st.plastic = d.bool()?;
         st.phase = d.usize()?;
+        // Derived from the phase (not stored: checkpoints keep their format).
+        st.freeze_neurons = program.phases.get(st.phase).is_some_and(|p| p.freeze_neurons);
         decode_groups(&mut d, program, st)?;
         decode_projections(&mut d, program, st)?;
         decode_records_and_schedule(&mut d, st)?;

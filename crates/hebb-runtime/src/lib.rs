@@ -78,6 +78,8 @@ struct State {
     group_table: Vec<*const *mut f64>,
     /// Whether plastic writes happen (false in `plasticity off` phases).
     plastic: bool,
+    /// `plasticity off all`: groups run their frozen step and `every` kernels.
+    freeze_neurons: bool,
     /// The phase under way.
     phase: usize,
     /// Rates of poisson groups outside presentations.

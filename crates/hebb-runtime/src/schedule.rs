@@ -40,6 +40,7 @@ impl Stepper<'_> {
         let phase = &self.program.phases[k];
         self.st.phase = k;
         self.st.plastic = phase.plasticity;
+        self.st.freeze_neurons = phase.freeze_neurons;
         for set in &phase.sets {
             self.apply_set(set, n);
         }

@@ -284,7 +284,8 @@ impl<'a> Stepper<'a> {
             Source::None => {}
         }
         self.charge(t, Part::Source(g));
-        if let Some(k) = group.step {
+        let step = if self.st.freeze_neurons { group.frozen_step.or(group.step) } else { group.step };
+        if let Some(k) = step {
             let t = self.clock();
             self.step_kernel(g, k, n)?;
             self.charge(t, Part::Step(g));
@@ -378,7 +379,8 @@ impl<'a> Stepper<'a> {
     /// `every` blocks of neurons and signals due at the end of step `n`.
     fn group_every(&mut self, n: u64) -> Result<(), RunError> {
         for (g, group) in self.program.groups.iter().enumerate() {
-            for &(period, k) in &group.every {
+            let every = if self.st.freeze_neurons { &group.frozen_every } else { &group.every };
+            for &(period, k) in every {
                 if !(n + 1).is_multiple_of(period) {
                     continue;
                 }

@@ -170,7 +170,9 @@ fn experiment(program: &Program, out: &mut String) {
     }
     for ph in &program.phases {
         let mut what = Vec::new();
-        if !ph.plasticity {
+        if ph.freeze_neurons {
+            what.push("plasticity off all".to_string());
+        } else if !ph.plasticity {
             what.push("plasticity off".to_string());
         }
         if let Some((s, period)) = ph.present {

@@ -212,7 +212,7 @@ impl<'a> DynamicsChecker<'a> {
     /// at most one ODE, and `[rhs] = [x]/time`.
     pub fn odes(&mut self, def: &ItemDef, diags: &mut Vec<Diagnostic>) {
         for m in &def.members {
-            let Member::Ode { var, rhs, unless_refractory, continuous, span } = m else { continue };
+            let Member::Ode { var, rhs, unless_refractory, continuous, plastic, span } = m else { continue };
             let Some(k) = self.dynamics.state(&var.name) else {
                 let (code, msg, help) = if self.dynamics.param(&var.name).is_some() {
                     (
@@ -257,11 +257,13 @@ impl<'a> DynamicsChecker<'a> {
                         .label(*span, "every equation of a neuron or signal is integrated every step"),
                 );
             }
+            self.plastic_in_synapse(*plastic, *span, diags);
             self.dynamics.odes.push(Ode {
                 state: k as u32,
                 rhs: rhs_e,
                 unless_refractory: *unless_refractory,
                 continuous: *continuous || self.kind != ItemKind::Synapse,
+                plastic: *plastic && self.kind != ItemKind::Synapse,
                 span: *span,
             });
         }
@@ -306,7 +308,8 @@ impl<'a> DynamicsChecker<'a> {
     /// `every D { ... }` blocks. Rule: the period is a positive constant time.
     pub fn every_blocks(&mut self, def: &ItemDef, diags: &mut Vec<Diagnostic>) {
         for m in &def.members {
-            let Member::Every { period, body, span } = m else { continue };
+            let Member::Every { period, body, plastic, span } = m else { continue };
+            self.plastic_in_synapse(*plastic, *span, diags);
             let p = self.check(Some(&[]), period, diags);
             let period_s = if expect_dim(&p, Dim::TIME, "the period of `every`", diags, false) {
                 match crate::hir::const_eval(&p, &param_values(&self.dynamics)) {
@@ -328,8 +331,21 @@ impl<'a> DynamicsChecker<'a> {
             let reduce = self.kind == ItemKind::Synapse;
             let body = self.stmts(body, reduce, diags);
             if let Some(period) = period_s {
-                self.dynamics.every.push(Every { period, body, span: *span });
+                let plastic = *plastic && self.kind != ItemKind::Synapse;
+                self.dynamics.every.push(Every { period, body, plastic, span: *span });
             }
+        }
+    }
+
+    /// Rule: `plastic` marks neuron and signal equations and `every`
+    /// blocks; a synapse's state is all plastic already (a warning).
+    fn plastic_in_synapse(&self, plastic: bool, span: Span, diags: &mut Vec<Diagnostic>) {
+        if plastic && self.kind == ItemKind::Synapse {
+            diags.push(
+                Diagnostic::warning("hebb::plastic::synapse", "`plastic` has no meaning in a synapse")
+                    .label(span, "every synaptic state is frozen by `plasticity off` already")
+                    .help("`plastic` marks the neuron and signal equations that `plasticity off all` stops"),
+            );
         }
     }
 }

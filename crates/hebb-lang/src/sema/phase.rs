@@ -32,13 +32,17 @@ pub(super) fn phases(
             name: name.name.clone(),
             duration: duration.unwrap_or(0.0),
             plasticity: true,
+            freeze_neurons: false,
             present: None,
             sets: Vec::new(),
             span: *span,
         };
         for pm in members {
             match pm {
-                Member::PlasticityOff { .. } => phase.plasticity = false,
+                Member::PlasticityOff { all, .. } => {
+                    phase.plasticity = false;
+                    phase.freeze_neurons |= *all;
+                }
                 Member::Present { stimuli: s, each, span } => present(&mut phase, s, each, *span, stimuli, diags),
                 Member::Set { target, value, span } => {
                     if let Some(a) = set_action(model, net, target, value, *span, diags) {

@@ -254,6 +254,8 @@ pub enum Member {
         rhs: Expr,
         unless_refractory: bool,
         continuous: bool,
+        /// `plastic`: frozen by `plasticity off all`.
+        plastic: bool,
         span: Span,
     },
     SpikeWhen {
@@ -283,6 +285,8 @@ pub enum Member {
     Every {
         period: Expr,
         body: Vec<Stmt>,
+        /// `plastic every`: skipped by `plasticity off all`.
+        plastic: bool,
         span: Span,
     },
     Population {
@@ -344,6 +348,8 @@ pub enum Member {
         span: Span,
     },
     PlasticityOff {
+        /// `plasticity off all`: neuron-level plasticity too.
+        all: bool,
         span: Span,
     },
     Present {
@@ -394,7 +400,7 @@ impl Member {
             | Member::Measure { span, .. }
             | Member::Variant { span, .. }
             | Member::Abort { span, .. }
-            | Member::PlasticityOff { span }
+            | Member::PlasticityOff { span, .. }
             | Member::Present { span, .. }
             | Member::Set { span, .. }
             | Member::Assign { span, .. } => *span,

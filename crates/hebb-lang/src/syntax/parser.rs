@@ -300,8 +300,17 @@ impl<'t> Builder<'t> {
             Rule::on_pre => Member::OnPre { body: self.block(it.next()?), span },
             Rule::on_post => Member::OnPost { body: self.block(it.next()?), span },
             Rule::every_block => {
-                let period = self.expr(it.next()?);
-                Member::Every { period, body: self.block(it.next()?), span }
+                let mut first = it.next()?;
+                let plastic = first.as_rule() == Rule::plastic;
+                if plastic {
+                    first = it.next()?;
+                }
+                // `kw_every` is silent only if it is an atomic rule inside; skip it when present.
+                if first.as_rule() == Rule::kw_every {
+                    first = it.next()?;
+                }
+                let period = self.expr(first);
+                Member::Every { period, body: self.block(it.next()?), plastic, span }
             }
             Rule::population => self.population_member(it, span)?,
             Rule::connect => self.connect_member(it, span)?,
@@ -314,7 +323,9 @@ impl<'t> Builder<'t> {
                 Member::Variant { name, members: self.members(it.next()?), span }
             }
             Rule::abort => self.abort_member(it, span)?,
-            Rule::plasticity_off => Member::PlasticityOff { span },
+            Rule::plasticity_off => {
+                Member::PlasticityOff { all: it.any(|p| p.as_rule() == Rule::plasticity_all), span }
+            }
             Rule::present => {
                 let stimuli = self.ident(it.next()?);
                 Member::Present { stimuli, each: self.expr(it.next()?), span }
@@ -362,19 +373,21 @@ impl<'t> Builder<'t> {
     /// `[continuous] dx/dt = rhs [unless refractory]`.
     fn ode_member<'a>(&mut self, it: impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Option<Member> {
         let mut continuous = false;
+        let mut plastic = false;
         let mut unless_refractory = false;
         let mut var = None;
         let mut rhs = None;
         for p in it {
             match p.as_rule() {
                 Rule::continuous => continuous = true,
+                Rule::plastic => plastic = true,
                 Rule::unless_refractory => unless_refractory = true,
                 Rule::ode_lhs => var = kids(p).find(|k| k.as_rule() == Rule::ident).map(|k| self.ident(k)),
                 Rule::expr => rhs = Some(self.expr(p)),
                 _ => {}
             }
         }
-        Some(Member::Ode { var: var?, rhs: rhs?, unless_refractory, continuous, span })
+        Some(Member::Ode { var: var?, rhs: rhs?, unless_refractory, continuous, plastic, span })
     }
 
     /// `population name = size Type [{ options }]`.
