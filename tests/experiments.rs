@@ -203,7 +203,7 @@ fn recall_applies_a_readout_fixed_in_an_earlier_phase() {
         )
         .replace(
             "measure rates of exc in test",
-            "measure rates of exc in test\n    measure recall, similarity, forgetting of exc about patterns from test in later\n    measure decoding, drift of exc about patterns in later\n    measure decoding of exc about patterns in test",
+            "measure rates of exc in test\n    measure recall, similarity, forgetting of exc about patterns from test in later\n    measure decoding, drift of exc about patterns in later\n    measure decoding of exc about patterns in test\n    measure noise_correlation, stimulus_fano of exc about patterns in later { pairs = 50 }",
         );
     assert!(text.contains("measure recall"));
     let metrics = run_metrics(&dir, &text);
@@ -225,6 +225,17 @@ fn recall_applies_a_readout_fixed_in_an_earlier_phase() {
     assert_eq!(forgetting["details"]["recall"].as_f64().unwrap(), r);
     assert_eq!(forgetting["value"].as_f64().unwrap(), before - r);
     assert!((before - r).abs() < 0.1, "{forgetting}");
+    // Trial-to-trial variability of the responses to each pattern: the
+    // option reaches the pair sample; the values are those of a network of
+    // weakly coupled, roughly Poisson neurons (loose bounds: a smoke test;
+    // the estimators are tested on synthetic counts in hebb-analysis).
+    let noise = find("noise_correlation.exc.later");
+    assert!(noise["details"]["n_pairs"].as_u64().unwrap() <= 50, "{noise}");
+    let nc = noise["value"].as_f64().unwrap();
+    assert!(nc.abs() < 0.5 && noise["details"]["signal_correlation"].is_number(), "{noise}");
+    let fano = find("stimulus_fano.exc.later");
+    let f = fano["value"].as_f64().unwrap();
+    assert!(f > 0.2 && f < 3.0 && fano["details"]["fano"].is_number(), "{fano}");
     // The code is as similar across the phases as the noise allows, and
     // within `later` (its drift, first half against second).
     for c in ["similarity.exc.test-later", "drift.exc.later"] {

@@ -22,8 +22,8 @@
 //! | --- | --- |
 //! | rates | [`rates`], [`per_neuron_rates`], [`population_rate`] |
 //! | ISI CV | [`cv_isi`] |
-//! | Fano factor | [`fano`] |
-//! | pairwise correlation | [`correlation`] |
+//! | Fano factor | [`fano`]; across repetitions, mean-matched: [`stimulus_fano`] |
+//! | pairwise correlation | [`correlation`]; signal and noise: [`signal_noise_correlations`] |
 //! | synchrony χ | [`synchrony`] |
 //! | Welch spectrum | [`spectrum`] |
 //! | decoding | [`response_counts`], [`decode`], [`decoding`] |
@@ -59,6 +59,7 @@ mod spikes;
 pub mod stats;
 #[cfg(test)]
 mod test_support;
+mod trials;
 mod variability;
 mod weights;
 
@@ -86,5 +87,6 @@ pub use series::RateSeries;
 pub use similarity::{SimilarityResult, pattern_similarity};
 pub use spectrum::{BandPower, Spectrum, spectrum};
 pub use spikes::{Presentation, SpikeTrains, Window, population_rate};
+pub use trials::{SignalNoise, StimulusFano, signal_noise_correlations, stimulus_fano};
 pub use variability::{CvStats, DEFAULT_FANO_BIN_S, DEFAULT_MIN_ISIS, FanoStats, cv_isi, fano};
 pub use weights::{DEFAULT_BOUND_TOL, DEFAULT_WEIGHT_BINS, WeightChange, WeightConfig, WeightStats, weight_stats};

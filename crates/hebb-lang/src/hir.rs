@@ -616,6 +616,11 @@ pub enum Metric {
     Spectrum,
     Information,
     Decoding,
+    /// Noise correlation of the responses to stimuli (signal correlation in
+    /// the details).
+    NoiseCorrelation,
+    /// Across-repetition Fano factor per stimulus, mean-matched.
+    StimulusFano,
     /// Accuracy of a readout trained in one phase (`from`) and tested in
     /// another (`in`).
     Recall,
@@ -634,7 +639,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 15] = [
+    pub const ALL: [Metric; 17] = [
         Metric::Rates,
         Metric::CvIsi,
         Metric::Fano,
@@ -643,6 +648,8 @@ impl Metric {
         Metric::Spectrum,
         Metric::Information,
         Metric::Decoding,
+        Metric::NoiseCorrelation,
+        Metric::StimulusFano,
         Metric::Recall,
         Metric::Similarity,
         Metric::Forgetting,
@@ -662,6 +669,8 @@ impl Metric {
             Metric::Spectrum => "spectrum",
             Metric::Information => "information",
             Metric::Decoding => "decoding",
+            Metric::NoiseCorrelation => "noise_correlation",
+            Metric::StimulusFano => "stimulus_fano",
             Metric::Recall => "recall",
             Metric::Similarity => "similarity",
             Metric::Forgetting => "forgetting",
@@ -678,6 +687,8 @@ impl Metric {
             self,
             Metric::Information
                 | Metric::Decoding
+                | Metric::NoiseCorrelation
+                | Metric::StimulusFano
                 | Metric::Recall
                 | Metric::Similarity
                 | Metric::Forgetting

@@ -148,6 +148,8 @@ fn metric(m: hir::Metric) -> Metric {
         hir::Metric::Decoding => Metric::Decoding,
         hir::Metric::Recall => Metric::Recall,
         hir::Metric::Similarity => Metric::Similarity,
+        hir::Metric::NoiseCorrelation => Metric::NoiseCorrelation,
+        hir::Metric::StimulusFano => Metric::StimulusFano,
         hir::Metric::Forgetting => Metric::Forgetting,
         hir::Metric::Drift => Metric::Drift,
         hir::Metric::Weights => Metric::Weights,

@@ -171,7 +171,11 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
             Ok((opt(r.chi), json!(r)))
         }
         Metric::Spectrum => spectrum(&st, w, m.option("bin", SPECTRUM_BIN_S)),
-        Metric::Information | Metric::Decoding | Metric::Drift => coding(rec, m, &st, w, seed),
+        Metric::Information
+        | Metric::Decoding
+        | Metric::Drift
+        | Metric::NoiseCorrelation
+        | Metric::StimulusFano => coding(rec, m, &st, w, seed),
         Metric::Recall | Metric::Similarity | Metric::Forgetting => across_phases(program, rec, m, &st, w, seed),
         Metric::Control => control(m, &st, w),
         Metric::Weights | Metric::SpectralRadius => unreachable!("weights and spectral radii measure projections"),
@@ -218,6 +222,15 @@ fn coding(rec: &Recordings, m: &Measure, st: &ha::SpikeTrains, w: ha::Window, se
                 ));
             }
             (r.mi_bits, details)
+        }
+        Metric::NoiseCorrelation => {
+            let pairs = m.option("pairs", CORRELATION_PAIRS as f64) as usize;
+            let r = ha::signal_noise_correlations(&ha::response_counts(st, &pres)?, pairs, seed)?;
+            (opt(r.noise_correlation), json!(r))
+        }
+        Metric::StimulusFano => {
+            let r = ha::stimulus_fano(&ha::response_counts(st, &pres)?, seed)?;
+            (opt(r.mean_matched_fano), json!(r))
         }
         Metric::Decoding => {
             let r = ha::decoding(st, &pres, &cfg)?;

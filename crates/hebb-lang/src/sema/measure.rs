@@ -105,7 +105,7 @@ const ANALYSIS_OPTIONS: [AnalysisOption; 6] = [
         whole: true,
         least: 1.0,
         strictly: false,
-        metrics: &[Metric::Correlation],
+        metrics: &[Metric::Correlation, Metric::NoiseCorrelation],
     },
     AnalysisOption {
         name: "min_isis",
