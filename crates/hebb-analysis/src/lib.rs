@@ -64,8 +64,8 @@ mod variability;
 mod weights;
 
 pub use control::{
-    ControlConfig, ControlStats, DEFAULT_RECOVERY_TOLERANCE, PerNeuronControl, Recovery, control_quality,
-    per_neuron_control,
+    ControlConfig, ControlStats, DEFAULT_RECOVERY_TOLERANCE, PerNeuronControl, Recovery, Settling, control_quality,
+    per_neuron_control, per_neuron_settling,
 };
 pub use correlation::{
     CorrelationConfig, CorrelationStats, DEFAULT_CORRELATION_BIN_S, DEFAULT_CORRELATION_PAIRS, DEFAULT_SYNCHRONY_BIN_S,

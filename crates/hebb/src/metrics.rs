@@ -324,6 +324,8 @@ fn control(m: &Measure, st: &ha::SpikeTrains, w: ha::Window) -> Measured {
     let mut details = json!(r);
     details["population_mean_rel_error"] = json!(r.mean_rel_error);
     details["per_neuron"] = json!(per);
+    let t_p = m.perturbation.unwrap_or(w.t0());
+    details["settling"] = json!(ha::per_neuron_settling(st, w, t_p, target, tolerance, bin).ok());
     Ok((per.mean_rel_error, details))
 }
 
