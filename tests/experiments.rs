@@ -422,3 +422,29 @@ experiment {
     // The neurons still integrate and spike in the frozen phase.
     assert!(spikes.iter().filter(|t| **t > 1.0).count() > 10, "{} spikes", spikes.len());
 }
+
+/// `assemblies of exc -> exc about S`: each neuron joins the assembly of
+/// the pattern it responds to most in the window, and the recurrent weights
+/// (at the last recorded sample) are averaged within and between
+/// assemblies. With random weights that ignore the patterns, the ratio is
+/// about 1 (tolerance 0.25: ~140 within- against ~400 between-assembly
+/// synapses of weights uniform in [0, 0.02], sd of a mean 3–5 %); the
+/// headline is within / between, and the spikes of `exc` are recorded
+/// for it without a `record spikes` line.
+#[test]
+fn assembly_weights_of_a_recurrent_projection() {
+    let dir = temp_dir("assemblies");
+    let text = common::small_experiment("1 s", "1 s", &[])
+        .replace("    record spikes of input, exc\n", "    connect exc -> exc with Static(target = g_e) { p = 0.9; w = uniform(0, 0.02) }\n    record w of exc -> exc every 500 ms\n")
+        .replace("measure rates of exc in test", "measure assemblies of exc -> exc about patterns in test");
+    assert!(text.contains("measure assemblies"));
+    let metrics = run_metrics(&dir, &text);
+    let a = metrics.iter().find(|m| m["column"] == "assemblies.exc-exc.test").expect("measured");
+    let d = &a["details"];
+    let (within, between) = (d["within"].as_f64().unwrap(), d["between"].as_f64().unwrap());
+    assert_eq!(a["value"], d["ratio"], "{a}");
+    assert!((a["value"].as_f64().unwrap() - within / between).abs() < 1e-12, "{a}");
+    assert!((within / between - 1.0).abs() < 0.25, "{a}");
+    assert_eq!(d["assembly_sizes"].as_array().unwrap().len(), 4, "{a}");
+    assert_eq!(d["t"], 2.5, "{a}");
+}

@@ -175,6 +175,16 @@ fn mean_matched(cells: &[(usize, f64, f64)], k: usize, seed: u64) -> Vec<(usize,
 /// Per pattern, each neuron's mean response, and the number of trials.
 /// Errors unless some pattern was presented at least twice.
 fn pattern_means(r: &Responses) -> Result<(Vec<Vec<f64>>, Vec<usize>)> {
+    let (means, counts) = means_per_pattern(r);
+    if !counts.iter().any(|c| *c >= 2) {
+        return Err(AnalysisError::Invalid("trial-to-trial variability needs a pattern presented twice".into()));
+    }
+    Ok((means, counts))
+}
+
+/// Per pattern, each neuron's mean response (0 for patterns never
+/// presented), and the number of trials.
+fn means_per_pattern(r: &Responses) -> (Vec<Vec<f64>>, Vec<usize>) {
     let k = r.patterns().iter().copied().max().map_or(0, |m| m + 1);
     let n = r.n_features();
     let mut sums = vec![vec![0.0; n]; k];
@@ -186,15 +196,12 @@ fn pattern_means(r: &Responses) -> Result<(Vec<Vec<f64>>, Vec<usize>)> {
             *acc += x;
         }
     }
-    if !counts.iter().any(|c| *c >= 2) {
-        return Err(AnalysisError::Invalid("trial-to-trial variability needs a pattern presented twice".into()));
-    }
     for (row, c) in sums.iter_mut().zip(&counts) {
         if *c > 0 {
             row.iter_mut().for_each(|x| *x /= *c as f64);
         }
     }
-    Ok((sums, counts))
+    (sums, counts)
 }
 
 /// Up to `max` distinct unordered pairs of `0..n`, all of them when there
@@ -326,5 +333,101 @@ mod tests {
         let r = Responses::new(2, vec![1.0, 2.0, 3.0, 4.0], vec![0, 1]).unwrap();
         assert!(signal_noise_correlations(&r, 10, 0).is_err());
         assert!(stimulus_fano(&r, 0).is_err());
+    }
+}
+
+/// Result of [`assembly_weights`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssemblyWeights {
+    /// within / between: how much stronger the recurrent weights are inside
+    /// the assemblies than across them (1 when learning built none).
+    pub ratio: Option<f64>,
+    /// Mean weight of synapses whose two neurons prefer the same pattern.
+    pub within: Option<f64>,
+    /// Mean weight of synapses between neurons preferring different patterns.
+    pub between: Option<f64>,
+    pub n_within: usize,
+    pub n_between: usize,
+    /// Neurons preferring each pattern (assembly sizes).
+    pub assembly_sizes: Vec<usize>,
+    /// Neurons that responded to no pattern (left out).
+    pub n_unassigned: usize,
+}
+
+/// Assemblies of a recurrent projection: each neuron is assigned to the
+/// pattern it responds to most (its largest mean count over that pattern's
+/// presentations; ties go to the lower pattern, silent neurons to none),
+/// and the weights `w` of synapses `pre[k] → post[k]` (neuron indices of
+/// the responding population) are averaged within and between those
+/// assemblies.
+pub fn assembly_weights(r: &Responses, pre: &[u32], post: &[u32], w: &[f64]) -> Result<AssemblyWeights> {
+    if pre.len() != w.len() || post.len() != w.len() {
+        return Err(AnalysisError::LengthMismatch {
+            what: "pre, post and weight arrays".into(),
+            expected: w.len(),
+            found: pre.len().min(post.len()),
+        });
+    }
+    // One presentation per pattern is enough to assign preferences.
+    let (means, counts) = means_per_pattern(r);
+    let n = r.n_features();
+    let k = means.len();
+    let preferred: Vec<Option<usize>> = (0..n)
+        .map(|i| {
+            let mut best: Option<(usize, f64)> = None;
+            for s in (0..k).filter(|&s| counts[s] > 0) {
+                if means[s][i] > best.map_or(0.0, |b| b.1) {
+                    best = Some((s, means[s][i]));
+                }
+            }
+            best.map(|b| b.0)
+        })
+        .collect();
+    if let Some(x) = pre.iter().chain(post).find(|x| **x as usize >= n) {
+        return Err(AnalysisError::Invalid(format!("synapse neuron {x} outside the population of {n}")));
+    }
+    let (mut within, mut between) = (Vec::new(), Vec::new());
+    for ((&a, &b), &x) in pre.iter().zip(post).zip(w) {
+        match (preferred[a as usize], preferred[b as usize]) {
+            (Some(p), Some(q)) if p == q => within.push(x),
+            (Some(_), Some(_)) => between.push(x),
+            _ => {}
+        }
+    }
+    let (mw, mb) = (mean(&within), mean(&between));
+    let mut sizes = vec![0; k];
+    preferred.iter().flatten().for_each(|&s| sizes[s] += 1);
+    Ok(AssemblyWeights {
+        ratio: match (mw, mb) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        },
+        within: mw,
+        between: mb,
+        n_within: within.len(),
+        n_between: between.len(),
+        assembly_sizes: sizes,
+        n_unassigned: preferred.iter().filter(|p| p.is_none()).count(),
+    })
+}
+
+#[cfg(test)]
+mod assembly_tests {
+    use super::*;
+
+    #[test]
+    fn weights_inside_assemblies_against_across_them() {
+        // 6 neurons: 0-2 respond to pattern 0, 3-4 to pattern 1, 5 to none.
+        let rows = [[5.0, 4.0, 6.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 7.0, 6.0, 0.0]];
+        let values: Vec<f64> = (0..4).flat_map(|t| rows[t % 2]).collect();
+        let r = Responses::new(6, values, vec![0, 1, 0, 1]).unwrap();
+        // Within: 0→1 (0.9), 3→4 (0.7); between: 1→3 (0.1), 4→2 (0.3); 5→0 ignored.
+        let (pre, post, w) = (vec![0, 3, 1, 4, 5], vec![1, 4, 3, 2, 0], vec![0.9, 0.7, 0.1, 0.3, 5.0]);
+        let a = assembly_weights(&r, &pre, &post, &w).unwrap();
+        assert_eq!((a.n_within, a.n_between, a.n_unassigned), (2, 2, 1));
+        assert_eq!(a.assembly_sizes, vec![3, 2]);
+        assert!((a.within.unwrap() - 0.8).abs() < 1e-12 && (a.between.unwrap() - 0.2).abs() < 1e-12);
+        assert!((a.ratio.unwrap() - 4.0).abs() < 1e-12);
+        assert!(assembly_weights(&r, &[0], &[9], &[1.0]).is_err());
     }
 }

@@ -683,6 +683,7 @@ pub enum Metric {
     Drift,
     Weights,
     SpectralRadius,
+    Assemblies,
     Control,
 }
 
@@ -706,6 +707,7 @@ impl Metric {
             Metric::Drift => "drift",
             Metric::Weights => "weights",
             Metric::SpectralRadius => "spectral_radius",
+            Metric::Assemblies => "assemblies",
             Metric::Control => "control",
         }
     }

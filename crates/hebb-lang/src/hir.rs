@@ -635,11 +635,14 @@ pub enum Metric {
     /// Spectral radius of a projection of a population onto itself, over
     /// its recorded weights.
     SpectralRadius,
+    /// Within- over between-assembly weights of a recurrent projection,
+    /// assemblies from the responses to stimuli.
+    Assemblies,
     Control,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 17] = [
+    pub const ALL: [Metric; 18] = [
         Metric::Rates,
         Metric::CvIsi,
         Metric::Fano,
@@ -656,6 +659,7 @@ impl Metric {
         Metric::Drift,
         Metric::Weights,
         Metric::SpectralRadius,
+        Metric::Assemblies,
         Metric::Control,
     ];
 
@@ -677,6 +681,7 @@ impl Metric {
             Metric::Drift => "drift",
             Metric::Weights => "weights",
             Metric::SpectralRadius => "spectral_radius",
+            Metric::Assemblies => "assemblies",
             Metric::Control => "control",
         }
     }
@@ -693,6 +698,7 @@ impl Metric {
                 | Metric::Similarity
                 | Metric::Forgetting
                 | Metric::Drift
+                | Metric::Assemblies
         )
     }
 

@@ -111,7 +111,16 @@ impl Lowerer<'_> {
     /// The measures; each measured population's spikes are recorded (once).
     fn measures(&mut self, exp: &hir::Experiment) {
         for m in &exp.measures {
-            if let hir::MeasureTarget::Population(g) = m.target
+            // Spikes of the measured population (or of the one whose
+            // responses define a projection's assemblies) are recorded.
+            let spiking = match m.target {
+                hir::MeasureTarget::Population(g) => Some(g),
+                hir::MeasureTarget::Projection(p) if m.metric == hir::Metric::Assemblies => {
+                    Some(self.program.projections[p as usize].post.group.0)
+                }
+                hir::MeasureTarget::Projection(_) => None,
+            };
+            if let Some(g) = spiking
                 && !self.program.records.iter().any(|r| matches!(r, Record::Spikes { group } if *group == GroupId(g)))
             {
                 self.program.records.push(Record::Spikes { group: GroupId(g) });
@@ -154,6 +163,7 @@ fn metric(m: hir::Metric) -> Metric {
         hir::Metric::Drift => Metric::Drift,
         hir::Metric::Weights => Metric::Weights,
         hir::Metric::SpectralRadius => Metric::SpectralRadius,
+        hir::Metric::Assemblies => Metric::Assemblies,
         hir::Metric::Control => Metric::Control,
     }
 }

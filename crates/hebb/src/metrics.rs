@@ -141,6 +141,9 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
         MeasureTarget::Projection(p) if m.metric == Metric::SpectralRadius => {
             return spectral_radius(program, rec, p, w);
         }
+        MeasureTarget::Projection(p) if m.metric == Metric::Assemblies => {
+            return assemblies(program, rec, m, p, w);
+        }
         MeasureTarget::Projection(p) => return weights(program, rec, m, p),
     };
     let st = spikes(program, rec, g)?;
@@ -178,7 +181,9 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
         | Metric::StimulusFano => coding(rec, m, &st, w, seed),
         Metric::Recall | Metric::Similarity | Metric::Forgetting => across_phases(program, rec, m, &st, w, seed),
         Metric::Control => control(m, &st, w),
-        Metric::Weights | Metric::SpectralRadius => unreachable!("weights and spectral radii measure projections"),
+        Metric::Weights | Metric::SpectralRadius | Metric::Assemblies => {
+            unreachable!("weights, spectral radii and assemblies measure projections")
+        }
     }
 }
 
@@ -372,18 +377,48 @@ fn weights(program: &Program, rec: &Recordings, m: &Measure, p: ProjectionId) ->
     Ok((r.mean, json!(r)))
 }
 
+/// The full weight record of projection `p` (every synapse): the record
+/// and its weight values, samples × synapses.
+fn weight_record(rec: &Recordings, p: ProjectionId) -> Result<(&hebb_runtime::record::SynapseRecord, &[f64]), MetricError> {
+    rec.synapses
+        .iter()
+        .filter(|r| r.proj == p && r.sample.is_none())
+        .find_map(|r| r.vars.iter().find(|v| v.0 == hebb_ir::WEIGHT).map(|v| (r, v.2.as_slice())))
+        .ok_or(MetricError::NoWeightRecord)
+}
+
+/// Within- and between-assembly weights of a recurrent projection at the
+/// last recorded sample in the window, the assemblies from the responses
+/// to the stimuli presented in the window.
+fn assemblies(program: &Program, rec: &Recordings, m: &Measure, p: ProjectionId, w: ha::Window) -> Measured {
+    let proj = &program.projections[p.index()];
+    let st = spikes(program, rec, proj.post.group)?;
+    let about = m.about.ok_or(MetricError::NoStimuli)?;
+    let pres = presentations(rec, about, w);
+    if pres.is_empty() {
+        return Err(MetricError::NoPresentations);
+    }
+    let (r, values) = weight_record(rec, p)?;
+    let n = r.pre.len();
+    let k = r
+        .times
+        .iter()
+        .rposition(|t| *t >= w.t0() - 1e-12 && *t <= w.t1() + 1e-12)
+        .filter(|k| values.len() >= (k + 1) * n)
+        .ok_or(MetricError::NoWeightRecord)?;
+    let a = ha::assembly_weights(&ha::response_counts(&st, &pres)?, &r.pre, &r.post, &values[k * n..(k + 1) * n])?;
+    let mut details = json!(a);
+    details["t"] = json!(r.times[k]);
+    Ok((opt(a.ratio), details))
+}
+
 /// The spectral radius of a recurrent projection's weight matrix at every
 /// recorded sample in the window (the headline: the last), with the mean
 /// weight and the fraction of weights at the upper bound at each sample.
 fn spectral_radius(program: &Program, rec: &Recordings, p: ProjectionId, w: ha::Window) -> Measured {
     let proj = &program.projections[p.index()];
     let n = program.groups[proj.post.group.index()].size;
-    let (r, values) = rec
-        .synapses
-        .iter()
-        .filter(|r| r.proj == p && r.sample.is_none())
-        .find_map(|r| r.vars.iter().find(|v| v.0 == hebb_ir::WEIGHT).map(|v| (r, &v.2)))
-        .ok_or(MetricError::NoWeightRecord)?;
+    let (r, values) = weight_record(rec, p)?;
     let m = r.pre.len();
     if m == 0 {
         return Err(MetricError::NoSynapses(proj.name.clone()));

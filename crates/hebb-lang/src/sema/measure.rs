@@ -362,8 +362,8 @@ fn recall_phases(metric: Metric, line: &MeasureLine<'_>, id: &ast::Ident, diags:
 fn measure_target(metric: Metric, line: &MeasureLine<'_>, diags: &mut Vec<Diagnostic>) -> Option<MeasureTarget> {
     match (metric, line.projection, line.pop) {
         (Metric::Weights, Some(p), _) => Some(MeasureTarget::Projection(p)),
-        (Metric::SpectralRadius, Some(p), _) => spectral_radius_target(line, p, diags),
-        (Metric::Weights | Metric::SpectralRadius, None, _) => {
+        (Metric::SpectralRadius | Metric::Assemblies, Some(p), _) => spectral_radius_target(metric, line, p, diags),
+        (Metric::Weights | Metric::SpectralRadius | Metric::Assemblies, None, _) => {
             diags.push(
                 Diagnostic::error("hebb::measure::target", format!("`{}` measures a projection", metric.name()))
                     .label(line.target.span, format!("write `{} of A -> B`", metric.name())),
@@ -385,14 +385,20 @@ fn measure_target(metric: Metric, line: &MeasureLine<'_>, diags: &mut Vec<Diagno
     }
 }
 
-/// Rule: `spectral_radius` measures a projection of a population onto
-/// itself (a square matrix) whose weight `w` is recorded over time for every
-/// synapse (`record w of A -> A every D`, without `sample`).
-fn spectral_radius_target(line: &MeasureLine<'_>, p: u32, diags: &mut Vec<Diagnostic>) -> Option<MeasureTarget> {
+/// Rule: `spectral_radius` and `assemblies` measure a projection of a
+/// population onto itself (a square matrix) whose weight `w` is recorded
+/// over time for every synapse (`record w of A -> A every D`, without
+/// `sample`).
+fn spectral_radius_target(
+    metric: Metric,
+    line: &MeasureLine<'_>,
+    p: u32,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<MeasureTarget> {
     let proj = &line.net.projections[p as usize];
     if proj.pre.pop != proj.post.pop {
         diags.push(
-            Diagnostic::error("hebb::measure::spectral_radius", "`spectral_radius` needs a recurrent projection")
+            Diagnostic::error("hebb::measure::spectral_radius", format!("`{}` needs a recurrent projection", metric.name()))
                 .label(line.target.span, "connects two different populations: its matrix is not square")
                 .help("measure it on a projection of a population onto itself, such as `exc -> exc`"),
         );
@@ -407,7 +413,7 @@ fn spectral_radius_target(line: &MeasureLine<'_>, p: u32, diags: &mut Vec<Diagno
         diags.push(
             Diagnostic::error(
                 "hebb::measure::spectral_radius",
-                "`spectral_radius` is computed from the weights recorded over time",
+                format!("`{}` is computed from the weights recorded over time", metric.name()),
             )
             .label(line.target.span, "its `w` is not recorded for every synapse")
             .help(format!("add `record w of {name} every 1 s` (without `sample`) to the network")),

@@ -124,7 +124,14 @@ pub fn read_back(dir: &Path, program: &Program, kept: &Recordings) -> std::io::R
         ..Recordings::default()
     };
     // Only the spikes of measured groups: memory for the rest stays bounded.
-    let measured = |g: hebb_ir::GroupId| program.measures.iter().any(|m| m.target == hebb_ir::MeasureTarget::Group(g));
+    let measured = |g: hebb_ir::GroupId| {
+        program.measures.iter().any(|m| match m.target {
+            hebb_ir::MeasureTarget::Group(h) => h == g,
+            hebb_ir::MeasureTarget::Projection(p) => {
+                m.metric == hebb_ir::Metric::Assemblies && program.projections[p.index()].post.group == g
+            }
+        })
+    };
     for s in kept.spikes.iter().filter(|s| measured(s.group)) {
         let name = &program.groups[s.group.index()].name;
         let (_, times) = read_f64(&dir.join(format!("spikes/{name}.t.npy")))?;
@@ -164,7 +171,8 @@ pub fn read_back(dir: &Path, program: &Program, kept: &Recordings) -> std::io::R
 fn read_back_weight_records(dir: &Path, program: &Program, kept: &Recordings, rec: &mut Recordings) -> std::io::Result<()> {
     let measured = |p: hebb_ir::ProjectionId| {
         program.measures.iter().any(|m| {
-            m.metric == hebb_ir::Metric::SpectralRadius && m.target == hebb_ir::MeasureTarget::Projection(p)
+            matches!(m.metric, hebb_ir::Metric::SpectralRadius | hebb_ir::Metric::Assemblies)
+                && m.target == hebb_ir::MeasureTarget::Projection(p)
         })
     };
     for r in kept.synapses.iter().filter(|r| measured(r.proj) && r.sample.is_none()) {
