@@ -448,3 +448,26 @@ fn assembly_weights_of_a_recurrent_projection() {
     assert_eq!(d["assembly_sizes"].as_array().unwrap().len(), 4, "{a}");
     assert_eq!(d["t"], 2.5, "{a}");
 }
+
+/// `balance of exc { excitatory = g_e; inhibitory = g_i }` reads the two
+/// recorded conductances over the window (2 s sampled every 1 ms: 2000
+/// samples of the 30 neurons) and correlates each neuron's mean
+/// excitation with its mean inhibition. The inhibitory neurons are driven
+/// by the inputs here, so every neuron gets some inhibition: the ratio is
+/// positive and the correlations are numbers in [−1, 1].
+#[test]
+fn balance_reads_recorded_inputs() {
+    let dir = temp_dir("balance");
+    let text = common::small_experiment("1 s", "1 s", &[])
+        .replace("    record spikes of input, exc\n", "    record spikes of input, exc\n    record g_e, g_i of exc every 1 ms\n")
+        .replace("connect exc -> inh with Static(target = g_e) { p = 0.3; w = 0.1 }", "connect input -> inh with Static(target = g_e) { p = 0.5; w = 0.2 }")
+        .replace("measure rates of exc in test", "measure balance of exc in test { excitatory = g_e; inhibitory = g_i }");
+    let metrics = run_metrics(&dir, &text);
+    let b = metrics.iter().find(|m| m["column"] == "balance.exc.test").expect("measured");
+    let d = &b["details"];
+    assert_eq!((d["n_samples"].as_u64(), d["n_neurons"].as_u64()), (Some(2000), Some(30)), "{b}");
+    assert_eq!((d["excitatory"].as_str(), d["inhibitory"].as_str()), (Some("g_e"), Some("g_i")));
+    let v = b["value"].as_f64().expect("inhibition varies across neurons");
+    assert!((-1.0..=1.0).contains(&v) && d["mean_ratio"].as_f64().unwrap() > 0.0, "{b}");
+    assert!(d["in_time"].as_f64().unwrap().abs() <= 1.0, "{b}");
+}

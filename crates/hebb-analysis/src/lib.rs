@@ -31,7 +31,8 @@
 //! | representational drift | [`drift`], [`drift_responses`] |
 //! | weights | [`weight_stats`] |
 //! | homeostatic control | [`control_quality`], [`per_neuron_control`] |
-//! | recurrent stability | [`spectral_radius`] |
+//! | recurrent stability | [`spectral_radius`]; assemblies: [`assembly_weights`] |
+//! | E/I balance | [`ei_balance`] |
 //! | statistics across seeds | [`stats`] |
 //!
 //! ```
@@ -43,6 +44,7 @@
 //! # Ok::<(), hebb_analysis::AnalysisError>(())
 //! ```
 
+mod balance;
 mod control;
 mod correlation;
 mod decoding;
@@ -63,6 +65,7 @@ mod trials;
 mod variability;
 mod weights;
 
+pub use balance::{Balance, ei_balance};
 pub use control::{
     ControlConfig, ControlStats, DEFAULT_RECOVERY_TOLERANCE, PerNeuronControl, Recovery, Settling, control_quality,
     per_neuron_control, per_neuron_settling,

@@ -685,6 +685,7 @@ pub enum Metric {
     SpectralRadius,
     Assemblies,
     Control,
+    Balance,
 }
 
 impl Metric {
@@ -708,6 +709,7 @@ impl Metric {
             Metric::Weights => "weights",
             Metric::SpectralRadius => "spectral_radius",
             Metric::Assemblies => "assemblies",
+            Metric::Balance => "balance",
             Metric::Control => "control",
         }
     }
@@ -737,6 +739,9 @@ pub struct Measure {
     /// Analysis options (`bin`, `folds`, `shuffles`, ...), in SI; absent
     /// ones take their defaults.
     pub options: Vec<(String, f64)>,
+    /// `balance`: the group's columns holding the excitatory and the
+    /// inhibitory input, with their names.
+    pub inputs: Option<((String, u32), (String, u32))>,
 }
 
 impl Measure {

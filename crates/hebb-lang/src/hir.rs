@@ -639,10 +639,12 @@ pub enum Metric {
     /// assemblies from the responses to stimuli.
     Assemblies,
     Control,
+    /// E/I balance from two recorded neuron variables.
+    Balance,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 18] = [
+    pub const ALL: [Metric; 19] = [
         Metric::Rates,
         Metric::CvIsi,
         Metric::Fano,
@@ -661,6 +663,7 @@ impl Metric {
         Metric::SpectralRadius,
         Metric::Assemblies,
         Metric::Control,
+        Metric::Balance,
     ];
 
     pub fn name(self) -> &'static str {
@@ -682,6 +685,7 @@ impl Metric {
             Metric::Weights => "weights",
             Metric::SpectralRadius => "spectral_radius",
             Metric::Assemblies => "assemblies",
+            Metric::Balance => "balance",
             Metric::Control => "control",
         }
     }
@@ -729,6 +733,9 @@ pub struct Measure {
     pub perturbation: Option<f64>,
     /// Analysis options this metric takes (`bin`, `folds`, ...), in SI.
     pub options: Vec<(String, f64)>,
+    /// `balance`: the states holding the excitatory and the inhibitory
+    /// input (indices into the population's neuron type's states).
+    pub inputs: Option<(u32, u32)>,
     pub span: Span,
 }
 

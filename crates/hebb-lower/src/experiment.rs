@@ -139,6 +139,22 @@ impl Lowerer<'_> {
                 target_rate: m.target_rate,
                 perturbation: m.perturbation,
                 options: m.options.clone(),
+                inputs: m.inputs.and_then(|(e, i)| {
+                    let hir::MeasureTarget::Population(g) = m.target else { return None };
+                    let group = &self.program.groups[g as usize];
+                    let hir::PopulationKind::Neurons { type_id } =
+                        self.model.networks[exp.network as usize].populations[g as usize].kind
+                    else {
+                        return None;
+                    };
+                    let states = &self.model.neurons[type_id as usize].dynamics.states;
+                    let column = |k: u32| {
+                        let name = states[k as usize].name.clone();
+                        let c = group.column(&name)? as u32;
+                        Some((name, c))
+                    };
+                    Some((column(e)?, column(i)?))
+                }),
             });
         }
     }
@@ -165,5 +181,6 @@ fn metric(m: hir::Metric) -> Metric {
         hir::Metric::SpectralRadius => Metric::SpectralRadius,
         hir::Metric::Assemblies => Metric::Assemblies,
         hir::Metric::Control => Metric::Control,
+        hir::Metric::Balance => Metric::Balance,
     }
 }

@@ -181,6 +181,7 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
         | Metric::StimulusFano => coding(rec, m, &st, w, seed),
         Metric::Recall | Metric::Similarity | Metric::Forgetting => across_phases(program, rec, m, &st, w, seed),
         Metric::Control => control(m, &st, w),
+        Metric::Balance => balance(rec, m, g, w),
         Metric::Weights | Metric::SpectralRadius | Metric::Assemblies => {
             unreachable!("weights, spectral radii and assemblies measure projections")
         }
@@ -448,4 +449,30 @@ fn spectral_radius(program: &Program, rec: &Recordings, p: ProjectionId, w: ha::
             "neurons": n, "synapses": m,
         }),
     ))
+}
+
+/// E/I balance of a population from its two recorded input variables,
+/// over the samples in the window.
+fn balance(rec: &Recordings, m: &Measure, g: GroupId, w: ha::Window) -> Measured {
+    let ((e_name, e_col), (i_name, i_col)) = m.inputs.clone().ok_or(MetricError::NotRecorded)?;
+    let (r, e, i) = rec
+        .states
+        .iter()
+        .filter(|r| r.group == g)
+        .find_map(|r| {
+            let e = r.vars.iter().find(|v| v.1 == e_col)?;
+            let i = r.vars.iter().find(|v| v.1 == i_col)?;
+            Some((r, &e.2, &i.2))
+        })
+        .ok_or(MetricError::NotRecorded)?;
+    let n = r.indices.len();
+    let rows: Vec<usize> = (0..r.times.len())
+        .filter(|&k| w.contains(r.times[k]) && e.len() >= (k + 1) * n && i.len() >= (k + 1) * n)
+        .collect();
+    let pick = |x: &[f64]| rows.iter().flat_map(|&k| x[k * n..(k + 1) * n].iter().copied()).collect::<Vec<f64>>();
+    let b = ha::ei_balance(&pick(e), &pick(i), n)?;
+    let mut details = json!(b);
+    details["excitatory"] = json!(e_name);
+    details["inhibitory"] = json!(i_name);
+    Ok((opt(b.across_neurons), details))
 }

@@ -27,7 +27,16 @@ pub(super) fn measures(
         let about_k = about.as_ref().and_then(|a| stimulus_set(stimuli, a, diags));
         let phase_k = in_phase.as_ref().and_then(|p| phase(phases, p, diags));
         let from_k = from_phase.as_ref().and_then(|p| phase(phases, p, diags));
-        let (target_rate, perturbation, analysis) = measure_options(options, diags);
+        let inputs_given = options.iter().any(|o| matches!(o.name.name.as_str(), "excitatory" | "inhibitory"));
+        if inputs_given && !metrics.iter().any(|m| m.name == Metric::Balance.name()) {
+            diags.push(
+                Diagnostic::error("hebb::measure::option", "no metric of this line takes `excitatory` or `inhibitory`")
+                    .label(*span, "only `balance` reads them")
+                    .help("write `measure balance of exc { excitatory = g_e; inhibitory = g_i }`"),
+            );
+        }
+        let (inputs, options) = balance_inputs(options, net, target, diags);
+        let (target_rate, perturbation, analysis) = measure_options(&options, diags);
         analysis_options_apply(&analysis, metrics, diags);
         let projection = match &target.post {
             Some(post) => match projection(net, target, post, diags) {
@@ -51,6 +60,8 @@ pub(super) fn measures(
             target_rate,
             perturbation,
             analysis: &analysis,
+            inputs,
+            inputs_given,
             span: *span,
         };
         for id in metrics {
@@ -253,6 +264,11 @@ struct MeasureLine<'a> {
     perturbation: Option<f64>,
     /// Analysis options: name, value (SI), where written.
     analysis: &'a [(String, f64, Span)],
+    /// `excitatory = x; inhibitory = y` (state indices), for `balance`.
+    inputs: Option<(u32, u32)>,
+    /// Whether `excitatory` or `inhibitory` was written (its errors, if any,
+    /// are reported already).
+    inputs_given: bool,
     span: Span,
 }
 
@@ -283,6 +299,17 @@ fn measure(line: &MeasureLine<'_>, id: &ast::Ident, diags: &mut Vec<Diagnostic>)
         );
         return None;
     }
+    if metric == Metric::Balance && line.inputs.is_none() {
+        if line.inputs_given {
+            return None;
+        }
+        diags.push(
+            Diagnostic::error("hebb::measure::balance", "`balance` needs the excitatory and the inhibitory input")
+                .label(id.span, "which variables?")
+                .help("add `{ excitatory = g_e; inhibitory = g_i }`: states of the population, recorded over time"),
+        );
+        return None;
+    }
     if metric == Metric::Control && line.target_rate.is_none() {
         diags.push(
             Diagnostic::error("hebb::measure::control_target", "`control` needs the target rate")
@@ -305,6 +332,7 @@ fn measure(line: &MeasureLine<'_>, id: &ast::Ident, diags: &mut Vec<Diagnostic>)
         train_phase: if metric.across_phases() { line.from } else { None },
         target_rate: line.target_rate,
         perturbation: line.perturbation,
+        inputs: if metric == Metric::Balance { line.inputs } else { None },
         options: line
             .analysis
             .iter()
@@ -421,4 +449,71 @@ fn spectral_radius_target(
         return None;
     }
     Some(MeasureTarget::Projection(p))
+}
+
+/// Rule: `excitatory = x` and `inhibitory = y` (the inputs `balance`
+/// compares) name states of the measured population's neurons that are
+/// recorded over time (`record x, y of P every D`); both or neither. The
+/// other options are returned for `measure_options`.
+fn balance_inputs(
+    options: &[ast::Opt],
+    net: &Network,
+    target: &ast::Target,
+    diags: &mut Vec<Diagnostic>,
+) -> (Option<(u32, u32)>, Vec<ast::Opt>) {
+    let is_input = |o: &ast::Opt| matches!(o.name.name.as_str(), "excitatory" | "inhibitory");
+    let rest: Vec<ast::Opt> = options.iter().filter(|o| !is_input(o)).cloned().collect();
+    let given: Vec<&ast::Opt> = options.iter().filter(|o| is_input(o)).collect();
+    if given.is_empty() {
+        return (None, rest);
+    }
+    let pop = net.population(&target.pre.name.name);
+    let mut found = [None, None];
+    for o in &given {
+        let slot = usize::from(o.name.name == "inhibitory");
+        let name = match o.value.as_ref().map(|v| &v.kind) {
+            Some(ast::ExprKind::Name(path)) if path.parts.len() == 1 => path.parts[0].name.clone(),
+            _ => {
+                diags.push(
+                    Diagnostic::error("hebb::measure::balance", format!("`{}` names a state", o.name.name))
+                        .label(o.span, "not a name")
+                        .help("write `excitatory = g_e`"),
+                );
+                continue;
+            }
+        };
+        let recorded = pop.and_then(|p| {
+            net.records.iter().find_map(|r| match r {
+                Record::State { sel, vars, .. } if sel.pop as usize == p => {
+                    vars.iter().find(|(n, v)| *n == name && v.kind == VarKind::State).map(|(_, v)| v.index)
+                }
+                _ => None,
+            })
+        });
+        match recorded {
+            Some(k) => found[slot] = Some(k),
+            None => diags.push(
+                Diagnostic::error(
+                    "hebb::measure::balance",
+                    format!("`{name}` is not a state of `{}` recorded over time", target.pre.name.name),
+                )
+                .label(o.span, "balance reads the recorded values")
+                .help(format!("add `record {name} of {} every 1 ms` to the network", target.pre.name.name)),
+            ),
+        }
+    }
+    for (k, name) in ["excitatory", "inhibitory"].into_iter().enumerate() {
+        if !given.iter().any(|o| o.name.name == name) {
+            let other = given[0];
+            diags.push(
+                Diagnostic::error("hebb::measure::balance", format!("`balance` needs `{name}` too"))
+                    .label(other.span, "given alone")
+                    .help(if k == 0 { "add `excitatory = g_e`" } else { "add `inhibitory = g_i`" }),
+            );
+        }
+    }
+    match found {
+        [Some(e), Some(i)] => (Some((e, i)), rest),
+        _ => (None, rest),
+    }
 }

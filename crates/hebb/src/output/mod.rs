@@ -153,6 +153,7 @@ pub fn read_back(dir: &Path, program: &Program, kept: &Recordings) -> std::io::R
     }
     rec.presentations.sort_by(|a, b| a.t0.total_cmp(&b.t0).then(a.stimuli.cmp(&b.stimuli)));
     read_back_weight_records(dir, program, kept, &mut rec)?;
+    read_back_balance_records(dir, program, kept, &mut rec)?;
     for p in program.measured_projections() {
         let proj = &program.projections[p.index()];
         for (k, phase) in program.phases.iter().enumerate() {
@@ -186,6 +187,32 @@ fn read_back_weight_records(dir: &Path, program: &Program, kept: &Recordings, re
             vars: vec![(name.clone(), *var, values[..samples * r.pre.len()].to_vec())],
             ..r.clone()
         });
+    }
+    Ok(())
+}
+
+/// The state records that `balance` measures read: the two input
+/// variables of each measured population, over time.
+fn read_back_balance_records(dir: &Path, program: &Program, kept: &Recordings, rec: &mut Recordings) -> std::io::Result<()> {
+    for m in program.measures.iter().filter(|m| m.metric == hebb_ir::Metric::Balance) {
+        let (hebb_ir::MeasureTarget::Group(g), Some(((e, ec), (i, ic)))) = (m.target, &m.inputs) else { continue };
+        if rec.states.iter().any(|r| r.group == g) {
+            continue;
+        }
+        let Some(r) = kept.states.iter().find(|r| r.group == g && r.vars.iter().any(|v| v.1 == *ec)) else { continue };
+        let base = format!("state/{}", program.groups[g.index()].name);
+        let (_, times) = read_f64(&dir.join(format!("{base}.t.npy")))?;
+        let n = r.indices.len().max(1);
+        let mut vars = Vec::new();
+        for (name, col) in [(e, ec), (i, ic)] {
+            let (_, values) = read_f64(&dir.join(format!("{base}.{name}.npy")))?;
+            vars.push((name.clone(), *col, values));
+        }
+        let samples = vars.iter().map(|v| v.2.len() / n).min().unwrap_or(0).min(times.len());
+        for v in &mut vars {
+            v.2.truncate(samples * n);
+        }
+        rec.states.push(hebb_runtime::record::StateRecord { times: times[..samples].to_vec(), vars, ..r.clone() });
     }
     Ok(())
 }
