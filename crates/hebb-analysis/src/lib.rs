@@ -75,13 +75,13 @@ pub use correlation::{
     SynchronyStats, correlation, synchrony,
 };
 pub use decoding::{
-    DEFAULT_FOLDS, DecoderConfig, DecodingResult, ReadoutResult, Responses, decode, decoding, fixed_readout,
-    response_counts,
+    DEFAULT_FOLDS, DecoderConfig, DecodingResult, PosteriorInformation, ReadoutResult, Responses, decode, decoding,
+    fixed_readout, posterior_information, response_counts,
 };
 pub use drift::{DriftResult, drift, drift_responses};
 pub use error::{AnalysisError, Result};
 pub use information::{
-    DEFAULT_SHUFFLES, InformationResult, MiEstimate, TRIALS_PER_PATTERN_FACTOR, confusion_mi, information,
+    DEFAULT_SHUFFLES, InformationResult, MiEstimate, TRIALS_PER_PATTERN_FACTOR, bayes_count, confusion_mi, information,
     mutual_information, mutual_information_with,
 };
 pub use matrix::{SpectralRadius, spectral_radius};
