@@ -471,3 +471,56 @@ fn balance_reads_recorded_inputs() {
     assert!((-1.0..=1.0).contains(&v) && d["mean_ratio"].as_f64().unwrap() > 0.0, "{b}");
     assert!(d["in_time"].as_f64().unwrap().abs() <= 1.0, "{b}");
 }
+
+/// `present S each D cue f` presents a random fraction f of each pattern's
+/// active inputs (drawn anew for each presentation): with f = 0.5, the
+/// pattern's inputs fire at (30 + 3) / 2 = 16.5 Hz on average instead of
+/// 30 Hz (tolerance 15 %: ~660 expected spikes per phase, sd ~4 %), and
+/// which half fires changes between presentations. (Pattern completion is
+/// then measured as `recall` of a readout fitted on full patterns, applied
+/// to the cued phase.)
+#[test]
+fn partial_cues_present_a_fraction_of_each_pattern() {
+    use hebb::session::Request;
+    let text = common::small_experiment("1 s", "1 s", &[])
+        .replace(
+            "phase test 2 s { plasticity off; present patterns each 100 ms }",
+            "phase test 2 s { plasticity off; present patterns each 100 ms }\n    phase cued 2 s { plasticity off; present patterns each 100 ms cue 0.5 }",
+        )
+        .replace("measure rates of exc in test", "measure recall of exc about patterns from test in cued");
+    assert!(text.contains("cue 0.5"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cue.hebb");
+    let out = common::simulate(&Request::text(&text, path)).expect("runs");
+    out.result.clone().expect("runs");
+    let rec = out.recordings();
+    let input = rec.spikes.iter().find(|s| s.times.len() > 100).expect("input spikes");
+    let (mut in_pattern, mut seconds, mut differs) = ([0.0f64; 2], [0.0f64; 2], 0);
+    let mut last_firing: Option<Vec<u32>> = None;
+    for p in &rec.presentations {
+        let phase = usize::from(p.t0 >= 3.0 - 1e-9);
+        if p.t0 < 1.0 - 1e-9 {
+            continue;
+        }
+        let active = &rec.patterns[0][p.pattern as usize];
+        let firing: Vec<u32> = active
+            .iter()
+            .copied()
+            .filter(|i| input.times.iter().zip(&input.indices).any(|(t, j)| j == i && *t >= p.t0 && *t < p.t1))
+            .collect();
+        in_pattern[phase] += input
+            .times
+            .iter()
+            .zip(&input.indices)
+            .filter(|(t, j)| **t >= p.t0 && **t < p.t1 && active.contains(j))
+            .count() as f64;
+        seconds[phase] += (p.t1 - p.t0) * active.len() as f64;
+        if phase == 1 && last_firing.as_ref().is_some_and(|l| *l != firing) {
+            differs += 1;
+        }
+        last_firing = Some(firing);
+    }
+    let (full, cued) = (in_pattern[0] / seconds[0], in_pattern[1] / seconds[1]);
+    assert!((full - 30.0).abs() < 0.15 * 30.0, "full patterns at {full} Hz");
+    assert!((cued - 16.5).abs() < 0.15 * 16.5, "cued patterns at {cued} Hz");
+    assert!(differs > 10, "the cued half changes between presentations: {differs}");
+}

@@ -593,6 +593,8 @@ pub struct Phase {
     pub freeze_neurons: bool,
     /// A stimulus set and its presentation period in steps.
     pub present: Option<(u32, u64)>,
+    /// The fraction of each pattern's active neurons presented (1: all).
+    pub cue: f64,
     pub sets: Vec<SetAction>,
 }
 
@@ -813,6 +815,10 @@ pub mod streams {
     /// The order in which stimulus set `s` presents its patterns.
     pub fn presentation_order(s: u32) -> u32 {
         0x7000_0000 | s
+    }
+    /// Which active neurons a partial cue of stimulus set `s` presents.
+    pub fn presentation_cue(s: u32) -> u32 {
+        0x7100_0000 | s
     }
     /// The synapses a `record ... sample K` of projection `p` picks.
     pub fn record_sample(p: ProjectionId) -> u32 {

@@ -587,6 +587,9 @@ pub struct Phase {
     pub freeze_neurons: bool,
     /// Cycle through a stimulus set, one pattern every `each` seconds.
     pub present: Option<(u32, f64)>,
+    /// The fraction of each pattern's active neurons presented (`cue f`;
+    /// 1 without it): a partial cue, for pattern completion.
+    pub cue: f64,
     pub sets: Vec<SetAction>,
     pub span: Span,
 }

@@ -30,6 +30,7 @@ impl Lowerer<'_> {
                 plasticity: ph.plasticity,
                 freeze_neurons: ph.freeze_neurons,
                 present: ph.present.map(|(s, each)| (s, self.steps(each))),
+                cue: ph.cue,
                 sets,
             });
             start += n;
@@ -42,6 +43,7 @@ impl Lowerer<'_> {
                 plasticity: true,
                 freeze_neurons: false,
                 present: None,
+                cue: 1.0,
                 sets: Vec::new(),
             }];
         } else if duration.is_some() {

@@ -85,8 +85,27 @@ impl Stepper<'_> {
         let end = pr.next.min(phase_end);
         let g = stim.group.index();
         let mut rates = vec![stim.rest; self.st.groups[g].size];
-        for &i in &self.st.recordings.patterns[s][pattern as usize] {
-            rates[i as usize] = stim.rate;
+        let active = &self.st.recordings.patterns[s][pattern as usize];
+        let cue = program.phases.get(self.st.phase).map_or(1.0, |p| p.cue);
+        if cue >= 1.0 {
+            for &i in active {
+                rates[i as usize] = stim.rate;
+            }
+        } else {
+            // A partial cue: round(cue × active) of the pattern's neurons,
+            // drawn afresh for each presentation (a partial Fisher–Yates
+            // keyed by phase, block and position).
+            let mut chosen = active.clone();
+            let keep = ((cue * chosen.len() as f64).round() as usize).clamp(1, chosen.len());
+            let key = pr.block * stim.count as u64 + pr.position as u64;
+            for j in 0..keep {
+                let u = rng::uniform(program.seed, streams::presentation_cue(s as u32), phase, key, j as u32);
+                let pick = j + ((u * (chosen.len() - j) as f64) as usize).min(chosen.len() - j - 1);
+                chosen.swap(j, pick);
+            }
+            for &i in &chosen[..keep] {
+                rates[i as usize] = stim.rate;
+            }
         }
         if let Source::Poisson(p) = &mut self.st.groups[g].source {
             p.set_rates(&rates, n);

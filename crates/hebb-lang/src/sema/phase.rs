@@ -34,6 +34,7 @@ pub(super) fn phases(
             plasticity: true,
             freeze_neurons: false,
             present: None,
+            cue: 1.0,
             sets: Vec::new(),
             span: *span,
         };
@@ -43,7 +44,12 @@ pub(super) fn phases(
                     phase.plasticity = false;
                     phase.freeze_neurons |= *all;
                 }
-                Member::Present { stimuli: s, each, span } => present(&mut phase, s, each, *span, stimuli, diags),
+                Member::Present { stimuli: s, each, cue, span } => {
+                    present(&mut phase, s, each, *span, stimuli, diags);
+                    if let Some(c) = cue {
+                        phase.cue = cue_fraction(c, diags).unwrap_or(1.0);
+                    }
+                }
                 Member::Set { target, value, span } => {
                     if let Some(a) = set_action(model, net, target, value, *span, diags) {
                         phase.sets.push(a);
@@ -88,6 +94,20 @@ fn present(
     } else if let Some(each) = each {
         phase.present = Some((k, each));
     }
+}
+
+/// Rule: `cue f` is a constant fraction in (0, 1].
+fn cue_fraction(c: &ast::Expr, diags: &mut Vec<Diagnostic>) -> Option<f64> {
+    let f = constant(c, Dim::ONE, "the cue", diags)?;
+    if f > 0.0 && f <= 1.0 {
+        return Some(f);
+    }
+    diags.push(
+        Diagnostic::error("hebb::phase::cue", "a cue is a fraction of the pattern, in (0, 1]")
+            .label(c.span, format!("{f} is not"))
+            .help("write `present A each 200 ms cue 0.5` to present half of each pattern"),
+    );
+    None
 }
 
 /// Rule: `set X = e` sets `population.variable`: a signal's state, a

@@ -355,6 +355,8 @@ pub enum Member {
     Present {
         stimuli: Ident,
         each: Expr,
+        /// `cue f`: only a fraction f of each pattern's active neurons.
+        cue: Option<Expr>,
         span: Span,
     },
     Set {

@@ -53,6 +53,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         kw_of => "`of`",
         kw_each => "`each`",
         kw_off => "`off`",
+        kw_cue | present_cue => "`cue` and a fraction",
         kw_all | plasticity_all => "`all`",
         kw_rate => "`rate`",
         kw_refractory => "`refractory`",

@@ -328,7 +328,16 @@ impl<'t> Builder<'t> {
             }
             Rule::present => {
                 let stimuli = self.ident(it.next()?);
-                Member::Present { stimuli, each: self.expr(it.next()?), span }
+                let mut next = it.next()?;
+                if next.as_rule() == Rule::kw_each {
+                    next = it.next()?;
+                }
+                let each = self.expr(next);
+                let cue = it
+                    .find(|p| p.as_rule() == Rule::present_cue)
+                    .and_then(|p| kids(p).find(|k| k.as_rule() == Rule::expr))
+                    .map(|e| self.expr(e));
+                Member::Present { stimuli, each, cue, span }
             }
             Rule::set_member => {
                 let target = self.path(it.next()?);
