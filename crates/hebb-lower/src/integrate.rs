@@ -37,6 +37,12 @@ pub struct System<'a> {
     pub dt: f64,
     /// Names of own columns, for reports.
     pub column_names: &'a [String],
+    /// Synapses: the decay rate r of each scale factor `Slot::Factor(2k)` =
+    /// e^{r (t − t_ref)} that the equations read (event-driven variables
+    /// stored scaled). A Runge–Kutta stage at t + c reads them times
+    /// e^{r c}, so a decaying variable has its value at the stage's time,
+    /// as it has when stored unscaled (reading `t`). Empty for neurons.
+    pub factor_rates: &'a [f64],
 }
 
 /// Allocates local numbers in a kernel body.
@@ -315,7 +321,14 @@ fn runge_kutta(sys: &System<'_>, method: Method, locals: &mut Locals) -> Integra
         let v = &sys.vars[k];
         let rhs = subst(&v.rhs, &|s| sys.vars.iter().position(|w| w.slot == s).map(|j| at[j].clone()));
         let rhs = if t_offset != 0.0 {
-            subst_builtin(&rhs, Builtin::T, &Expr::add(Expr::Builtin(Builtin::T), Expr::Const(t_offset)))
+            let shifted = subst(&rhs, &|s| match s {
+                Slot::Factor(j) if j % 2 == 0 && (j as usize / 2) < sys.factor_rates.len() => Some(Expr::mul(
+                    Expr::Load(s),
+                    Expr::Const((sys.factor_rates[j as usize / 2] * t_offset).exp()),
+                )),
+                _ => None,
+            });
+            subst_builtin(&shifted, Builtin::T, &Expr::add(Expr::Builtin(Builtin::T), Expr::Const(t_offset)))
         } else {
             rhs
         };

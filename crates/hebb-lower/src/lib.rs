@@ -344,7 +344,7 @@ fn integrate_into(
         })
         .collect();
     let names: Vec<String> = column_names(map, d);
-    let sys = System { vars, not_refractory, dt: ctx.dt, column_names: &names };
+    let sys = System { vars, not_refractory, dt: ctx.dt, column_names: &names, factor_rates: &[] };
     let (method, span) = d.method.unwrap_or((Method::Auto, Default::default()));
     match integrate::integrate(&sys, method, locals) {
         Ok(r) => {
