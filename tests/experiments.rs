@@ -253,7 +253,7 @@ fn analysis_options_are_set_per_measure() {
     let dir = temp_dir("options");
     let text = common::small_experiment("1 s", "2 s", &[]).replace(
         "measure rates of exc in test",
-        "measure rates of exc in test\n    measure fano of exc in test\n    measure fano, synchrony of exc in test { bin = 50 ms }\n    measure information of exc about patterns in test { folds = 4; shuffles = 12 }",
+        "measure rates of exc in test\n    measure fano of exc in test\n    measure fano, synchrony of exc in test { bin = 50 ms }\n    measure information of exc about patterns in test { folds = 4; shuffles = 12 }\n    measure control of exc in test { target = 5 Hz; late = 0.25 }",
     );
     let all = run_metrics(&dir, &text);
     let fanos: Vec<&serde_json::Value> = all.iter().filter(|m| m["column"] == "fano.exc.test").collect();
@@ -263,6 +263,10 @@ fn analysis_options_are_set_per_measure() {
     assert_ne!(fanos[0]["value"], fanos[1]["value"]);
     let info = all.iter().find(|m| m["column"] == "information.exc.test").unwrap();
     assert_eq!(info["details"]["n_shuffles"], 12, "{info}");
+    // `late`: the per-neuron control error covers the last quarter of the
+    // 2 s test phase (which starts at 2 s): from 3.5 s.
+    let control = all.iter().find(|m| m["column"] == "control.exc.test").unwrap();
+    assert_eq!(control["details"]["per_neuron"]["t0"], 3.5, "{control}");
 }
 
 /// `spectral_radius` of a recurrent projection, read back from the weight

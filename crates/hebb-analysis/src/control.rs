@@ -139,20 +139,25 @@ pub struct PerNeuronControl {
     /// Fraction of neurons with |r_i − R| / R ≤ `tolerance`.
     pub fraction_within: f64,
     pub tolerance: f64,
-    /// The late window: the second half of the measured one (after the transient).
+    /// The late window: the last fraction of the measured one (after the transient).
     pub t0: f64,
     pub t1: f64,
     pub n_neurons: usize,
 }
 
-/// Per-neuron control over the second half of `window` (the first is left to the transient).
-/// Errors if the population has no neurons or the target is not positive.
+/// Per-neuron control over the last `late` fraction of `window` (the rest is left to the
+/// transient; 0.5: the second half). Errors if the population has no neurons, the target is not
+/// positive or `late` is not in (0, 1].
 pub fn per_neuron_control(
     spikes: &crate::SpikeTrains,
     window: Window,
     target_hz: f64,
     tolerance: f64,
+    late: f64,
 ) -> Result<PerNeuronControl> {
+    if !(late > 0.0 && late <= 1.0) {
+        return Err(AnalysisError::Invalid(format!("the late fraction must be in (0, 1], got {late}")));
+    }
     if !(target_hz > 0.0 && target_hz.is_finite()) {
         return Err(AnalysisError::Invalid(format!("target rate must be positive, got {target_hz}")));
     }
@@ -160,7 +165,7 @@ pub fn per_neuron_control(
     if n == 0 {
         return Err(AnalysisError::Invalid("population has no neurons".into()));
     }
-    let late = Window::new(0.5 * (window.t0() + window.t1()), window.t1())?;
+    let late = Window::new(window.t1() - late * window.duration(), window.t1())?;
     let errors: Vec<f64> =
         crate::per_neuron_rates(spikes, late).iter().map(|r| (r - target_hz).abs() / target_hz).collect();
     Ok(PerNeuronControl {
@@ -366,9 +371,12 @@ mod tests {
         let window = w(0.0, 4.0);
         let pop = crate::rates(&spikes, window).unwrap();
         assert_close(pop.mean_hz, 5.0, 1e-12);
-        let c = per_neuron_control(&spikes, window, 5.0, 0.1).unwrap();
+        let c = per_neuron_control(&spikes, window, 5.0, 0.1, 0.5).unwrap();
         assert_close(c.mean_rel_error, 1.0, 1e-12);
         assert_eq!((c.fraction_within, c.n_neurons, c.t0), (0.0, 10, 2.0));
-        assert!(per_neuron_control(&spikes, window, 0.0, 0.1).is_err());
+        // The last quarter of the window: [3, 4).
+        assert_eq!(per_neuron_control(&spikes, window, 5.0, 0.1, 0.25).unwrap().t0, 3.0);
+        assert!(per_neuron_control(&spikes, window, 0.0, 0.1, 0.5).is_err());
+        assert!(per_neuron_control(&spikes, window, 5.0, 0.1, 1.5).is_err());
     }
 }

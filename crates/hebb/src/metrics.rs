@@ -326,7 +326,7 @@ fn control(m: &Measure, st: &ha::SpikeTrains, w: ha::Window) -> Measured {
     let r = ha::control_quality(ha::RateSeries::new(&rate, bin).starting_at(w.t0()), &cfg)?;
     // The value: each neuron's error over the late half of the window
     // (homeostatic rules target each neuron); the population's in details.
-    let per = ha::per_neuron_control(st, w, target, tolerance)?;
+    let per = ha::per_neuron_control(st, w, target, tolerance, m.option("late", 0.5))?;
     let mut details = json!(r);
     details["population_mean_rel_error"] = json!(r.mean_rel_error);
     details["per_neuron"] = json!(per);

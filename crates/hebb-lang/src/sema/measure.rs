@@ -98,16 +98,19 @@ struct AnalysisOption {
     whole: bool,
     least: f64,
     strictly: bool,
+    /// The largest value it takes (inclusive).
+    most: f64,
     metrics: &'static [Metric],
 }
 
-const ANALYSIS_OPTIONS: [AnalysisOption; 6] = [
+const ANALYSIS_OPTIONS: [AnalysisOption; 7] = [
     AnalysisOption {
         name: "bin",
         dim: Dim::TIME,
         whole: false,
         least: 0.0,
         strictly: true,
+        most: f64::INFINITY,
         metrics: &[Metric::Fano, Metric::Correlation, Metric::Synchrony, Metric::Spectrum, Metric::Control],
     },
     AnalysisOption {
@@ -116,6 +119,7 @@ const ANALYSIS_OPTIONS: [AnalysisOption; 6] = [
         whole: true,
         least: 1.0,
         strictly: false,
+        most: f64::INFINITY,
         metrics: &[Metric::Correlation, Metric::NoiseCorrelation],
     },
     AnalysisOption {
@@ -124,6 +128,7 @@ const ANALYSIS_OPTIONS: [AnalysisOption; 6] = [
         whole: true,
         least: 2.0,
         strictly: false,
+        most: f64::INFINITY,
         metrics: &[Metric::CvIsi],
     },
     AnalysisOption {
@@ -132,6 +137,7 @@ const ANALYSIS_OPTIONS: [AnalysisOption; 6] = [
         whole: true,
         least: 2.0,
         strictly: false,
+        most: f64::INFINITY,
         metrics: &[Metric::Information, Metric::Decoding, Metric::Recall, Metric::Forgetting],
     },
     AnalysisOption {
@@ -140,7 +146,17 @@ const ANALYSIS_OPTIONS: [AnalysisOption; 6] = [
         whole: true,
         least: 0.0,
         strictly: false,
+        most: f64::INFINITY,
         metrics: &[Metric::Information],
+    },
+    AnalysisOption {
+        name: "late",
+        dim: Dim::ONE,
+        whole: false,
+        least: 0.0,
+        strictly: true,
+        most: 1.0,
+        metrics: &[Metric::Control],
     },
     AnalysisOption {
         name: "tolerance",
@@ -148,6 +164,7 @@ const ANALYSIS_OPTIONS: [AnalysisOption; 6] = [
         whole: false,
         least: 0.0,
         strictly: true,
+        most: f64::INFINITY,
         metrics: &[Metric::Control],
     },
 ];
@@ -180,15 +197,16 @@ fn measure_options(options: &[ast::Opt], diags: &mut Vec<Diagnostic>) -> Options
             (name, Some(v), Some(opt)) => {
                 let Some(x) = constant(v, opt.dim, &format!("`{name}`"), diags) else { continue };
                 let above = if opt.strictly { x > opt.least } else { x >= opt.least };
-                if x.is_finite() && above && (!opt.whole || x.fract() == 0.0) {
+                if x.is_finite() && above && x <= opt.most && (!opt.whole || x.fract() == 0.0) {
                     analysis.push((name.to_string(), x, o.span));
                 } else {
                     let what = if opt.whole { "a whole number" } else { "a number" };
                     let bound = if opt.strictly { "above" } else { "at least" };
+                    let upto = if opt.most.is_finite() { format!(" and at most {}", opt.most) } else { String::new() };
                     diags.push(
                         Diagnostic::error(
                             "hebb::measure::option",
-                            format!("`{name}` must be {what}, {bound} {}", opt.least),
+                            format!("`{name}` must be {what}, {bound} {}{upto}", opt.least),
                         )
                         .label(v.span, "not allowed"),
                     );
