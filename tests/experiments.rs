@@ -358,7 +358,8 @@ experiment {
     // exact integrator of a constant slope).
     assert!((at(0.5) - (-0.055 + 0.001)).abs() < 1e-9, "{}", at(0.5));
     // Test: frozen, exactly.
-    let frozen: Vec<f64> = times.iter().zip(th.chunks(5)).filter(|(t, _)| **t > 1.0 && **t <= 2.0).map(|(_, r)| r[0]).collect();
+    let frozen: Vec<f64> =
+        times.iter().zip(th.chunks(5)).filter(|(t, _)| **t > 1.0 && **t <= 2.0).map(|(_, r)| r[0]).collect();
     assert!(frozen.len() > 90 && frozen.iter().all(|x| *x == frozen[0]), "{frozen:?}");
     assert!((frozen[0] - (-0.053)).abs() < 1e-6, "{}", frozen[0]);
     // Again: falling by 1 mV per s.
@@ -463,9 +464,18 @@ fn assembly_weights_of_a_recurrent_projection() {
 fn balance_reads_recorded_inputs() {
     let dir = temp_dir("balance");
     let text = common::small_experiment("1 s", "1 s", &[])
-        .replace("    record spikes of input, exc\n", "    record spikes of input, exc\n    record g_e, g_i of exc every 1 ms\n")
-        .replace("connect exc -> inh with Static(target = g_e) { p = 0.3; w = 0.1 }", "connect input -> inh with Static(target = g_e) { p = 0.5; w = 0.2 }")
-        .replace("measure rates of exc in test", "measure balance of exc in test { excitatory = g_e; inhibitory = g_i }");
+        .replace(
+            "    record spikes of input, exc\n",
+            "    record spikes of input, exc\n    record g_e, g_i of exc every 1 ms\n",
+        )
+        .replace(
+            "connect exc -> inh with Static(target = g_e) { p = 0.3; w = 0.1 }",
+            "connect input -> inh with Static(target = g_e) { p = 0.5; w = 0.2 }",
+        )
+        .replace(
+            "measure rates of exc in test",
+            "measure balance of exc in test { excitatory = g_e; inhibitory = g_i }",
+        );
     let metrics = run_metrics(&dir, &text);
     let b = metrics.iter().find(|m| m["column"] == "balance.exc.test").expect("measured");
     let d = &b["details"];

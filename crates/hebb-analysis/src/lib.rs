@@ -90,6 +90,8 @@ pub use series::RateSeries;
 pub use similarity::{SimilarityResult, pattern_similarity};
 pub use spectrum::{BandPower, Spectrum, spectrum};
 pub use spikes::{Presentation, SpikeTrains, Window, population_rate};
-pub use trials::{AssemblyWeights, SignalNoise, StimulusFano, assembly_weights, signal_noise_correlations, stimulus_fano};
+pub use trials::{
+    AssemblyWeights, SignalNoise, StimulusFano, assembly_weights, signal_noise_correlations, stimulus_fano,
+};
 pub use variability::{CvStats, DEFAULT_FANO_BIN_S, DEFAULT_MIN_ISIS, FanoStats, cv_isi, fano};
 pub use weights::{DEFAULT_BOUND_TOL, DEFAULT_WEIGHT_BINS, WeightChange, WeightConfig, WeightStats, weight_stats};

@@ -48,10 +48,10 @@ pub fn signal_noise_correlations(r: &Responses, max_pairs: usize, seed: u64) -> 
     let (means, counts) = pattern_means(r)?;
     let (k, n) = (means.len(), r.n_features());
     // Residuals per neuron over trials, and the tuning curve per neuron.
-    let resid: Vec<Vec<f64>> = (0..n)
-        .map(|i| (0..r.n_trials()).map(|t| r.row(t)[i] - means[r.patterns()[t]][i]).collect())
-        .collect();
-    let tuning: Vec<Vec<f64>> = (0..n).map(|i| (0..k).filter(|&s| counts[s] > 0).map(|s| means[s][i]).collect()).collect();
+    let resid: Vec<Vec<f64>> =
+        (0..n).map(|i| (0..r.n_trials()).map(|t| r.row(t)[i] - means[r.patterns()[t]][i]).collect()).collect();
+    let tuning: Vec<Vec<f64>> =
+        (0..n).map(|i| (0..k).filter(|&s| counts[s] > 0).map(|s| means[s][i]).collect()).collect();
     let usable: Vec<usize> = (0..n).filter(|&i| variance(&resid[i]) > 0.0 && variance(&tuning[i]) > 0.0).collect();
     let pairs = sample_pairs(usable.len(), max_pairs, seed);
     let (mut noise, mut signal) = (Vec::with_capacity(pairs.len()), Vec::with_capacity(pairs.len()));
@@ -60,8 +60,8 @@ pub fn signal_noise_correlations(r: &Responses, max_pairs: usize, seed: u64) -> 
         noise.push(pearson(&resid[i], &resid[j]));
         signal.push(pearson(&tuning[i], &tuning[j]));
     }
-    let relation = (noise.len() >= 3 && variance(&noise) > 0.0 && variance(&signal) > 0.0)
-        .then(|| pearson(&signal, &noise));
+    let relation =
+        (noise.len() >= 3 && variance(&noise) > 0.0 && variance(&signal) > 0.0).then(|| pearson(&signal, &noise));
     Ok(SignalNoise {
         noise_correlation: mean(&noise),
         signal_correlation: mean(&signal),
@@ -128,9 +128,8 @@ pub fn stimulus_fano(r: &Responses, seed: u64) -> Result<StimulusFano> {
     let ratios: Vec<f64> = cells.iter().map(|c| c.2 / c.1).collect();
     let matched = mean_matched(&cells, k, seed);
     let n_cells_matched = matched.len();
-    let matched_slopes: Vec<f64> = (0..k)
-        .filter_map(|s| slope(&matched.iter().copied().filter(|c| c.0 == s).collect::<Vec<_>>()))
-        .collect();
+    let matched_slopes: Vec<f64> =
+        (0..k).filter_map(|s| slope(&matched.iter().copied().filter(|c| c.0 == s).collect::<Vec<_>>())).collect();
     Ok(StimulusFano {
         fano: slope(&cells),
         mean_matched_fano: mean(&matched_slopes),
@@ -155,10 +154,8 @@ fn mean_matched(cells: &[(usize, f64, f64)], k: usize, seed: u64) -> Vec<(usize,
     let mut rng = SplitMix64::for_purpose(seed, MATCH_STREAM);
     let mut out = Vec::new();
     for b in 0..MATCH_BINS {
-        let per: Vec<Vec<(usize, f64, f64)>> = present
-            .iter()
-            .map(|&s| cells.iter().copied().filter(|c| c.0 == s && bin(c.1) == b).collect())
-            .collect();
+        let per: Vec<Vec<(usize, f64, f64)>> =
+            present.iter().map(|&s| cells.iter().copied().filter(|c| c.0 == s && bin(c.1) == b).collect()).collect();
         let keep = per.iter().map(Vec::len).min().unwrap_or(0);
         for mut group in per {
             // Partial Fisher–Yates: the first `keep` of a seeded shuffle.

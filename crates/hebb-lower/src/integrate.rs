@@ -322,10 +322,9 @@ fn runge_kutta(sys: &System<'_>, method: Method, locals: &mut Locals) -> Integra
         let rhs = subst(&v.rhs, &|s| sys.vars.iter().position(|w| w.slot == s).map(|j| at[j].clone()));
         let rhs = if t_offset != 0.0 {
             let shifted = subst(&rhs, &|s| match s {
-                Slot::Factor(j) if j % 2 == 0 && (j as usize / 2) < sys.factor_rates.len() => Some(Expr::mul(
-                    Expr::Load(s),
-                    Expr::Const((sys.factor_rates[j as usize / 2] * t_offset).exp()),
-                )),
+                Slot::Factor(j) if j % 2 == 0 && (j as usize / 2) < sys.factor_rates.len() => {
+                    Some(Expr::mul(Expr::Load(s), Expr::Const((sys.factor_rates[j as usize / 2] * t_offset).exp())))
+                }
                 _ => None,
             });
             subst_builtin(&shifted, Builtin::T, &Expr::add(Expr::Builtin(Builtin::T), Expr::Const(t_offset)))

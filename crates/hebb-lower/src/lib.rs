@@ -428,7 +428,8 @@ impl Lowerer<'_> {
             self.program.groups[g.index()].step = Some(k);
             self.program.groups[g.index()].integrator = Some(info);
             if let Some(frozen) = without_plastic(&sig.dynamics) {
-                let (mut ctx, mut body, mut locals, mut diags) = (self.ctx(map), Vec::new(), Locals::default(), Vec::new());
+                let (mut ctx, mut body, mut locals, mut diags) =
+                    (self.ctx(map), Vec::new(), Locals::default(), Vec::new());
                 let what = format!("signal `{}`", sig.name);
                 integrate_into(&mut ctx, &frozen, map, None, &mut body, &mut locals, &what, &mut diags);
                 let name = format!("{}.step_frozen", sig.name);
@@ -459,9 +460,8 @@ impl Lowerer<'_> {
     fn set_params_per_neuron(&mut self, exp: &hir::Experiment, pop_maps: &mut [VarMap]) {
         for set in exp.phases.iter().flat_map(|ph| &ph.sets) {
             if let hir::SetAction::Param { pop, param, .. } = set {
-                let hir::PopulationKind::Neurons { type_id } = self.model.networks[exp.network as usize].populations
-                    [*pop as usize]
-                    .kind
+                let hir::PopulationKind::Neurons { type_id } =
+                    self.model.networks[exp.network as usize].populations[*pop as usize].kind
                 else {
                     continue;
                 };
@@ -524,10 +524,10 @@ impl Lowerer<'_> {
 /// The dynamics without their `plastic` equations (what a `plasticity off
 /// all` phase integrates), or None when no equation is `plastic`.
 fn without_plastic(d: &hir::Dynamics) -> Option<hir::Dynamics> {
-    d.odes.iter().any(|o| o.plastic).then(|| hir::Dynamics {
-        odes: d.odes.iter().filter(|o| !o.plastic).cloned().collect(),
-        ..d.clone()
-    })
+    d.odes
+        .iter()
+        .any(|o| o.plastic)
+        .then(|| hir::Dynamics { odes: d.odes.iter().filter(|o| !o.plastic).cloned().collect(), ..d.clone() })
 }
 
 /// `lastspike` (in steps) of a neuron that has not spiked yet: far enough in

@@ -174,11 +174,9 @@ fn value(program: &Program, rec: &Recordings, m: &Measure, simulated: f64) -> Me
             Ok((opt(r.chi), json!(r)))
         }
         Metric::Spectrum => spectrum(&st, w, m.option("bin", SPECTRUM_BIN_S)),
-        Metric::Information
-        | Metric::Decoding
-        | Metric::Drift
-        | Metric::NoiseCorrelation
-        | Metric::StimulusFano => coding(rec, m, &st, w, seed),
+        Metric::Information | Metric::Decoding | Metric::Drift | Metric::NoiseCorrelation | Metric::StimulusFano => {
+            coding(rec, m, &st, w, seed)
+        }
         Metric::Recall | Metric::Similarity | Metric::Forgetting => across_phases(program, rec, m, &st, w, seed),
         Metric::Control => control(m, &st, w),
         Metric::Balance => balance(rec, m, g, w),
@@ -380,7 +378,10 @@ fn weights(program: &Program, rec: &Recordings, m: &Measure, p: ProjectionId) ->
 
 /// The full weight record of projection `p` (every synapse): the record
 /// and its weight values, samples × synapses.
-fn weight_record(rec: &Recordings, p: ProjectionId) -> Result<(&hebb_runtime::record::SynapseRecord, &[f64]), MetricError> {
+fn weight_record(
+    rec: &Recordings,
+    p: ProjectionId,
+) -> Result<(&hebb_runtime::record::SynapseRecord, &[f64]), MetricError> {
     rec.synapses
         .iter()
         .filter(|r| r.proj == p && r.sample.is_none())

@@ -444,9 +444,12 @@ fn spectral_radius_target(
     let proj = &line.net.projections[p as usize];
     if proj.pre.pop != proj.post.pop {
         diags.push(
-            Diagnostic::error("hebb::measure::spectral_radius", format!("`{}` needs a recurrent projection", metric.name()))
-                .label(line.target.span, "connects two different populations: its matrix is not square")
-                .help("measure it on a projection of a population onto itself, such as `exc -> exc`"),
+            Diagnostic::error(
+                "hebb::measure::spectral_radius",
+                format!("`{}` needs a recurrent projection", metric.name()),
+            )
+            .label(line.target.span, "connects two different populations: its matrix is not square")
+            .help("measure it on a projection of a population onto itself, such as `exc -> exc`"),
         );
         return None;
     }

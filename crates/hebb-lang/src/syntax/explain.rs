@@ -42,9 +42,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         member_strict | members | param_decl | state_decl | let_decl | ode | spike_when | reset_block
         | refractory_decl | method_decl | on_pre | on_post | every_block | population | connect | record | stimuli
         | phase | measure | variant | abort | plasticity_off | present | set_member | assign | kw_param | kw_state
-        | kw_let | kw_continuous | continuous | kw_plastic | plastic | kw_spike | kw_reset | kw_method | kw_on | kw_every | kw_population
-        | kw_connect | kw_record | kw_stimuli | kw_phase | kw_measure | kw_variant | kw_abort | kw_plasticity
-        | kw_present | kw_set => "a declaration or a statement",
+        | kw_let | kw_continuous | continuous | kw_plastic | plastic | kw_spike | kw_reset | kw_method | kw_on
+        | kw_every | kw_population | kw_connect | kw_record | kw_stimuli | kw_phase | kw_measure | kw_variant
+        | kw_abort | kw_plasticity | kw_present | kw_set => "a declaration or a statement",
         stmt_strict | if_stmt | kw_if => "a statement",
         kw_when => "`when`",
         kw_pre => "`pre`",

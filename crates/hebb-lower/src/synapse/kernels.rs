@@ -121,8 +121,13 @@ impl Lowerer<'_> {
             })
             .collect();
         let names = state_column_names(d, lay);
-        let sys =
-            System { vars, not_refractory: None, dt: self.program.dt, column_names: &names, factor_rates: &lay.decay_rates };
+        let sys = System {
+            vars,
+            not_refractory: None,
+            dt: self.program.dt,
+            column_names: &names,
+            factor_rates: &lay.decay_rates,
+        };
         let (method, span) = d.method.unwrap_or((Method::Auto, Default::default()));
         let mut locals = Locals::default();
         match integrate::integrate(&sys, method, &mut locals) {

@@ -169,7 +169,12 @@ pub fn read_back(dir: &Path, program: &Program, kept: &Recordings) -> std::io::R
 
 /// The weight records of projections measured with `spectral_radius`
 /// (every synapse, over time).
-fn read_back_weight_records(dir: &Path, program: &Program, kept: &Recordings, rec: &mut Recordings) -> std::io::Result<()> {
+fn read_back_weight_records(
+    dir: &Path,
+    program: &Program,
+    kept: &Recordings,
+    rec: &mut Recordings,
+) -> std::io::Result<()> {
     let measured = |p: hebb_ir::ProjectionId| {
         program.measures.iter().any(|m| {
             matches!(m.metric, hebb_ir::Metric::SpectralRadius | hebb_ir::Metric::Assemblies)
@@ -193,7 +198,12 @@ fn read_back_weight_records(dir: &Path, program: &Program, kept: &Recordings, re
 
 /// The state records that `balance` measures read: the two input
 /// variables of each measured population, over time.
-fn read_back_balance_records(dir: &Path, program: &Program, kept: &Recordings, rec: &mut Recordings) -> std::io::Result<()> {
+fn read_back_balance_records(
+    dir: &Path,
+    program: &Program,
+    kept: &Recordings,
+    rec: &mut Recordings,
+) -> std::io::Result<()> {
     for m in program.measures.iter().filter(|m| m.metric == hebb_ir::Metric::Balance) {
         let (hebb_ir::MeasureTarget::Group(g), Some(((e, ec), (i, ic)))) = (m.target, &m.inputs) else { continue };
         if rec.states.iter().any(|r| r.group == g) {
