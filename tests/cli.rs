@@ -229,10 +229,10 @@ fn explain_shows_an_experiments_schedule() {
     for line in [
         "stimuli patterns: 16 random patterns of `input`, each 20 of 200 neurons at 20 Hz, the rest at 4 Hz",
         "phase learn: 120 s from 0 s; present patterns each 100 ms",
-        "phase test: 20 s from 120 s; plasticity off; present patterns each 100 ms",
+        "phase test: 20 s from 120 s; plasticity off all; present patterns each 100 ms",
         "abort when the rate of `exc` over the last 100 ms > 300 Hz",
         "measure information of exc about patterns in test",
-        "variants: scaling, intrinsic, inhibitory",
+        "variants: scaling, intrinsic, inhibitory, no_learning",
     ] {
         assert!(text.contains(line), "missing `{line}` in\n{text}");
     }

@@ -28,7 +28,7 @@ pub struct Balance {
 /// Neurons whose mean excitation is 0 have no ratio; a neuron whose E or I
 /// is constant in time has no temporal correlation.
 pub fn ei_balance(e: &[f64], i: &[f64], n: usize) -> Result<Balance> {
-    if e.len() != i.len() || n == 0 || e.len() % n != 0 {
+    if e.len() != i.len() || n == 0 || !e.len().is_multiple_of(n) {
         return Err(AnalysisError::LengthMismatch {
             what: "excitatory and inhibitory samples (samples × neurons)".into(),
             expected: e.len(),

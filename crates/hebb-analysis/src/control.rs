@@ -251,7 +251,7 @@ pub fn per_neuron_settling(
             while first > 0 && ok(first - 1) {
                 first -= 1;
             }
-            (first + 1 < runs).then(|| first as f64 * bin_s + (start - perturbation_s))
+            (first + 1 < runs).then_some(first as f64 * bin_s + (start - perturbation_s))
         })
         .collect();
     times.sort_by(f64::total_cmp);
