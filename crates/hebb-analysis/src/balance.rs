@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AnalysisError, Result, check_finite};
+use crate::series::pearson;
 
 /// Result of [`ei_balance`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,18 +72,6 @@ pub fn ei_balance(e: &[f64], i: &[f64], n: usize) -> Result<Balance> {
 
 fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
-}
-
-/// Pearson correlation; `None` when either side is constant.
-fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
-    let (mx, my) = (mean(x), mean(y));
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx).powi(2);
-        syy += (b - my).powi(2);
-    }
-    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
 }
 
 #[cfg(test)]

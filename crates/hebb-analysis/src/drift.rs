@@ -1,6 +1,7 @@
 //! Representational drift: how similar each pattern's mean population response stays across
 //! consecutive blocks of presentations.
 
+use crate::series::pearson;
 use serde::{Deserialize, Serialize};
 
 use crate::decoding::{Responses, response_counts};
@@ -101,20 +102,6 @@ pub fn drift_responses(responses: &Responses, n_blocks: usize) -> Result<DriftRe
 /// Convenience: [`response_counts`] (which orders trials by onset) followed by [`drift_responses`].
 pub fn drift(spikes: &SpikeTrains, presentations: &[Presentation], n_blocks: usize) -> Result<DriftResult> {
     drift_responses(&response_counts(spikes, presentations)?, n_blocks)
-}
-
-/// Pearson correlation of two equal-length vectors (two-pass); `None` if either is constant.
-pub(crate) fn pearson(u: &[f64], v: &[f64]) -> Option<f64> {
-    let n = u.len() as f64;
-    let (mu, mv) = (u.iter().sum::<f64>() / n, v.iter().sum::<f64>() / n);
-    let (mut suv, mut suu, mut svv) = (0.0, 0.0, 0.0);
-    for (&a, &b) in u.iter().zip(v) {
-        let (da, db) = (a - mu, b - mv);
-        suv += da * db;
-        suu += da * da;
-        svv += db * db;
-    }
-    (suu > 0.0 && svv > 0.0).then(|| suv / (suu * svv).sqrt())
 }
 
 #[cfg(test)]

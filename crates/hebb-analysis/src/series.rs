@@ -44,3 +44,17 @@ impl<'a> RateSeries<'a> {
         Ok(())
     }
 }
+
+/// Pearson correlation of two equal-length vectors (two-pass); `None` if either is constant.
+pub(crate) fn pearson(u: &[f64], v: &[f64]) -> Option<f64> {
+    let n = u.len() as f64;
+    let (mu, mv) = (u.iter().sum::<f64>() / n, v.iter().sum::<f64>() / n);
+    let (mut suv, mut suu, mut svv) = (0.0, 0.0, 0.0);
+    for (&a, &b) in u.iter().zip(v) {
+        let (da, db) = (a - mu, b - mv);
+        suv += da * db;
+        suu += da * da;
+        svv += db * db;
+    }
+    (suu > 0.0 && svv > 0.0).then(|| suv / (suu * svv).sqrt())
+}

@@ -53,7 +53,7 @@ fn mean_correlation(a: &[Option<Vec<f64>>], b: &[Option<Vec<f64>>]) -> Option<f6
         .iter()
         .zip(b)
         .filter_map(|(u, v)| match (u, v) {
-            (Some(u), Some(v)) => crate::drift::pearson(u, v),
+            (Some(u), Some(v)) => crate::series::pearson(u, v),
             _ => None,
         })
         .collect();

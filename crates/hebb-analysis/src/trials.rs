@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::decoding::Responses;
 use crate::error::{AnalysisError, Result};
 use crate::rng::SplitMix64;
+use crate::series::pearson;
 
 /// Stream id of the pair sample (distinct from the other seeded analyses).
 const PAIR_STREAM: u64 = 11;
@@ -57,11 +58,11 @@ pub fn signal_noise_correlations(r: &Responses, max_pairs: usize, seed: u64) -> 
     let (mut noise, mut signal) = (Vec::with_capacity(pairs.len()), Vec::with_capacity(pairs.len()));
     for (a, b) in pairs {
         let (i, j) = (usable[a], usable[b]);
-        noise.push(pearson(&resid[i], &resid[j]));
-        signal.push(pearson(&tuning[i], &tuning[j]));
+        noise.push(pearson(&resid[i], &resid[j]).unwrap_or(f64::NAN));
+        signal.push(pearson(&tuning[i], &tuning[j]).unwrap_or(f64::NAN));
     }
-    let relation =
-        (noise.len() >= 3 && variance(&noise) > 0.0 && variance(&signal) > 0.0).then(|| pearson(&signal, &noise));
+    // Defined from 3 pairs on (pearson is None when either side is constant).
+    let relation = if noise.len() >= 3 { pearson(&signal, &noise) } else { None };
     Ok(SignalNoise {
         noise_correlation: mean(&noise),
         signal_correlation: mean(&signal),
@@ -229,17 +230,6 @@ fn mean(x: &[f64]) -> Option<f64> {
 fn variance(x: &[f64]) -> f64 {
     let Some(m) = mean(x) else { return 0.0 };
     x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len() as f64
-}
-
-fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let (mx, my) = (mean(x).unwrap_or(0.0), mean(y).unwrap_or(0.0));
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx).powi(2);
-        syy += (b - my).powi(2);
-    }
-    sxy / (sxx * syy).sqrt()
 }
 
 #[cfg(test)]
