@@ -4,6 +4,7 @@
 //! and chooses exit codes.
 
 mod cli;
+mod lsp;
 mod plot;
 
 use clap::Parser;

@@ -59,6 +59,10 @@ fn backend_arg() -> clap::builder::ValueParser {
 pub enum Command {
     /// Check a model and print its diagnostics.
     Check { file: PathBuf },
+    /// Serve the Language Server Protocol on stdin/stdout for editors:
+    /// diagnostics as you type, hover, go to definition, completion and
+    /// document symbols.
+    Lsp,
     /// Run a model's experiment and write a run directory.
     Run(run::RunArgs),
     /// Continue an interrupted or failed run from its checkpoint; the
@@ -216,6 +220,13 @@ pub struct Replicates {
 pub fn main_with(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check { file } => check::check(&file),
+        Command::Lsp => match crate::lsp::serve() {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: hebb lsp: {e}");
+                EXIT_RUNTIME
+            }
+        },
         Command::Run(args) => run::run(&args),
         Command::Resume { run_dir, quiet } => run::resume(&run_dir, quiet),
         Command::Explain { file, ir, set, precision } => {
