@@ -1,0 +1,103 @@
+"""The Python package against the command line: the same model and seed
+give byte-identical spikes in-process and from `hebb run`; arrays are the
+.npy files; a study loads one row per run; bad models raise with the CLI's
+codes."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hebb
+
+ROOT = Path(__file__).resolve().parents[2]
+HEBB = os.environ.get("HEBB_BIN", str(ROOT / "target" / "release" / "hebb"))
+CUBA = ROOT / "models" / "cuba.hebb"
+
+
+def cli(*args, check=True):
+    return subprocess.run([HEBB, *map(str, args)], capture_output=True, text=True, check=check,
+                          env={**os.environ, "NO_COLOR": "1"})
+
+
+def test_run_in_process_gives_the_cli_spikes_byte_for_byte(tmp_path):
+    cli("run", CUBA, "--seed", "3", "--duration", "200 ms", "-o", tmp_path / "cli", "--quiet")
+    run = hebb.run(CUBA, seed=3, duration=0.2, output=tmp_path / "py")
+    assert run.status == "ok"
+    for pop in ("P",):
+        for part in ("t", "i"):
+            a = (tmp_path / "cli" / "spikes" / f"{pop}.{part}.npy").read_bytes()
+            b = (tmp_path / "py" / "spikes" / f"{pop}.{part}.npy").read_bytes()
+            assert a == b, f"{pop}.{part} differs"
+    t, i = run.spikes("P")
+    assert t.dtype == np.float64 and i.dtype == np.uint32 and len(t) == len(i) > 0
+    assert np.all(np.diff(t) >= 0) and t.max() < 0.2
+
+
+def test_loaded_arrays_are_the_npy_files(tmp_path):
+    out = tmp_path / "run"
+    cli("run", CUBA, "--duration", "100 ms", "-o", out, "--quiet")
+    run = hebb.load(out)
+    t, i = run.spikes("P")
+    assert np.array_equal(t, np.load(out / "spikes" / "P.t.npy"))
+    assert np.array_equal(i, np.load(out / "spikes" / "P.i.npy"))
+    assert "P" in run.populations
+    rates = run.rates()
+    assert rates["P"] == json.loads((out / "run.json").read_text())["populations"]["P"]["mean_rate_hz"]
+    df = run.spikes_df()
+    assert list(df.columns) == ["population", "neuron", "t"] and len(df) == len(t)
+    html = run._repr_html_()
+    assert "hebb run" in html and "<table>" in html
+
+
+def test_state_is_a_dataarray_with_time_and_neuron_coordinates(tmp_path):
+    model = ROOT / "models" / "neurons" / "lif.hebb"
+    run = hebb.run(model, duration=0.05, output=tmp_path / "lif")
+    recorded = run.recorded("state")
+    assert recorded, "the LIF demo records a state"
+    pop = recorded[0]
+    var = next(p.name.split(".")[1] for p in (run.directory / "state").glob(f"{pop}.*.npy")
+               if p.name.split(".")[1] not in ("t", "index"))
+    values, t, index = run.state_arrays(pop, var)
+    xr = pytest.importorskip("xarray")
+    da = run.state(pop, var)
+    assert isinstance(da, xr.DataArray) and da.dims == ("t", "neuron")
+    assert np.array_equal(da.values, values) and np.array_equal(da["t"].values, t)
+    assert np.array_equal(da["neuron"].values, index)
+
+
+def test_a_bad_model_raises_with_the_cli_codes(tmp_path):
+    bad = tmp_path / "bad.hebb"
+    bad.write_text((ROOT / "models" / "cuba.hebb").read_text().replace("dv/dt   = (", "dv/dt   = (1 s + "))
+    found = hebb.check(bad)
+    codes = [d.code for d in found if d.severity == "error"]
+    assert codes, "the broken model has errors"
+    out = cli("check", bad, check=False)
+    assert out.returncode == 1
+    for code in codes:
+        assert code in out.stdout + out.stderr
+    with pytest.raises(hebb.HebbError) as e:
+        hebb.run(bad, duration=0.01, output=tmp_path / "never")
+    assert codes[0] in str(e.value)
+    assert all(d.line > 0 and d.column > 0 for d in found)
+
+
+def test_check_accepts_model_text_and_reports_nothing_for_a_good_model():
+    assert [d for d in hebb.check(CUBA.read_text()) if d.severity == "error"] == []
+
+
+def test_load_study_has_one_row_per_run_with_params(tmp_path):
+    pd = pytest.importorskip("pandas")
+    out = tmp_path / "study"
+    model = ROOT / "models" / "tutorial" / "05_compare.hebb"
+    cli("sweep", model, "--set", "AdaptiveLIF.eta=0mV,0.5mV", "--seeds", "1,2", "--duration", "1 s",
+        "-o", out, "--quiet")
+    study = hebb.load_study(out)
+    assert isinstance(study, pd.DataFrame)
+    assert len(study) == 4 and set(study["seed"]) == {1, 2}
+    assert "AdaptiveLIF.eta" in study.columns
+    assert set(study["AdaptiveLIF.eta"]) == {"0mV", "0.5mV"}
+    assert "rates.exc.test" in study.columns or any(c.startswith("rates.exc") for c in study.columns)
