@@ -25,7 +25,7 @@ import numpy as np
 from . import _hebb
 from ._hebb import HebbError
 
-__all__ = ["check", "run", "load", "load_study", "Run", "Diagnostic", "HebbError"]
+__all__ = ["check", "run", "compare", "load", "load_study", "Run", "Diagnostic", "HebbError"]
 __version__ = _hebb.__version__
 
 
@@ -209,6 +209,46 @@ class Run:
         if metrics:
             table += "<table><tr><th>metric</th><th>value</th><th>unit</th></tr>" + metrics + "</table>"
         return f"<div>{head}{table}</div>"
+
+
+def compare(
+    model: Union[str, os.PathLike],
+    variants: Optional[List[str]] = None,
+    seeds: Optional[List[int]] = None,
+    duration: Optional[float] = None,
+    output: Optional[Union[str, os.PathLike]] = None,
+    jobs: Optional[int] = None,
+):
+    """Runs the base model and its experiment's variants (all, or those
+    named) once per seed (the experiment's `seeds`, or those given), in
+    parallel in-process (`jobs` threads, default the number of cores: the
+    runs release the GIL), each into `output/<variant>/seed-<s>/` as
+    `hebb compare` lays them out, and returns a pandas DataFrame with one
+    row per run: variant, seed, status and every metric's value. The runs
+    are identical to those of `hebb compare` with the same seeds; for its
+    confidence intervals and paired tests, use `hebb compare` (or `hebb
+    collect` on a `hebb plan`)."""
+    import pandas as pd
+    from concurrent.futures import ThreadPoolExecutor
+
+    text, is_path = _source(model)
+    names, default_seeds = _hebb.experiment(text, is_path)
+    unknown = [v for v in (variants or []) if v not in names]
+    if unknown:
+        raise HebbError(f"unknown variant(s) {unknown}; the experiment has {names}")
+    out = Path(os.fspath(output)) if output is not None else Path(tempfile.mkdtemp(prefix="hebb-compare-"))
+    runs = [(v, s) for v in ["base", *(variants if variants is not None else names)] for s in (seeds or default_seeds)]
+
+    def one(vs: Tuple[str, int]) -> Dict[str, Any]:
+        v, s = vs
+        directory = out / v / f"seed-{s}"
+        _hebb.run(text, is_path, str(directory), [], s, duration, None if v == "base" else v, 1)
+        r = load(directory)
+        return {"variant": v, "seed": s, "status": r.status, **{c: m["value"] for c, m in r.metrics.items()}}
+
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        rows = list(pool.map(one, runs))
+    return pd.DataFrame(rows)
 
 
 def load(directory: Union[str, os.PathLike]) -> Run:

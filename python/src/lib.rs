@@ -83,11 +83,27 @@ fn run(
     }
 }
 
+/// The experiment's variants, its replicate seeds (`seeds = [...]`, or
+/// its one `seed`) for a model that checks; raises `HebbError` otherwise.
+#[pyfunction]
+fn experiment(py: Python<'_>, source: &str, is_path: bool) -> PyResult<(Vec<String>, Vec<u64>)> {
+    let request = request(source, is_path);
+    let checked = py.detach(|| session::check(&request)).map_err(|e| HebbError::new_err(e.to_string()))?;
+    if checked.loaded.has_errors() {
+        return Err(HebbError::new_err(checked.diagnostics().render(Style::Plain, true)));
+    }
+    let exp =
+        checked.loaded.model.experiment.as_ref().ok_or_else(|| HebbError::new_err("the model has no experiment"))?;
+    let variants = exp.variants.iter().map(|(name, _)| name.clone()).collect();
+    Ok((variants, exp.seeds.clone().unwrap_or_else(|| vec![exp.seed])))
+}
+
 #[pymodule]
 fn _hebb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HebbError", m.py().get_type::<HebbError>())?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(experiment, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

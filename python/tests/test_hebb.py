@@ -101,3 +101,38 @@ def test_load_study_has_one_row_per_run_with_params(tmp_path):
     assert "AdaptiveLIF.eta" in study.columns
     assert set(study["AdaptiveLIF.eta"]) == {"0mV", "0.5mV"}
     assert "rates.exc.test" in study.columns or any(c.startswith("rates.exc") for c in study.columns)
+
+
+def test_compare_in_process_matches_the_cli(tmp_path):
+    pytest.importorskip("pandas")
+    model = ROOT / "models" / "tutorial" / "05_compare.hebb"
+    df = hebb.compare(model, variants=["no_ip"], seeds=[1, 2], duration=1.0, output=tmp_path / "py", jobs=2)
+    assert list(df["variant"]) == ["base", "base", "no_ip", "no_ip"] and list(df["seed"]) == [1, 2, 1, 2]
+    assert set(df["status"]) == {"ok"}
+    cli("compare", model, "--variants", "no_ip", "--seeds", "1,2", "--duration", "1 s", "-o", tmp_path / "cli", "--quiet")
+    for v in ("base", "no_ip"):
+        for s in (1, 2):
+            a = (tmp_path / "py" / v / f"seed-{s}" / "spikes" / "exc.t.npy").read_bytes()
+            b = (tmp_path / "cli" / v / f"seed-{s}" / "spikes" / "exc.t.npy").read_bytes()
+            assert a == b, f"{v} seed {s}"
+    study = hebb.load_study(tmp_path / "cli")
+    assert len(study) == len(df)
+    with pytest.raises(hebb.HebbError):
+        hebb.compare(model, variants=["nope"])
+
+
+def test_the_quickstart_notebook_runs_top_to_bottom():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("matplotlib")
+    path = ROOT / "python" / "examples" / "quickstart.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if "image/png" in o.get("data", {})]
+    assert len(images) == 2, "a raster and a comparison plot"
+    html = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if "text/html" in o.get("data", {})]
+    assert any("hebb run" in o["data"]["text/html"] for o in html), "the Run's summary"
