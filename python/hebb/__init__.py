@@ -172,6 +172,11 @@ class Run:
             self._npy("weights", f"{projection}.post.npy"),
         )
 
+    def rate(self, population: str) -> Tuple[np.ndarray, np.ndarray]:
+        """A recorded population rate (`record rate of P bin D`): bin start
+        times (s) and the rate in each bin (Hz)."""
+        return self._npy("rate", f"{population}.t.npy"), self._npy("rate", f"{population}.npy")
+
     def rates(self) -> Dict[str, float]:
         """Mean rate of every population over the run (Hz)."""
         return {k: v.get("mean_rate_hz") for k, v in self.info.get("populations", {}).items()}

@@ -136,3 +136,14 @@ def test_the_quickstart_notebook_runs_top_to_bottom():
     html = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
             if "text/html" in o.get("data", {})]
     assert any("hebb run" in o["data"]["text/html"] for o in html), "the Run's summary"
+
+
+def test_a_recorded_population_rate_loads_in_hz(tmp_path):
+    model = ROOT / "models" / "tutorial" / "02_network.hebb"
+    run = hebb.run(model, duration=0.5, output=tmp_path / "rate")
+    t, hz = run.rate("exc")
+    assert np.array_equal(hz, np.load(tmp_path / "rate" / "rate" / "exc.npy"))
+    assert len(t) == len(hz) == 100 and np.allclose(np.diff(t), 0.005)
+    spikes, _ = run.spikes("exc")
+    # The mean of the binned rate is the spike count over N and the time (N = 100).
+    assert abs(hz.mean() - len(spikes) / 100 / 0.5) < 1e-9
