@@ -289,6 +289,17 @@ fn member_named<'a>(item: &'a ItemDef, name: &str) -> Option<(&'a ast::Ident, &'
     })
 }
 
+/// For a name written `Type.name` (a variant's or a setting's param), the
+/// type's item and file, if `Type` is a type of the model.
+fn owner_item<'a>(checked: &'a Checked, text: &str, start: usize) -> Option<(FileId, &'a ItemDef)> {
+    let before = text[..start].strip_suffix('.')?;
+    let (_, _, owner) = word_at(before, before.len())?;
+    items(checked).find(|(_, d)| {
+        matches!(d.kind, ItemKind::Neuron | ItemKind::Synapse | ItemKind::Signal)
+            && d.name.as_ref().is_some_and(|n| n.name == owner)
+    })
+}
+
 /// Built-in names and their meaning.
 const BUILTINS: [(&str, &str); 8] = [
     ("t", "the time of the current step (s)"),
@@ -343,7 +354,17 @@ const KEYWORDS: [&str; 36] = [
 fn hover(doc: &Document, _uri: &Uri, offset: usize) -> Option<Hover> {
     let checked = doc.checked.as_ref()?;
     let (start, end, word) = word_at(&doc.text, offset)?;
-    let text = describe(checked, &doc.text, offset, word)?;
+    let text = match owner_item(checked, &doc.text, start) {
+        // `Type.param`: the member of that type, wherever it is declared.
+        Some((file, item)) => {
+            let (_, kind, span) = member_named(item, word)?;
+            let source = &checked.loaded.sources.get(file).text;
+            let declaration = source.get(span.start as usize..span.end as usize).unwrap_or(word).trim();
+            let owner = item.name.as_ref().map_or("", |n| n.name.as_str());
+            format!("{kind} `{word}` of `{owner}`\n```hebb\n{declaration}\n```")
+        }
+        None => describe(checked, &doc.text, offset, word)?,
+    };
     Some(Hover {
         contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: text }),
         range: Some(Range::new(position_of(&doc.text, start), position_of(&doc.text, end))),
@@ -401,7 +422,13 @@ fn describe(checked: &Checked, text: &str, offset: usize, word: &str) -> Option<
 
 fn definition(doc: &Document, uri: &Uri, offset: usize) -> Option<GotoDefinitionResponse> {
     let checked = doc.checked.as_ref()?;
-    let (_, _, word) = word_at(&doc.text, offset)?;
+    let (start, _, word) = word_at(&doc.text, offset)?;
+    if let Some((file, item)) = owner_item(checked, &doc.text, start) {
+        let (name, _, _) = member_named(item, word)?;
+        let source = checked.loaded.sources.get(file);
+        let target = if file == FileId(0) { uri.clone() } else { uri_of(source.path.as_deref()?)? };
+        return Some(GotoDefinitionResponse::Scalar(Location::new(target, range_of(&source.text, name.span))));
+    }
     if let Some(item) = enclosing(checked, offset)
         && let Some((name, _, _)) = member_named(item, word)
     {

@@ -127,7 +127,9 @@ network net {
     connect input -> cells with Static(target = g) { p = 0.5; w = 0.1 }
 }
 
-experiment { network = net; duration = 1 sec }
+experiment { network = net; duration = 1 sec
+    variant slow { Cell.tau = 30 ms }
+}
 "#;
 
 fn temp_dir() -> PathBuf {
@@ -228,6 +230,16 @@ fn an_editor_session_over_stdio() {
         client.request("textDocument/definition", json!({ "textDocument": doc, "position": at(&fixed, "10 Cell", 4) }));
     assert!(def["uri"].as_str().unwrap().ends_with("types.hebb"), "{def}");
     assert_eq!(def["range"]["start"], json!({ "line": 0, "character": 7 }), "{def}");
+
+    // A variant's `Cell.tau`: the param of the imported type.
+    let def = client
+        .request("textDocument/definition", json!({ "textDocument": doc, "position": at(&fixed, "Cell.tau", 6) }));
+    assert!(def["uri"].as_str().unwrap().ends_with("types.hebb"), "{def}");
+    assert_eq!(def["range"]["start"], json!({ "line": 1, "character": 10 }), "{def}");
+    let hover =
+        client.request("textDocument/hover", json!({ "textDocument": doc, "position": at(&fixed, "Cell.tau", 6) }));
+    let value = hover["contents"]["value"].as_str().expect("markdown");
+    assert!(value.contains("param `tau` of `Cell`") && value.contains("20 ms"), "{value}");
 
     // Completion after a number offers units.
     let completion = client
