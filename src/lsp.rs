@@ -144,7 +144,6 @@ fn path_of(uri: &Uri) -> PathBuf {
     while k < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
         if bytes[k] == b'%'
-            && k + 2 < bytes.len() + 1
             && let (Some(h), Some(l)) = (bytes.get(k + 1).and_then(|b| hex(*b)), bytes.get(k + 2).and_then(|b| hex(*b)))
         {
             out.push((h * 16 + l) as u8);
@@ -157,8 +156,18 @@ fn path_of(uri: &Uri) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// The `file://` URI of a path, percent-escaping what a URI path cannot
+/// hold (the inverse of `path_of`).
 fn uri_of(path: &Path) -> Option<Uri> {
-    Uri::from_str(&format!("file://{}", path.display())).ok()
+    let mut text = String::from("file://");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            text.push(b as char);
+        } else {
+            text.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Uri::from_str(&text).ok()
 }
 
 /// LSP position (line, UTF-16 column) of byte `offset` in `text`.
@@ -549,5 +558,6 @@ mod tests {
         assert_eq!(word_at("x = 12", 5), None);
         let uri = Uri::from_str("file:///tmp/a%20b/m.hebb").unwrap();
         assert_eq!(path_of(&uri), PathBuf::from("/tmp/a b/m.hebb"));
+        assert_eq!(uri_of(Path::new("/tmp/a b/m.hebb")).unwrap().as_str(), "file:///tmp/a%20b/m.hebb");
     }
 }

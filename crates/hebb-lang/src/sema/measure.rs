@@ -454,7 +454,7 @@ fn spectral_radius_target(
         return None;
     }
     let recorded = line.net.records.iter().any(|r| {
-        matches!(r, Record::Synapses { proj, vars, sample: None, .. } if *proj == p && vars.iter().any(|(n, _)| n == "w"))
+        matches!(r, Record::Synapses { proj, vars, sample: None, .. } if *proj == p && vars.iter().any(|(n, _)| n == WEIGHT))
     });
     if !recorded {
         let pop = &line.net.populations[proj.pre.pop as usize].name;
